@@ -1,0 +1,37 @@
+# Two commands do all set-up: `make demo` and `make test`. Everything else is a step they call.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLINK_VERSIONS ?= 2.3.0 1.20.3
+export AIRFLOW_FLINK_K8S_CACHE ?= $(HOME)/.cache/airflow-flink-k8s
+
+.PHONY: test demo bench deps system-deps flink lint clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
+	touch $@
+
+deps: $(VENV)/.installed
+
+system-deps:
+	./scripts/install-system-deps.sh
+
+flink: deps system-deps
+	$(PY) -m airflow_flink_k8s.sandbox.flink_dist $(FLINK_VERSIONS)
+
+test: flink
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+demo: flink
+	$(PY) -m airflow_flink_k8s.sandbox.demo
+
+bench: flink
+	$(PY) -m bench
+
+lint: deps
+	$(VENV)/bin/ruff check airflow_flink_k8s tests bench example_dags
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,25 @@
+"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_flink_k8s import __version__
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe this provider to Airflow's ProvidersManager."""
+    return {
+        "package-name": "airflow-flink-k8s",
+        "name": "Apache Flink on Kubernetes (native application mode)",
+        "description": "Launch Flink application clusters natively on Kubernetes, with HA, per-cluster "
+        "checkpoint dirs and JobManager readiness from Flink's HA leader data.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Apache Flink on Kubernetes",
+                "external-doc-url": "https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/resource-providers/native_kubernetes/",
+                "tags": ["apache"],
+            }
+        ],
+    }

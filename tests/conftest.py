@@ -1,0 +1,18 @@
+"""Test-session set-up: an isolated AIRFLOW_HOME on SQLite, and the harness fixtures."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Airflow reads its configuration at import time, so this runs before any test module imports it.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="airflow-flink-k8s-home-")
+os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+pytest_plugins = [
+    "tests.fixtures.flink",
+    "tests.fixtures.zookeeper",
+    "tests.fixtures.kubernetes",
+]
