@@ -1,0 +1,211 @@
+"""The Flink REST endpoints the readiness check reads: their paths and typed views of their JSON.
+
+No HTTP here. Field names follow Flink's REST message classes, which are the same in 1.20 and 2.3 except
+for ``/jobs/<id>/exceptions``: 1.x also sends the deprecated ``root-exception``/``all-exceptions``
+fields, 2.x only ``exceptionHistory``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+CONFIG_PATH = "/config"
+JOBS_OVERVIEW_PATH = "/jobs/overview"
+#: The error Flink's REST handlers answer with (HTTP 503) until they know the leader.
+LEADER_ELECTION_MESSAGE = "Service temporarily unavailable due to an ongoing leader election"
+
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class RestDataError(ValueError):
+    """A REST answer that is not the JSON Flink sends for that endpoint."""
+
+
+class JobState(StrEnum):
+    """``org.apache.flink.api.common.JobStatus`` (identical in 1.13-2.3)."""
+
+    INITIALIZING = "INITIALIZING"
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    FAILING = "FAILING"
+    FAILED = "FAILED"
+    CANCELLING = "CANCELLING"
+    CANCELED = "CANCELED"
+    FINISHED = "FINISHED"
+    RESTARTING = "RESTARTING"
+    SUSPENDED = "SUSPENDED"
+    RECONCILING = "RECONCILING"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Globally terminal (FAILED, CANCELED, FINISHED) or locally terminal (SUSPENDED)."""
+        return self in (JobState.FAILED, JobState.CANCELED, JobState.FINISHED, JobState.SUSPENDED)
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One job as ``/jobs/overview`` or ``/jobs/<id>`` shows it."""
+
+    job_id: str
+    name: str
+    state: JobState
+
+
+@dataclass(frozen=True)
+class CheckpointSummary:
+    """``/jobs/<id>/checkpoints``: how many checkpoints completed and the latest one."""
+
+    completed: int
+    latest_id: int | None = None
+    latest_path: str | None = None
+    latest_triggered_at: datetime | None = None
+    latest_completed_at: datetime | None = None
+
+
+def normalize_job_id(job_id: str) -> str:
+    """A Flink job id as the REST API writes it: 32 lower-case hex digits."""
+    lowered = job_id.strip().lower() if isinstance(job_id, str) else ""
+    if not _JOB_ID.match(lowered):
+        raise ValueError(f"job_id: expected 32 hex digits, got {job_id!r}")
+    return lowered
+
+
+def job_path(job_id: str) -> str:
+    return f"/jobs/{normalize_job_id(job_id)}"
+
+
+def job_checkpoints_path(job_id: str) -> str:
+    return f"{job_path(job_id)}/checkpoints"
+
+
+def job_exceptions_path(job_id: str) -> str:
+    return f"{job_path(job_id)}/exceptions"
+
+
+def error_messages(body: Any) -> list[str]:
+    """The ``errors`` list of Flink's error body; empty for any other body."""
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return [str(message) for message in body["errors"]]
+    return []
+
+
+def is_leader_election(status: int | None, body: Any) -> bool:
+    """True for the 503 Flink answers while its REST endpoint has no leader."""
+    return status == 503 and any(LEADER_ELECTION_MESSAGE in message for message in error_messages(body))
+
+
+def parse_config(body: Any) -> str:
+    """The ``flink-version`` from ``/config``."""
+    obj = _object(body, CONFIG_PATH)
+    return _string(obj, "flink-version", CONFIG_PATH)
+
+
+def parse_jobs_overview(body: Any) -> list[JobSummary]:
+    """The jobs listed by ``/jobs/overview``."""
+    jobs = _object(body, JOBS_OVERVIEW_PATH).get("jobs")
+    if not isinstance(jobs, list):
+        raise RestDataError(f"{JOBS_OVERVIEW_PATH}: 'jobs' must be a list")
+    return [_job(job, f"{JOBS_OVERVIEW_PATH} jobs[{index}]") for index, job in enumerate(jobs)]
+
+
+def parse_job_details(body: Any) -> JobSummary:
+    """Id, name and state from ``/jobs/<id>``."""
+    return _job(body, "/jobs/<id>")
+
+
+def parse_checkpoints(body: Any) -> CheckpointSummary:
+    """``counts.completed`` and ``latest.completed`` from ``/jobs/<id>/checkpoints``."""
+    where = "/jobs/<id>/checkpoints"
+    obj = _object(body, where)
+    counts = _object(obj.get("counts"), f"{where} counts")
+    completed = _integer(counts, "completed", f"{where} counts")
+    latest = obj.get("latest")
+    latest_completed = _object(latest, f"{where} latest").get("completed") if latest is not None else None
+    if latest_completed is None:
+        return CheckpointSummary(completed=completed)
+    checkpoint = _object(latest_completed, f"{where} latest.completed")
+    path = checkpoint.get("external_path")
+    if path is not None and not isinstance(path, str):
+        raise RestDataError(f"{where} latest.completed: 'external_path' must be a string")
+    return CheckpointSummary(
+        completed=completed,
+        latest_id=_integer(checkpoint, "id", f"{where} latest.completed"),
+        latest_path=path,
+        latest_triggered_at=_millis(checkpoint, "trigger_timestamp", f"{where} latest.completed"),
+        latest_completed_at=_millis(checkpoint, "latest_ack_timestamp", f"{where} latest.completed"),
+    )
+
+
+def parse_root_cause(body: Any) -> str | None:
+    """The stack trace of the job's most recent failure from ``/jobs/<id>/exceptions``.
+
+    Uses the newest ``exceptionHistory`` entry (1.13+, the only form in 2.x) and falls back to the
+    deprecated ``root-exception`` (1.x). ``None`` when the job recorded no failure.
+    """
+    where = "/jobs/<id>/exceptions"
+    obj = _object(body, where)
+    history = obj.get("exceptionHistory")
+    entries = _object(history, f"{where} exceptionHistory").get("entries", []) if history is not None else []
+    if not isinstance(entries, list):
+        raise RestDataError(f"{where} exceptionHistory: 'entries' must be a list")
+    if entries:
+        newest = max(
+            (_object(entry, f"{where} exceptionHistory.entries[]") for entry in entries),
+            key=lambda entry: entry.get("timestamp") if isinstance(entry.get("timestamp"), int) else -1,
+        )
+        text = newest.get("stacktrace") or newest.get("exceptionName")
+        if isinstance(text, str) and text:
+            return text
+    root = obj.get("root-exception")
+    return root if isinstance(root, str) and root else None
+
+
+def summarize_stacktrace(stacktrace: str) -> str:
+    """First line plus the innermost ``Caused by:`` line: what a user needs to see in a task log."""
+    lines = [line.strip() for line in stacktrace.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    causes = [line for line in lines if line.startswith("Caused by:")]
+    return lines[0] if not causes else f"{lines[0]} ... {causes[-1]}"
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RestDataError(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _string(obj: dict[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise RestDataError(f"{where}: '{key}' must be a non-empty string, got {value!r}")
+    return value
+
+
+def _integer(obj: dict[str, Any], key: str, where: str) -> int:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RestDataError(f"{where}: '{key}' must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _millis(obj: dict[str, Any], key: str, where: str) -> datetime | None:
+    if obj.get(key) is None:
+        return None
+    return _EPOCH + timedelta(milliseconds=_integer(obj, key, where))
+
+
+def _job(value: Any, where: str) -> JobSummary:
+    obj = _object(value, where)
+    job_id = _string(obj, "jid", where)
+    state = _string(obj, "state", where)
+    if not _JOB_ID.match(job_id):
+        raise RestDataError(f"{where}: 'jid' must be 32 lower-case hex digits, got {job_id!r}")
+    if state not in JobState.__members__:
+        raise RestDataError(f"{where}: 'state' {state!r} is not a Flink job state")
+    return JobSummary(job_id=job_id, name=str(obj.get("name", "")), state=JobState(state))
