@@ -1,0 +1,317 @@
+"""Flink configuration of a launch: spec field → Flink key per version, and the file the client ships.
+
+``FIELD_KEYS`` is the table of which spec field becomes which Flink key in which release (README cites it).
+Keys were checked against the ``ConfigOption`` classes in the released 1.18.1, 1.20.3 and 2.3.0 jars
+(``KubernetesConfigOptions``, ``HighAvailabilityOptions``, ``CheckpointingOptions``, ``StateRecoveryOptions``,
+``SavepointConfigOptions``, ``PipelineOptionsInternal``); the 1.16/1.17 renames follow the Flink release notes.
+
+* ``flink_configuration(spec)``: the ``-D`` options of the launch (what the user's spec sets).
+* ``cluster_configuration(spec)``: those plus the keys the Flink client itself adds before it writes the
+  ``flink-config-<cid>`` ConfigMap (target, jars, entry class, program args, fixed ports, HA cluster id…).
+* ``serialise_configuration(conf, version)``: that map as Flink writes it: flat ``key: value`` lines in
+  ``flink-conf.yaml`` up to 1.18, nested standard YAML in ``config.yaml`` from 1.19.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.versions import FlinkVersion
+
+#: (first release, key) per concept; the newest entry not newer than the launched release is used.
+_KEYS: dict[str, tuple[tuple[tuple[int, int], str], ...]] = {
+    "image": (((1, 0), "kubernetes.container.image"), ((1, 17), "kubernetes.container.image.ref")),
+    "jobmanager_cpu": (((1, 0), "kubernetes.jobmanager.cpu"), ((1, 17), "kubernetes.jobmanager.cpu.amount")),
+    "taskmanager_cpu": (((1, 0), "kubernetes.taskmanager.cpu"), ((1, 17), "kubernetes.taskmanager.cpu.amount")),
+    "ha": (((1, 0), "high-availability"), ((1, 17), "high-availability.type")),
+    "checkpoint_dir": (((1, 0), "state.checkpoints.dir"), ((1, 20), "execution.checkpointing.dir")),
+    "savepoint_dir": (((1, 0), "state.savepoints.dir"), ((1, 20), "execution.checkpointing.savepoint-dir")),
+    "restore_path": (((1, 0), "execution.savepoint.path"), ((1, 20), "execution.state-recovery.path")),
+    "claim_mode": (((1, 0), "execution.savepoint-restore-mode"), ((1, 20), "execution.state-recovery.claim-mode")),
+    "ignore_unclaimed": (
+        ((1, 0), "execution.savepoint.ignore-unclaimed-state"),
+        ((1, 20), "execution.state-recovery.ignore-unclaimed-state"),
+    ),
+}
+
+_FIXED_KEYS = {
+    "cluster_id": "kubernetes.cluster-id",
+    "namespace": "kubernetes.namespace",
+    "image_pull_policy": "kubernetes.container.image.pull-policy",
+    "image_pull_secrets": "kubernetes.container.image.pull-secrets",
+    "service_account": "kubernetes.service-account",
+    "jobmanager_memory": "jobmanager.memory.process.size",
+    "taskmanager_memory": "taskmanager.memory.process.size",
+    "task_slots": "taskmanager.numberOfTaskSlots",
+    "jobmanager_replicas": "kubernetes.jobmanager.replicas",
+    "jobmanager_node_selector": "kubernetes.jobmanager.node-selector",
+    "taskmanager_node_selector": "kubernetes.taskmanager.node-selector",
+    "jobmanager_tolerations": "kubernetes.jobmanager.tolerations",
+    "taskmanager_tolerations": "kubernetes.taskmanager.tolerations",
+    "jobmanager_labels": "kubernetes.jobmanager.labels",
+    "taskmanager_labels": "kubernetes.taskmanager.labels",
+    "jobmanager_annotations": "kubernetes.jobmanager.annotations",
+    "taskmanager_annotations": "kubernetes.taskmanager.annotations",
+    "taskmanager_pod_template": "kubernetes.pod-template-file.taskmanager",
+    "rest_service_type": "kubernetes.rest-service.exposed.type",
+    "ha_storage_dir": "high-availability.storageDir",
+    "zookeeper_quorum": "high-availability.zookeeper.quorum",
+    "zookeeper_root": "high-availability.zookeeper.path.root",
+    "checkpoint_interval": "execution.checkpointing.interval",
+    "job_id": "$internal.pipeline.job-id",
+    "jar_uri": "pipeline.jars",
+    "entry_class": "$internal.application.main",
+    "program_args": "$internal.application.program-args",
+    "parallelism": "parallelism.default",
+}
+
+
+def key_for(concept: str, version: FlinkVersion) -> str:
+    """The Flink key of ``concept`` (a spec field or internal concept) in ``version``."""
+    if concept in _FIXED_KEYS:
+        return _FIXED_KEYS[concept]
+    chosen = ""
+    for (major, minor), key in _KEYS[concept]:
+        if version.at_least(major, minor):
+            chosen = key
+    return chosen
+
+
+def _field_keys() -> dict[str, dict[str, str]]:
+    table: dict[str, dict[str, str]] = {name: {"1.16+": key} for name, key in _FIXED_KEYS.items()}
+    spec_concepts = {
+        "image": "image",
+        "jobmanager_cpu": "jobmanager_cpu",
+        "taskmanager_cpu": "taskmanager_cpu",
+        "ha": "ha",
+        "checkpoint_base_dir": "checkpoint_dir",
+        "savepoint_base_dir": "savepoint_dir",
+        "restore": "restore_path",
+    }
+    for field_name, concept in spec_concepts.items():
+        entries = _KEYS[concept]
+        table[field_name] = {
+            ("1.16" if index == 0 else f"{major}.{minor}") + "+": key
+            for index, ((major, minor), key) in enumerate(entries)
+        }
+    return table
+
+
+#: Spec field → {"<first release>+": Flink key}. ``checkpoint_base_dir`` is written as
+#: ``<base>/<cluster_id>``; ``restore="latest"`` writes no key (HA metadata resumes the kept job id).
+FIELD_KEYS: dict[str, dict[str, str]] = _field_keys()
+
+#: Managed keys in every spelling Flink accepts (current and deprecated) → the spec field to use instead.
+MANAGED_KEYS: dict[str, str] = {
+    **{key: name for name, key in _FIXED_KEYS.items()},
+    **{key: name for name, by_release in FIELD_KEYS.items() for key in by_release.values()},
+    "high-availability.cluster-id": "cluster_id",
+    "recovery.mode": "ha",
+    "high-availability.zookeeper.storageDir": "ha_storage_dir",
+    "recovery.zookeeper.storageDir": "ha_storage_dir",
+    "recovery.zookeeper.quorum": "zookeeper_quorum",
+    "recovery.zookeeper.path.root": "zookeeper_root",
+    "state.backend.fs.checkpointdir": "checkpoint_base_dir",
+    "savepoints.state.backend.fs.dir": "savepoint_base_dir",
+    "kubernetes.jobmanager.service-account": "service_account",
+    "kubernetes.taskmanager.service-account": "service_account",
+    "kubernetes.pod-template-file": "taskmanager_pod_template",
+    "kubernetes.pod-template-file.default": "taskmanager_pod_template",
+    "kubernetes.pod-template-file.jobmanager": "taskmanager_pod_template (JobManager pod templates are not supported)",
+    "execution.target": "none: the launch target is always kubernetes-application",
+    "pipeline.classpaths": "none: the job jar must bundle its dependencies",
+    "execution.savepoint-restore-mode": "none: the Flink CLI always writes NO_CLAIM",
+    "execution.state-recovery.claim-mode": "none: the Flink CLI always writes NO_CLAIM",
+    "execution.savepoint.ignore-unclaimed-state": "none: the Flink CLI always overwrites it",
+    "execution.state-recovery.ignore-unclaimed-state": "none: the Flink CLI always overwrites it",
+    "jobmanager.rpc.address": "none: the launch points it at the cluster's Service",
+    "jobmanager.rpc.port": "none: the Kubernetes launch fixes it at 6123",
+    "blob.server.port": "none: the Kubernetes launch fixes it at 6124",
+    "taskmanager.rpc.port": "none: the Kubernetes launch fixes it at 6122",
+    "high-availability.jobmanager.port": "none: the Kubernetes launch fixes it at 6123",
+    "rest.port": "none: the rest Service port is fixed at 8081",
+    "rest.bind-port": "none: the rest Service port is fixed at 8081",
+}
+
+#: Where the JobManager finds a TaskManager pod template (PodTemplateMountDecorator mounts it here).
+POD_TEMPLATE_DIR = "/opt/flink/pod-template"
+TASKMANAGER_POD_TEMPLATE_FILE = "taskmanager-pod-template.yaml"
+APPLICATION_ENTRYPOINT = "org.apache.flink.kubernetes.entrypoint.KubernetesApplicationClusterEntrypoint"
+REST_PORT, JOBMANAGER_RPC_PORT, BLOB_SERVER_PORT, TASKMANAGER_RPC_PORT = 8081, 6123, 6124, 6122
+
+
+def check_managed_keys(spec: FlinkApplicationSpec) -> None:
+    """Raise ``FlinkSpecError`` when ``flink_conf`` sets a key a spec field manages."""
+    for key in spec.flink_conf:
+        if key in MANAGED_KEYS:
+            instead = MANAGED_KEYS[key]
+            advice = instead if instead.startswith("none:") else f"use the {instead!r} parameter instead"
+            raise FlinkSpecError(f"flink_conf[{key!r}]", f"is managed by the operator; {advice}")
+
+
+def flink_configuration(spec: FlinkApplicationSpec) -> dict[str, str]:
+    """The ``-D`` options of the launch, keyed for ``spec.flink_version``; user keys come last and win."""
+    v = spec.version
+    conf: dict[str, str] = {
+        key_for("cluster_id", v): spec.cluster_id,
+        key_for("namespace", v): spec.namespace,
+        key_for("image", v): spec.image,
+        key_for("image_pull_policy", v): spec.image_pull_policy,
+        key_for("jobmanager_memory", v): spec.jobmanager_memory.strip(),
+        key_for("taskmanager_memory", v): spec.taskmanager_memory.strip(),
+        key_for("rest_service_type", v): spec.rest_service_type,
+    }
+    optional: dict[str, str | None] = {
+        "image_pull_secrets": ";".join(spec.image_pull_secrets) or None,
+        "service_account": spec.service_account,
+        "jobmanager_cpu": _java_double(spec.jobmanager_cpu),
+        "taskmanager_cpu": _java_double(spec.taskmanager_cpu),
+        "task_slots": None if spec.task_slots is None else str(spec.task_slots),
+        "jobmanager_replicas": None if spec.jobmanager_replicas == 1 else str(spec.jobmanager_replicas),
+        "jobmanager_node_selector": _flink_map(spec.jobmanager_node_selector),
+        "taskmanager_node_selector": _flink_map(spec.taskmanager_node_selector),
+        "jobmanager_tolerations": _flink_tolerations(spec.jobmanager_tolerations),
+        "taskmanager_tolerations": _flink_tolerations(spec.taskmanager_tolerations),
+        "jobmanager_labels": _flink_map(spec.jobmanager_labels),
+        "taskmanager_labels": _flink_map(spec.taskmanager_labels),
+        "jobmanager_annotations": _flink_map(spec.jobmanager_annotations),
+        "taskmanager_annotations": _flink_map(spec.taskmanager_annotations),
+        "checkpoint_interval": spec.checkpoint_interval,
+        "job_id": spec.job_id,
+    }
+    for name, value in optional.items():
+        if value is not None:
+            conf[key_for(name, v)] = value
+    if spec.ha != "none":
+        conf[key_for("ha", v)] = spec.ha
+        conf[key_for("ha_storage_dir", v)] = str(spec.ha_storage_dir)
+        if spec.ha == "zookeeper":
+            conf[key_for("zookeeper_quorum", v)] = str(spec.zookeeper_quorum)
+            conf[key_for("zookeeper_root", v)] = spec.zookeeper_root
+    if spec.checkpoint_dir is not None:
+        conf[key_for("checkpoint_dir", v)] = spec.checkpoint_dir
+    if spec.savepoint_dir is not None:
+        conf[key_for("savepoint_dir", v)] = spec.savepoint_dir
+    if spec.restore not in ("none", "latest"):
+        conf[key_for("restore_path", v)] = spec.restore
+    conf.update(spec.flink_conf)
+    return conf
+
+
+def cluster_configuration(spec: FlinkApplicationSpec) -> dict[str, Any]:
+    """What the Flink client writes into ``flink-config-<cid>``: ``flink_configuration`` plus its own keys.
+
+    Values keep the types the client uses (lists, ints, booleans, and strings for the fixed ports), so
+    ``serialise_configuration`` can write them as Flink does. The TaskManager pod template key holds the
+    in-pod path; the real client writes its own local file path there, which the JobManager ignores.
+    """
+    v = spec.version
+    conf: dict[str, Any] = dict(flink_configuration(spec))
+    conf.update(
+        {
+            "execution.target": "kubernetes-application",
+            "pipeline.jars": [spec.jar_uri],
+            "execution.attached": True,
+            "execution.shutdown-on-attached-exit": False,
+            "internal.cluster.execution-mode": "NORMAL",
+            key_for("claim_mode", v): "NO_CLAIM",
+            key_for("ignore_unclaimed", v): False,
+            "kubernetes.internal.jobmanager.entrypoint.class": APPLICATION_ENTRYPOINT,
+            "blob.server.port": str(BLOB_SERVER_PORT),
+            "taskmanager.rpc.port": str(TASKMANAGER_RPC_PORT),
+        }
+    )
+    if not v.at_least(2, 0):
+        # run-application writes the (empty) classpath list and the program args even when empty.
+        conf["pipeline.classpaths"] = []
+        conf["$internal.application.program-args"] = list(spec.program_args)
+    elif spec.program_args:
+        conf["$internal.application.program-args"] = list(spec.program_args)
+    if spec.entry_class is not None:
+        conf["$internal.application.main"] = spec.entry_class
+    if spec.parallelism is not None:
+        conf["parallelism.default"] = spec.parallelism
+    if spec.taskmanager_pod_template is not None:
+        conf[key_for("taskmanager_pod_template", v)] = f"{POD_TEMPLATE_DIR}/{TASKMANAGER_POD_TEMPLATE_FILE}"
+    if spec.ha == "none":
+        conf["jobmanager.rpc.address"] = f"{spec.cluster_id}.{spec.namespace}"
+    else:
+        conf["high-availability.cluster-id"] = spec.cluster_id
+        conf["high-availability.jobmanager.port"] = str(JOBMANAGER_RPC_PORT)
+    return conf
+
+
+def configuration_file_name(version: FlinkVersion) -> str:
+    """``config.yaml`` from 1.19 (standard YAML), ``flink-conf.yaml`` before.
+
+    A 1.19/1.20 client keeps the legacy name when its local conf dir has only ``flink-conf.yaml``; this
+    provider always writes the standard file, which the 1.19+ distributions ship.
+    """
+    return "config.yaml" if version.at_least(1, 19) else "flink-conf.yaml"
+
+
+def serialise_configuration(conf: Mapping[str, Any], version: FlinkVersion) -> str:
+    """The configuration file text as the Flink client of ``version`` writes it, keys sorted.
+
+    Up to 1.18: one ``key: value`` line per key, lists joined with ``;`` (items with ``;`` or quotes
+    single-quoted). From 1.19: standard YAML nested at the dots; a key that would collide with a nested
+    one is written flat at the top level, which Flink also reads.
+    """
+    if not version.at_least(1, 19):
+        return "".join(f"{key}: {_flat_value(conf[key])}\n" for key in sorted(conf))
+    nested: dict[str, Any] = {}
+    flat: dict[str, Any] = {}
+    for key in sorted(conf):
+        if not _insert_nested(nested, key.split("."), conf[key]):
+            flat[key] = conf[key]
+    nested.update(flat)
+    return yaml.safe_dump(nested, sort_keys=True, default_flow_style=False, allow_unicode=True, width=2**31 - 1)
+
+
+def _insert_nested(tree: dict[str, Any], parts: list[str], value: Any) -> bool:
+    node = tree
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return False
+        node = child
+    if parts[-1] in node:
+        return False
+    node[parts[-1]] = value
+    return True
+
+
+def _flat_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(_quote(str(item), ";") for item in value)
+    return str(value)
+
+
+def _quote(text: str, delimiters: str) -> str:
+    """Flink's structured-option escaping: single-quote text holding a delimiter or a quote."""
+    if any(c in text for c in delimiters + "'\""):
+        return "'" + text.replace("'", "''") + "'"
+    return text
+
+
+def _flink_map(mapping: Mapping[str, str]) -> str | None:
+    if not mapping:
+        return None
+    return ",".join(_quote(f"{_quote(k, ',:')}:{_quote(str(val), ',:')}", ",") for k, val in mapping.items())
+
+
+def _flink_tolerations(tolerations: tuple[Mapping[str, Any], ...] | Any) -> str | None:
+    if not tolerations:
+        return None
+    return ";".join(_quote(_flink_map({k: str(val) for k, val in t.items()}) or "", ";") for t in tolerations)
+
+
+def _java_double(value: float | str | None) -> str | None:
+    """``String.valueOf(double)`` for the cores range the spec allows (0.001 … 1e6)."""
+    return None if value is None else repr(float(value))

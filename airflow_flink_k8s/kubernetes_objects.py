@@ -1,0 +1,206 @@
+"""The Kubernetes objects ``flink run-application -t kubernetes-application`` creates, as plain dicts.
+
+``render_kubernetes_objects(spec)`` returns them in the client's creation order: the JobManager Deployment
+``<cid>``, then the objects the Deployment owns: the headless internal Service ``<cid>`` (HA off only), the
+rest Service ``<cid>-rest``, the ConfigMap ``flink-config-<cid>`` and, with a TaskManager pod template,
+the ConfigMap ``pod-template-<cid>``. Checked field by field against the JobManager specification the real
+1.18.1, 1.20.3 and 2.3.0 clients build (``KubernetesJobManagerFactory`` and its decorators, reached through
+the real ``CliFrontend``; see tests/test_kubernetes_objects.py). Version differences: from 1.19 the pod
+has the emptyDir ``user-artifacts-volume`` at ``/opt/flink/artifacts``, and the configuration file is
+``config.yaml`` (standard YAML) instead of ``flink-conf.yaml`` (flat lines).
+
+Not rendered, so normalise these when comparing with what an API server holds:
+
+* server-assigned: ``metadata.uid/resourceVersion/creationTimestamp/generation/managedFields``, ``status``,
+  Service ``clusterIP(s)``/``ipFamilies``/``ipFamilyPolicy``/``nodePort``/``sessionAffinity``/
+  ``internalTrafficPolicy``, and defaulted pod fields (``restartPolicy``, ``terminationMessage*``,
+  ``schedulerName``, ``securityContext``, ``strategy``, ``revisionHistoryLimit``, ``progressDeadlineSeconds``…);
+* ``metadata.ownerReferences``: filled in by ``with_owner_references`` once the Deployment's uid is known;
+* the client's local default config: keys its ``conf/config.yaml`` adds (e.g. ``env.java.opts.all``,
+  ``jobmanager.bind-host``), the logging files it finds there (pass them as ``logging_files``), and the
+  client-local path in ``kubernetes.pod-template-file.taskmanager``; key order in the configuration file.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from airflow_flink_k8s.configuration import (
+    BLOB_SERVER_PORT,
+    JOBMANAGER_RPC_PORT,
+    POD_TEMPLATE_DIR,
+    REST_PORT,
+    TASKMANAGER_POD_TEMPLATE_FILE,
+    cluster_configuration,
+    configuration_file_name,
+    serialise_configuration,
+)
+from airflow_flink_k8s.spec import FlinkApplicationSpec, memory_mebibytes
+
+#: Logging files the client copies from its conf dir into the ConfigMap, in the order it mounts them.
+LOGGING_FILES = ("logback-console.xml", "log4j-console.properties")
+CONTAINER_NAME = "flink-main-container"
+FLINK_CONF_DIR_IN_POD = "/opt/flink/conf"
+USER_ARTIFACTS_DIR_IN_POD = "/opt/flink/artifacts"
+
+
+def selector_labels(cluster_id: str) -> dict[str, str]:
+    """Labels selecting the JobManager pods of ``cluster_id``."""
+    return {"app": cluster_id, "component": "jobmanager", "type": "flink-native-kubernetes"}
+
+
+def common_labels(cluster_id: str) -> dict[str, str]:
+    """Labels on every object of the cluster (Services, ConfigMaps)."""
+    return {"app": cluster_id, "type": "flink-native-kubernetes"}
+
+
+def render_kubernetes_objects(
+    spec: FlinkApplicationSpec, logging_files: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The objects the Flink client of ``spec.flink_version`` creates, Deployment first, the owned ones after.
+
+    ``logging_files`` maps names from ``LOGGING_FILES`` to their text, as the client would copy them
+    from its local conf dir; without them the ConfigMap holds only the configuration file.
+    """
+    logging_files = dict(logging_files or {})
+    unknown = set(logging_files) - set(LOGGING_FILES)
+    if unknown:
+        raise ValueError(f"logging_files: names must be among {', '.join(LOGGING_FILES)}, got {sorted(unknown)}")
+    cid = spec.cluster_id
+    conf_file = configuration_file_name(spec.version)
+    conf_data = {name: logging_files[name] for name in LOGGING_FILES if name in logging_files}
+    conf_data[conf_file] = serialise_configuration(cluster_configuration(spec), spec.version)
+    objects = [_deployment(spec, list(conf_data))]
+    if spec.ha == "none":
+        objects.append(_internal_service(cid))
+    objects.append(_rest_service(spec))
+    objects.append(_config_map(f"flink-config-{cid}", cid, conf_data))
+    if spec.taskmanager_pod_template is not None:
+        template = yaml.safe_dump(dict(spec.taskmanager_pod_template), sort_keys=False)
+        objects.append(_config_map(f"pod-template-{cid}", cid, {TASKMANAGER_POD_TEMPLATE_FILE: template}))
+    return objects
+
+
+def with_owner_references(objects: list[dict[str, Any]], deployment_uid: str) -> list[dict[str, Any]]:
+    """Copies of ``objects`` where every object but the Deployment is owned by it, as Flink sets it."""
+    deployment = objects[0]
+    owner = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+        "uid": deployment_uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+    owned = [copy.deepcopy(obj) for obj in objects[1:]]
+    for obj in owned:
+        obj["metadata"]["ownerReferences"] = [dict(owner)]
+    return [copy.deepcopy(deployment), *owned]
+
+
+def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, Any]:
+    cid = spec.cluster_id
+    labels = {**spec.jobmanager_labels, **selector_labels(cid)}
+    metadata: dict[str, Any] = {"labels": labels, "name": cid}
+    pod_metadata: dict[str, Any] = {"labels": dict(labels)}
+    if spec.jobmanager_annotations:
+        metadata["annotations"] = dict(spec.jobmanager_annotations)
+        pod_metadata["annotations"] = dict(spec.jobmanager_annotations)
+    memory = f"{memory_mebibytes(spec.jobmanager_memory)}Mi"
+    cpu = repr(float(spec.jobmanager_cpu if spec.jobmanager_cpu is not None else 1.0))
+    mounts: list[dict[str, str]] = []
+    volumes: list[dict[str, Any]] = []
+    if spec.version.at_least(1, 19):
+        mounts.append({"mountPath": USER_ARTIFACTS_DIR_IN_POD, "name": "user-artifacts-volume"})
+        volumes.append({"emptyDir": {}, "name": "user-artifacts-volume"})
+    mounts.append({"mountPath": FLINK_CONF_DIR_IN_POD, "name": "flink-config-volume"})
+    volumes.append(
+        {
+            "configMap": {"items": [{"key": k, "path": k} for k in conf_items], "name": f"flink-config-{cid}"},
+            "name": "flink-config-volume",
+        }
+    )
+    if spec.taskmanager_pod_template is not None:
+        mounts.append({"mountPath": POD_TEMPLATE_DIR, "name": "pod-template-volume"})
+        item = {"key": TASKMANAGER_POD_TEMPLATE_FILE, "path": TASKMANAGER_POD_TEMPLATE_FILE}
+        volumes.append({"configMap": {"items": [item], "name": f"pod-template-{cid}"}, "name": "pod-template-volume"})
+    container = {
+        "args": ["bash", "-c", "kubernetes-jobmanager.sh kubernetes-application "],
+        "command": ["/docker-entrypoint.sh"],
+        "env": [
+            {"name": "_POD_IP_ADDRESS", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}}
+        ],
+        "image": spec.image,
+        "imagePullPolicy": spec.image_pull_policy,
+        "name": CONTAINER_NAME,
+        "ports": [
+            {"containerPort": REST_PORT, "name": "rest"},
+            {"containerPort": JOBMANAGER_RPC_PORT, "name": "jobmanager-rpc"},
+            {"containerPort": BLOB_SERVER_PORT, "name": "blobserver"},
+        ],
+        "resources": {"limits": {"cpu": cpu, "memory": memory}, "requests": {"cpu": cpu, "memory": memory}},
+        "volumeMounts": mounts,
+    }
+    service_account = spec.service_account or "default"
+    pod_spec: dict[str, Any] = {
+        "containers": [container],
+        "dnsPolicy": "ClusterFirst",
+        "hostNetwork": False,
+        "serviceAccount": service_account,
+        "serviceAccountName": service_account,
+    }
+    if spec.image_pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": name} for name in spec.image_pull_secrets]
+    if spec.jobmanager_node_selector:
+        pod_spec["nodeSelector"] = dict(spec.jobmanager_node_selector)
+    if spec.jobmanager_tolerations:
+        pod_spec["tolerations"] = [dict(t) for t in spec.jobmanager_tolerations]
+    pod_spec["volumes"] = volumes
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "replicas": spec.jobmanager_replicas,
+            "selector": {"matchLabels": selector_labels(cid)},
+            "template": {"metadata": pod_metadata, "spec": pod_spec},
+        },
+    }
+
+
+def _internal_service(cid: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"labels": common_labels(cid), "name": cid},
+        "spec": {
+            "clusterIP": "None",
+            "ports": [
+                {"name": "jobmanager-rpc", "port": JOBMANAGER_RPC_PORT},
+                {"name": "blobserver", "port": BLOB_SERVER_PORT},
+            ],
+            "selector": selector_labels(cid),
+        },
+    }
+
+
+def _rest_service(spec: FlinkApplicationSpec) -> dict[str, Any]:
+    cid = spec.cluster_id
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"labels": common_labels(cid), "name": f"{cid}-rest"},
+        "spec": {
+            "ports": [{"name": "rest", "port": REST_PORT, "targetPort": REST_PORT}],
+            "selector": selector_labels(cid),
+            "type": spec.rest_service_type,
+        },
+    }
+
+
+def _config_map(name: str, cid: str, data: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": common_labels(cid), "name": name}, "data": data}

@@ -1,0 +1,396 @@
+"""The launch spec of one Flink native-Kubernetes application cluster, validated before any API call.
+
+``FlinkApplicationSpec`` holds every option of a ``flink run-application -t kubernetes-application`` launch
+(cluster id, image, jar, resources, scheduling, HA, per-cluster checkpoint/savepoint dirs, job id, restore).
+Bad input raises ``FlinkSpecError`` naming the field and the rule. Which Flink key each field becomes, per
+Flink version, is the table in ``airflow_flink_k8s.configuration``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from airflow_flink_k8s.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
+
+#: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
+CLUSTER_ID_MAX_LENGTH = 45
+HA_MODES = ("none", "kubernetes", "zookeeper")
+REST_SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+TOLERATION_FIELDS = ("key", "operator", "value", "effect", "tolerationSeconds")
+TOLERATION_OPERATORS = ("Exists", "Equal")
+TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+_DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_DNS_1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+_MEMORY = re.compile(
+    r"\d+\s*(b|bytes|k|kb|kibibytes|m|mb|mebibytes|g|gb|gibibytes|t|tb|tebibytes)?", re.IGNORECASE
+)
+_DURATION = re.compile(
+    r"\d+\s*(ns|nano|nanos|nanosecond|nanoseconds|µs|micro|micros|microsecond|microseconds|ms|milli|millis"
+    r"|millisecond|milliseconds|s|sec|secs|second|seconds|m|min|minute|minutes|h|hour|hours|d|day|days)?",
+    re.IGNORECASE,
+)
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+_JAVA_CLASS = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
+_ZK_QUORUM = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*")
+
+
+class FlinkSpecError(ValueError):
+    """A spec field breaks a rule; ``field`` names the field and ``rule`` says what it must be."""
+
+    def __init__(self, field_name: str, rule: str, value: Any = None) -> None:
+        self.field = field_name
+        self.rule = rule
+        suffix = "" if value is None else f", got {value!r}"
+        super().__init__(f"{field_name}: {rule}{suffix}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlinkApplicationSpec:
+    """One Flink application cluster launched with ``-t kubernetes-application``.
+
+    Mappings are stored as plain dicts and sequences as tuples; treat them as read-only.
+    ``restore`` is ``"none"`` (fresh start), ``"latest"`` (resume from HA metadata; needs HA and the kept
+    ``job_id``) or a savepoint/checkpoint path with a scheme.
+    """
+
+    cluster_id: str
+    image: str
+    jar_uri: str
+    flink_version: FlinkVersion | str
+    namespace: str = "default"
+    image_pull_policy: str = "IfNotPresent"
+    image_pull_secrets: Sequence[str] = ()
+    service_account: str | None = None
+    entry_class: str | None = None
+    program_args: Sequence[str] = ()
+    parallelism: int | None = None
+    jobmanager_memory: str = "1600m"
+    taskmanager_memory: str = "1728m"
+    jobmanager_cpu: float | str | None = None
+    taskmanager_cpu: float | str | None = None
+    task_slots: int | None = None
+    jobmanager_replicas: int = 1
+    jobmanager_node_selector: Mapping[str, str] = field(default_factory=dict)
+    taskmanager_node_selector: Mapping[str, str] = field(default_factory=dict)
+    jobmanager_tolerations: Sequence[Mapping[str, Any]] = ()
+    taskmanager_tolerations: Sequence[Mapping[str, Any]] = ()
+    jobmanager_labels: Mapping[str, str] = field(default_factory=dict)
+    taskmanager_labels: Mapping[str, str] = field(default_factory=dict)
+    jobmanager_annotations: Mapping[str, str] = field(default_factory=dict)
+    taskmanager_annotations: Mapping[str, str] = field(default_factory=dict)
+    taskmanager_pod_template: Mapping[str, Any] | None = None
+    rest_service_type: str = "ClusterIP"
+    ha: str = "none"
+    ha_storage_dir: str | None = None
+    zookeeper_quorum: str | None = None
+    zookeeper_root: str = "/flink"
+    checkpoint_base_dir: str | None = None
+    savepoint_base_dir: str | None = None
+    checkpoint_interval: str | None = None
+    job_id: str | None = None
+    restore: str = "none"
+    flink_conf: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _normalise(self)
+        for check in _CHECKS:
+            check(self)
+        # Imported here: configuration imports this module for FlinkSpecError.
+        from airflow_flink_k8s.configuration import check_managed_keys
+
+        check_managed_keys(self)
+
+    @property
+    def version(self) -> FlinkVersion:
+        """``flink_version`` as a ``FlinkVersion``."""
+        assert isinstance(self.flink_version, FlinkVersion)
+        return self.flink_version
+
+    @property
+    def checkpoint_dir(self) -> str | None:
+        """``<checkpoint_base_dir>/<cluster_id>``; checkpoints land in ``<this>/<job_id>/chk-N``."""
+        return _per_cluster(self.checkpoint_base_dir, self.cluster_id)
+
+    @property
+    def savepoint_dir(self) -> str | None:
+        """``<savepoint_base_dir>/<cluster_id>``."""
+        return _per_cluster(self.savepoint_base_dir, self.cluster_id)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> FlinkApplicationSpec:
+        """Build a spec from rendered operator arguments; unknown names raise ``FlinkSpecError``."""
+        known = {f.name for f in fields(cls)}
+        for name in values:
+            if name not in known:
+                raise FlinkSpecError(name, f"is not a FlinkApplicationSpec field (known: {', '.join(sorted(known))})")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values; ``from_dict(to_dict())`` gives an equal spec."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, FlinkVersion):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = [dict(v) if isinstance(v, Mapping) else v for v in value]
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+
+def _per_cluster(base: str | None, cluster_id: str) -> str | None:
+    return None if base is None else f"{base.rstrip('/')}/{cluster_id}"
+
+
+def _set(spec: FlinkApplicationSpec, name: str, value: Any) -> None:
+    object.__setattr__(spec, name, value)
+
+
+def _normalise(spec: FlinkApplicationSpec) -> None:
+    """Coerce container types so the frozen spec compares and hashes by value."""
+    for name in ("image_pull_secrets", "program_args"):
+        value = getattr(spec, name)
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise FlinkSpecError(name, "must be a list of strings", value)
+        _set(spec, name, tuple(value))
+    for name in ("jobmanager_tolerations", "taskmanager_tolerations"):
+        value = getattr(spec, name)
+        if isinstance(value, (str, Mapping)) or not isinstance(value, Sequence):
+            raise FlinkSpecError(name, "must be a list of toleration mappings", value)
+        if not all(isinstance(t, Mapping) for t in value):
+            raise FlinkSpecError(name, "must be a list of toleration mappings", value)
+        _set(spec, name, tuple(dict(t) for t in value))
+    for name in (
+        "jobmanager_node_selector",
+        "taskmanager_node_selector",
+        "jobmanager_labels",
+        "taskmanager_labels",
+        "jobmanager_annotations",
+        "taskmanager_annotations",
+        "flink_conf",
+    ):
+        value = getattr(spec, name)
+        if not isinstance(value, Mapping):
+            raise FlinkSpecError(name, "must be a mapping", value)
+        _set(spec, name, dict(value))
+    conf: dict[str, str] = {}
+    for key, value in spec.flink_conf.items():
+        if not isinstance(key, str) or not key.strip():
+            raise FlinkSpecError("flink_conf", "keys must be non-empty strings", key)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        elif not isinstance(value, str):
+            raise FlinkSpecError(f"flink_conf[{key!r}]", "must be a string, number or boolean", value)
+        conf[key] = value
+    _set(spec, "flink_conf", conf)
+    try:
+        _set(spec, "flink_version", FlinkVersion.parse(spec.flink_version))
+    except ValueError:
+        raise FlinkSpecError("flink_version", "must be MAJOR.MINOR[.PATCH]", spec.flink_version) from None
+
+
+def _check_identity(spec: FlinkApplicationSpec) -> None:
+    cid = spec.cluster_id
+    if not isinstance(cid, str) or not cid:
+        raise FlinkSpecError("cluster_id", "must be a non-empty string", cid)
+    if len(cid) > CLUSTER_ID_MAX_LENGTH:
+        raise FlinkSpecError("cluster_id", f"must be at most {CLUSTER_ID_MAX_LENGTH} characters (Flink's limit)", cid)
+    if not _DNS_1035.fullmatch(cid):
+        raise FlinkSpecError("cluster_id", "must be a DNS-1035 label ([a-z]([-a-z0-9]*[a-z0-9])?)", cid)
+    ns = spec.namespace
+    if not isinstance(ns, str) or len(ns) > 63 or not _DNS_1123_LABEL.fullmatch(ns):
+        raise FlinkSpecError("namespace", "must be a DNS-1123 label of at most 63 characters", ns)
+    version = spec.version
+    if not (OLDEST_LAUNCHABLE <= version <= NEWEST_LAUNCHABLE):
+        raise FlinkSpecError(
+            "flink_version",
+            f"must be a launchable Flink release, {OLDEST_LAUNCHABLE.series} to {NEWEST_LAUNCHABLE.series}",
+            str(version),
+        )
+
+
+def _check_image(spec: FlinkApplicationSpec) -> None:
+    if not isinstance(spec.image, str) or not spec.image.strip() or re.search(r"\s", spec.image):
+        raise FlinkSpecError("image", "must be a non-empty image reference without whitespace", spec.image)
+    if spec.image_pull_policy not in PULL_POLICIES:
+        raise FlinkSpecError("image_pull_policy", f"must be one of {', '.join(PULL_POLICIES)}", spec.image_pull_policy)
+    for secret in spec.image_pull_secrets:
+        if not isinstance(secret, str) or len(secret) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(secret):
+            raise FlinkSpecError("image_pull_secrets", "each must be a Secret name (DNS-1123 subdomain)", secret)
+    sa = spec.service_account
+    if sa is not None and (not isinstance(sa, str) or len(sa) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(sa)):
+        raise FlinkSpecError("service_account", "must be a ServiceAccount name (DNS-1123 subdomain)", sa)
+
+
+def _check_program(spec: FlinkApplicationSpec) -> None:
+    jar = spec.jar_uri
+    if not isinstance(jar, str) or not _URI_SCHEME.fullmatch(jar):
+        raise FlinkSpecError("jar_uri", "must be a URI with a scheme, e.g. local:///opt/flink/usrlib/job.jar", jar)
+    if not spec.version.at_least(1, 19) and not jar.startswith("local://"):
+        raise FlinkSpecError("jar_uri", "must use the local:// scheme for Flink 1.18 and older", jar)
+    if spec.entry_class is not None and (
+        not isinstance(spec.entry_class, str) or not _JAVA_CLASS.fullmatch(spec.entry_class)
+    ):
+        raise FlinkSpecError("entry_class", "must be a fully qualified Java class name", spec.entry_class)
+    for arg in spec.program_args:
+        if not isinstance(arg, str) or "\x00" in arg:
+            raise FlinkSpecError("program_args", "each must be a string without NUL characters", arg)
+    for name in ("parallelism", "task_slots", "jobmanager_replicas"):
+        value = getattr(spec, name)
+        if value is None and name != "jobmanager_replicas":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise FlinkSpecError(name, "must be an integer of at least 1", value)
+
+
+def _check_resources(spec: FlinkApplicationSpec) -> None:
+    for name in ("jobmanager_memory", "taskmanager_memory"):
+        value = getattr(spec, name)
+        if not isinstance(value, str) or not _MEMORY.fullmatch(value.strip()) or memory_mebibytes(value) < 1:
+            raise FlinkSpecError(
+                name, "must be a Flink memory size of at least 1 MiB, an integer with unit b/k/m/g/t, e.g. 1600m", value
+            )
+    for name in ("jobmanager_cpu", "taskmanager_cpu"):
+        value = getattr(spec, name)
+        if value is None:
+            continue
+        try:
+            amount = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            amount = math.nan
+        if not (0.001 <= amount < 1e6):
+            raise FlinkSpecError(name, "must be a number of cores between 0.001 and 1e6, e.g. 0.5", value)
+        _set(spec, name, amount)
+
+
+def _check_scheduling(spec: FlinkApplicationSpec) -> None:
+    for name in ("jobmanager_node_selector", "taskmanager_node_selector", "jobmanager_labels", "taskmanager_labels"):
+        for key, value in getattr(spec, name).items():
+            if not _is_label_key(key):
+                raise FlinkSpecError(name, "keys must be Kubernetes label keys ([prefix/]name)", key)
+            if not isinstance(value, str) or len(value) > 63 or not _LABEL_NAME.fullmatch(value):
+                raise FlinkSpecError(name, f"value of {key!r} must be a non-empty Kubernetes label value", value)
+    for name in ("jobmanager_annotations", "taskmanager_annotations"):
+        for key, value in getattr(spec, name).items():
+            if not _is_label_key(key, max_name=63):
+                raise FlinkSpecError(name, "keys must be Kubernetes annotation keys ([prefix/]name)", key)
+            if not isinstance(value, str):
+                raise FlinkSpecError(name, f"value of {key!r} must be a string", value)
+    for name in ("jobmanager_tolerations", "taskmanager_tolerations"):
+        for toleration in getattr(spec, name):
+            _check_toleration(name, toleration)
+    template = spec.taskmanager_pod_template
+    if template is not None and (not isinstance(template, Mapping) or template.get("kind", "Pod") != "Pod"):
+        raise FlinkSpecError("taskmanager_pod_template", "must be a Pod manifest as a mapping", template)
+    if spec.rest_service_type not in REST_SERVICE_TYPES:
+        raise FlinkSpecError(
+            "rest_service_type", f"must be one of {', '.join(REST_SERVICE_TYPES)}", spec.rest_service_type
+        )
+
+
+def _check_toleration(name: str, toleration: Mapping[str, Any]) -> None:
+    unknown = set(toleration) - set(TOLERATION_FIELDS)
+    if unknown:
+        raise FlinkSpecError(name, f"toleration fields must be among {', '.join(TOLERATION_FIELDS)}", sorted(unknown))
+    operator = toleration.get("operator", "Equal")
+    if operator not in TOLERATION_OPERATORS:
+        raise FlinkSpecError(name, f"toleration operator must be one of {', '.join(TOLERATION_OPERATORS)}", operator)
+    effect = toleration.get("effect")
+    if effect is not None and effect not in TOLERATION_EFFECTS:
+        raise FlinkSpecError(name, f"toleration effect must be one of {', '.join(TOLERATION_EFFECTS)}", effect)
+    seconds = toleration.get("tolerationSeconds")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
+        raise FlinkSpecError(name, "tolerationSeconds must be an integer", seconds)
+    key = toleration.get("key")
+    if key is not None and not _is_label_key(key):
+        raise FlinkSpecError(name, "toleration key must be a Kubernetes label key", key)
+    value = toleration.get("value")
+    if value is not None and (not isinstance(value, str) or (value and not _LABEL_NAME.fullmatch(value))):
+        raise FlinkSpecError(name, "toleration value must be a Kubernetes label value", value)
+
+
+def _check_ha(spec: FlinkApplicationSpec) -> None:
+    if spec.ha not in HA_MODES:
+        raise FlinkSpecError("ha", f"must be one of {', '.join(HA_MODES)}", spec.ha)
+    if spec.ha == "none":
+        if spec.jobmanager_replicas > 1:
+            raise FlinkSpecError("jobmanager_replicas", "must be 1 unless ha is kubernetes or zookeeper", spec.jobmanager_replicas)
+        return
+    if spec.ha_storage_dir is None:
+        raise FlinkSpecError("ha_storage_dir", f"is required when ha={spec.ha!r}")
+    _check_uri("ha_storage_dir", spec.ha_storage_dir)
+    if spec.ha == "zookeeper":
+        quorum = spec.zookeeper_quorum
+        if not quorum:
+            raise FlinkSpecError("zookeeper_quorum", "is required when ha='zookeeper' (host:port[,host:port…])")
+        if not isinstance(quorum, str) or not _ZK_QUORUM.fullmatch(quorum):
+            raise FlinkSpecError("zookeeper_quorum", "must be host:port[,host:port…]", quorum)
+        root = spec.zookeeper_root
+        if not isinstance(root, str) or not root.startswith("/") or root != "/" and root.endswith("/"):
+            raise FlinkSpecError("zookeeper_root", "must be an absolute znode path such as /flink", root)
+
+
+def _check_state(spec: FlinkApplicationSpec) -> None:
+    for name in ("checkpoint_base_dir", "savepoint_base_dir"):
+        value = getattr(spec, name)
+        if value is not None:
+            _check_uri(name, value)
+    interval = spec.checkpoint_interval
+    if interval is not None and (
+        not isinstance(interval, str) or not _DURATION.fullmatch(interval.strip()) or not re.match(r"\s*0*[1-9]", interval)
+    ):
+        raise FlinkSpecError("checkpoint_interval", "must be a positive Flink duration such as 10s or 1 min", interval)
+    job_id = spec.job_id
+    if job_id is not None and (not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id)):
+        raise FlinkSpecError("job_id", "must be 32 lowercase hexadecimal digits", job_id)
+    restore = spec.restore
+    if restore == "latest":
+        if spec.ha == "none":
+            raise FlinkSpecError("restore", "'latest' resumes from HA metadata, so it needs ha='kubernetes' or 'zookeeper'")
+        if job_id is None:
+            raise FlinkSpecError("restore", "'latest' must keep the previous job id: set job_id as well")
+    elif restore != "none":
+        if not isinstance(restore, str):
+            raise FlinkSpecError("restore", "must be 'none', 'latest' or a savepoint path with a scheme", restore)
+        _check_uri("restore", restore, rule="must be 'none', 'latest' or a savepoint path with a scheme")
+
+
+def _check_uri(name: str, value: Any, rule: str = "must be a URI with a scheme, e.g. s3://bucket/flink") -> None:
+    if not isinstance(value, str) or not _URI_SCHEME.fullmatch(value) or value.rstrip("/").endswith(":/"):
+        raise FlinkSpecError(name, rule, value)
+
+
+def _is_label_key(key: Any, max_name: int = 63) -> bool:
+    if not isinstance(key, str):
+        return False
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(prefix)):
+        return False
+    return 0 < len(name) <= max_name and bool(_LABEL_NAME.fullmatch(name))
+
+
+def memory_mebibytes(size: str) -> int:
+    """Whole MiB of a Flink memory size (``1600m`` → 1600, ``2g`` → 2048); no unit means bytes."""
+    match = re.fullmatch(r"(\d+)\s*([a-z]*)", size.strip().lower())
+    if not match:
+        raise ValueError(f"not a Flink memory size: {size!r}")
+    number, unit = int(match.group(1)), match.group(2)
+    shift = {"": 0, "b": 0, "bytes": 0, "k": 10, "kb": 10, "kibibytes": 10, "m": 20, "mb": 20, "mebibytes": 20,
+             "g": 30, "gb": 30, "gibibytes": 30, "t": 40, "tb": 40, "tebibytes": 40}[unit]
+    return (number << shift) >> 20
+
+
+_CHECKS = (_check_identity, _check_image, _check_program, _check_resources, _check_scheduling, _check_ha, _check_state)
