@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 
 class ManagedProcess:
@@ -20,6 +21,7 @@ class ManagedProcess:
         self._popen = popen
         self.log_path = log_path
         self.name = name
+        self._stopped = False
 
     @classmethod
     def start(
@@ -72,7 +74,12 @@ class ManagedProcess:
             return ""
 
     def stop(self, grace_seconds: float = 10.0) -> int:
-        """SIGTERM the process group, SIGKILL it after ``grace_seconds``, reap the process; return its status."""
+        """SIGTERM the process group, SIGKILL it after ``grace_seconds``, reap the process; return its status.
+
+        Only the first call signals: afterwards the group id may belong to someone else."""
+        if self._stopped:
+            return self._popen.wait()
+        self._stopped = True
         if self.alive:
             _signal_group(self.pid, signal.SIGTERM)
             try:
@@ -84,7 +91,7 @@ class ManagedProcess:
         _signal_group(self.pid, signal.SIGKILL)
         return self._popen.wait()
 
-    def __enter__(self) -> ManagedProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
 from airflow_flink_k8s.sandbox.processes import ManagedProcess, free_port, wait_for_port
@@ -145,7 +145,7 @@ class StandaloneApplicationCluster:
         config.update(self.extra_config)
         return config
 
-    def start(self, timeout: float = 90.0) -> StandaloneApplicationCluster:
+    def start(self, timeout: float = 90.0) -> Self:
         """Write the configuration, start the JobManager and TaskManager, wait for the REST port."""
         if self.jobmanager is not None:
             raise RuntimeError(f"StandaloneApplicationCluster: already started (pids {self.pids})")
@@ -224,7 +224,7 @@ class StandaloneApplicationCluster:
         for process in reversed(self.processes):
             process.stop(grace_seconds)
 
-    def __enter__(self) -> StandaloneApplicationCluster:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from airflow_flink_k8s.sandbox.processes import ManagedProcess, free_port
 
@@ -55,7 +56,7 @@ class ZooKeeperServer:
             raise RuntimeError("ZooKeeperServer: not started (call start() or use it as a context manager)")
         return self._process
 
-    def start(self, timeout: float = 30.0) -> ZooKeeperServer:
+    def start(self, timeout: float = 30.0) -> Self:
         """Start the server and wait until it answers ``ruok`` with ``imok`` and serves requests."""
         if self._process is not None:
             raise RuntimeError(f"ZooKeeperServer: already started (pid {self._process.pid})")
@@ -116,7 +117,7 @@ class ZooKeeperServer:
         if self._own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
-    def __enter__(self) -> ZooKeeperServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
