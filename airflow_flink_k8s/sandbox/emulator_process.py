@@ -1,0 +1,108 @@
+"""The emulator as a child process, with a small client for its ``/_emulator`` admin API."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from airflow_flink_k8s.sandbox.kubeconfig import write_kubeconfig
+from airflow_flink_k8s.sandbox.processes import ManagedProcess
+
+
+class EmulatorProcess:
+    """A running ``sandbox.emulator`` process on 127.0.0.1, stopped by PID."""
+
+    def __init__(self, process: ManagedProcess, port: int, workdir: Path) -> None:
+        self.process, self.port, self.workdir = process, port, workdir
+
+    @classmethod
+    def start(cls, workdir: str | Path, *, gc_delay: float = 0.0, bookmark_interval: float = 5.0,
+              namespaces: tuple[str, ...] = ("default",), timeout: float = 30.0) -> EmulatorProcess:
+        """Start the emulator and wait until it listens."""
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        port_file = workdir / "emulator.port"
+        port_file.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "airflow_flink_k8s.sandbox.emulator", "--port", "0",
+                "--port-file", str(port_file), "--gc-delay", str(gc_delay),
+                "--bookmark-interval", str(bookmark_interval)]
+        for namespace in namespaces:
+            argv += ["--namespace", namespace]
+        process = ManagedProcess.start(argv, log_path=workdir / "emulator.log", env=dict(os.environ),
+                                       name="k8s-emulator")
+        deadline = time.monotonic() + timeout
+        while not port_file.exists():
+            if not process.alive or time.monotonic() > deadline:
+                process.stop()
+                raise RuntimeError(f"the Kubernetes API emulator did not start; log {process.log_path}:\n"
+                                   f"{process.tail()}")
+            time.sleep(0.05)
+        return cls(process, int(port_file.read_text()), workdir)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def admin(self, action: str, body: dict[str, Any] | None = None, method: str | None = None) -> Any:
+        """Call ``/_emulator/<action>`` and return its JSON answer."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}/_emulator/{action}", data=data,
+                                         method=method or ("POST" if data is not None else "GET"),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def set_faults(self, *rules: dict[str, Any], watch_max_seconds: float | None = None, seed: int = 0) -> None:
+        """Replace the fault plan (see ``faults.FaultRule`` for a rule's fields)."""
+        self.admin("faults", {"rules": list(rules), "watch_max_seconds": watch_max_seconds, "seed": seed})
+
+    def clear_faults(self) -> None:
+        self.admin("faults", {}, method="DELETE")
+
+    def fault_summary(self) -> list[dict[str, Any]]:
+        return self.admin("stats")["faults"]
+
+    def stats(self) -> dict[str, Any]:
+        return self.admin("stats")
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """The request log after sequence number ``since``."""
+        return self.admin(f"requests?since={since}")
+
+    def drop_watches(self) -> None:
+        self.admin("drop-watches", {})
+
+    def compact(self) -> None:
+        self.admin("compact", {})
+
+    def set_gc_delay(self, seconds: float) -> None:
+        self.admin("gc-delay", {"seconds": seconds})
+
+    def register_proxy(self, namespace: str, service: str, port: str | int, target: str) -> None:
+        """Forward ``services/<service>:<port>/proxy/…`` to ``target`` (e.g. ``http://127.0.0.1:8123``)."""
+        self.admin("proxy-targets", {"namespace": namespace, "service": service, "port": str(port),
+                                     "target": target})
+
+    def register_pod_log(self, namespace: str, pod: str, path: str | Path) -> None:
+        self.admin("pod-logs", {"namespace": namespace, "pod": pod, "path": str(path)})
+
+    def write_kubeconfig(self, path: str | Path, namespace: str = "default") -> Path:
+        return write_kubeconfig(path, self.url, namespace=namespace)
+
+    def stop(self) -> None:
+        self.process.stop(grace_seconds=5)
+
+    def __enter__(self) -> EmulatorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,544 @@
+"""A local "kubelet" for the emulator: it runs Deployment and Pod containers of Flink images as local processes.
+
+It plays three Kubernetes parts on one machine, in a level-triggered loop woken by watches:
+
+* the Deployment controller: every Deployment gets ``spec.replicas`` pods (owned by the Deployment directly;
+  there is no ReplicaSet in between) and a status;
+* the scheduler: unbound pods are bound to ``sandbox-node`` and marked ``PodScheduled=True`` (Flink's
+  ResourceManager registers a TaskManager only after that watch event);
+* the kubelet: a pod's container runs as a local process built the way the Flink image's ``/docker-entrypoint.sh``
+  would run it, with ``_POD_IP_ADDRESS=127.0.0.1``, the pod's ConfigMap/Secret volumes written to local dirs
+  (``/opt/flink/conf`` becomes ``FLINK_CONF_DIR``), ``/opt/flink/usrlib`` mapped to the local job jars, and
+  free loopback ports instead of 8081/6123/6124/6122 so that many clusters fit on one host. Containers restart
+  with back-off (``restartPolicy: Always``); deleted pods are stopped by PID (SIGTERM, then SIGKILL).
+
+The image decides the Flink version: the first ``MAJOR.MINOR.PATCH`` (or ``MAJOR.MINOR``) in its tag, or an
+explicit ``--image IMAGE=VERSION`` mapping. Each pod's process PID and port map are published as pod annotations
+(``sandbox.airflow-flink-k8s/pid``, ``…/ports``) so tests and ``sandbox status`` can see them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes.client.exceptions import ApiException
+
+from airflow_flink_k8s.sandbox import flink_dist
+from airflow_flink_k8s.sandbox.kubeconfig import write_kubeconfig
+from airflow_flink_k8s.sandbox.processes import ManagedProcess, free_port
+
+log = logging.getLogger("airflow_flink_k8s.sandbox.kubelet")
+
+ANNOTATION_PID = "sandbox.airflow-flink-k8s/pid"
+ANNOTATION_PORTS = "sandbox.airflow-flink-k8s/ports"
+NODE_NAME = "sandbox-node"
+POD_IP = "127.0.0.1"
+CONF_MOUNT = "/opt/flink/conf"
+USRLIB_MOUNT = "/opt/flink/usrlib"
+
+#: Flink options that carry the container ports, per well-known container port.
+PORT_OPTIONS = {
+    8081: ("rest.port", "rest.bind-port"),
+    6123: ("jobmanager.rpc.port", "high-availability.jobmanager.port"),
+    6124: ("blob.server.port",),
+    6122: ("taskmanager.rpc.port",),
+}
+#: Everything binds to loopback only.
+LOOPBACK_OPTIONS = {
+    "jobmanager.bind-host": POD_IP,
+    "rest.bind-address": POD_IP,
+    "taskmanager.bind-host": POD_IP,
+    "taskmanager.host": POD_IP,
+}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def image_flink_version(image: str, mapping: dict[str, str]) -> str | None:
+    """The Flink version an image stands for, or None when it cannot be told."""
+    if image in mapping:
+        return mapping[image]
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]
+    match = re.search(r"(\d+\.\d+(?:\.\d+)?)", tag)
+    if not match:
+        return None
+    version = match.group(1)
+    if version.count(".") == 1:
+        known = [v for v in flink_dist.FLINK_VERSIONS_UNDER_TEST if v.startswith(version + ".")]
+        return known[0] if known else None
+    return version
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten Flink's nested YAML configuration to dotted keys (lists stay values)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, name))
+        else:
+            flat[name] = value
+    return flat
+
+
+def read_flink_conf(name: str, text: str) -> dict[str, Any]:
+    """Parse ``config.yaml`` (standard YAML) or legacy ``flink-conf.yaml`` (flat ``key: value`` lines)."""
+    if name == "flink-conf.yaml":
+        conf: dict[str, Any] = {}
+        for line in text.splitlines():
+            line = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
+            key, sep, value = line.partition(":")
+            if sep and key.strip():
+                conf[key.strip()] = value.strip()
+        return conf
+    return flatten(yaml.safe_load(text) or {})
+
+
+def write_flink_conf(name: str, conf: dict[str, Any]) -> str:
+    """Serialise a flat configuration back in the file's own format."""
+    if name == "flink-conf.yaml":
+        return "".join(f"{k}: {v}\n" for k, v in conf.items())
+    return yaml.safe_dump(conf, default_flow_style=False, sort_keys=False)
+
+
+def map_paths(value: Any, mounts: dict[str, Path]) -> Any:
+    """Rewrite container paths (also inside ``local://`` URIs) to their local directories."""
+    if isinstance(value, list):
+        return [map_paths(v, mounts) for v in value]
+    if not isinstance(value, str):
+        return value
+    for mount, local in sorted(mounts.items(), key=lambda m: -len(m[0])):
+        value = re.sub(rf"(^|(?<=[\s,=:])|(?<=://)){re.escape(mount)}(?=/|$)", str(local), value)
+    return value
+
+
+@dataclass
+class LocalPod:
+    """What the kubelet runs for one pod."""
+
+    namespace: str
+    name: str
+    uid: str
+    directory: Path
+    labels: dict[str, str]
+    restart_policy: str
+    process: ManagedProcess | None = None
+    ports: dict[int, int] = field(default_factory=dict)
+    restarts: int = 0
+    next_start: float = 0.0
+    failed_reason: str | None = None
+    finished: bool = False
+
+
+class LocalKubelet:
+    """Reconciles Deployments and Pods of the emulator into local processes."""
+
+    def __init__(self, api_url: str, workdir: Path, *, images: dict[str, str] | None = None,
+                 usrlib: Path | None = None, restart_backoff: float = 2.0, resync: float = 5.0) -> None:
+        from kubernetes import client as k8s
+
+        self.api_url, self.workdir = api_url.rstrip("/"), workdir
+        self.images, self.usrlib = images or {}, usrlib
+        self.restart_backoff, self.resync = restart_backoff, resync
+        self.kubeconfig = write_kubeconfig(workdir / "kubelet.kubeconfig", self.api_url)
+        configuration = k8s.Configuration()
+        configuration.host = self.api_url
+        configuration.api_key = {"authorization": "Bearer sandbox-kubelet-token"}
+        self._api = k8s.ApiClient(configuration)
+        self.core = k8s.CoreV1Api(self._api)
+        self.apps = k8s.AppsV1Api(self._api)
+        self.pods: dict[tuple[str, str], LocalPod] = {}
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+
+    # ----------------------------------------------------------------- main loop
+    def run(self) -> None:
+        """Reconcile until ``stop()``; watches wake the loop, a periodic resync covers dropped watches."""
+        for lister in (self.core.list_pod_for_all_namespaces, self.apps.list_deployment_for_all_namespaces,
+                       self.core.list_service_for_all_namespaces):
+            threading.Thread(target=self._watch_loop, args=(lister,), daemon=True).start()
+        while not self.stopping.is_set():
+            self.wake.wait(self.resync)
+            self.wake.clear()
+            try:
+                self.reconcile()
+            except Exception:  # noqa: BLE001 - the loop must survive emulator faults; it retries next round
+                log.exception("reconcile failed; retrying")
+                time.sleep(0.5)
+        for pod in list(self.pods.values()):
+            self._stop_pod(pod)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def _watch_loop(self, lister: Any) -> None:
+        from kubernetes import watch
+
+        while not self.stopping.is_set():
+            try:
+                for _ in watch.Watch().stream(lister, timeout_seconds=30):
+                    self.wake.set()
+                    if self.stopping.is_set():
+                        return
+            except Exception:  # noqa: BLE001 - dropped or failed watch: wake a resync and watch again
+                self.wake.set()
+                time.sleep(0.5)
+
+    def reconcile(self) -> None:
+        """One full pass: deployments → pods → processes → statuses → service proxies."""
+        deployments = self._api.sanitize_for_serialization(self.apps.list_deployment_for_all_namespaces())["items"]
+        pods = self._api.sanitize_for_serialization(self.core.list_pod_for_all_namespaces())["items"]
+        for deployment in deployments:
+            self._reconcile_deployment(deployment, pods)
+        pods = self._api.sanitize_for_serialization(self.core.list_pod_for_all_namespaces())["items"]
+        seen = set()
+        for pod in pods:
+            key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+            seen.add(key)
+            self._reconcile_pod(pod)
+        for key in list(self.pods):
+            if key not in seen:
+                self._stop_pod(self.pods.pop(key))
+        self._update_deployment_statuses(deployments)
+        self._register_proxies()
+
+    # ----------------------------------------------------------------- deployments
+    def _reconcile_deployment(self, deployment: dict[str, Any], pods: list[dict[str, Any]]) -> None:
+        meta, spec = deployment["metadata"], deployment["spec"]
+        if meta.get("deletionTimestamp"):
+            return
+        owned = [p for p in pods if any(ref.get("uid") == meta["uid"] and ref.get("kind") == "Deployment"
+                                        and (p["metadata"].get("labels") or {}).get("component") != "taskmanager"
+                                        for ref in p["metadata"].get("ownerReferences") or [])
+                 and not p["metadata"].get("deletionTimestamp")]
+        template = spec["template"]
+        for _ in range(int(spec.get("replicas") or 0) - len(owned)):
+            pod_hash = f"{abs(hash(json.dumps(template, sort_keys=True))) % 10**10:x}"[:10]
+            body = {
+                "metadata": {
+                    "generateName": f"{meta['name']}-{pod_hash}-",
+                    "labels": {**(template["metadata"].get("labels") or {}), "pod-template-hash": pod_hash},
+                    "annotations": template["metadata"].get("annotations") or {},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],
+                                         "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}],
+                },
+                "spec": template["spec"],
+            }
+            self.core.create_namespaced_pod(meta["namespace"], body)
+
+    def _update_deployment_statuses(self, deployments: list[dict[str, Any]]) -> None:
+        for deployment in deployments:
+            meta = deployment["metadata"]
+            local = [p for p in self.pods.values() if p.namespace == meta["namespace"]
+                     and all(p.labels.get(k) == v for k, v in
+                             ((deployment["spec"].get("selector") or {}).get("matchLabels") or {}).items())
+                     and p.labels.get("component") != "taskmanager"]
+            ready = sum(1 for p in local if p.process is not None and p.process.alive)
+            status = {"observedGeneration": meta.get("generation"), "replicas": len(local),
+                      "updatedReplicas": len(local), "readyReplicas": ready, "availableReplicas": ready,
+                      "conditions": [{"type": "Available", "status": "True" if ready else "False",
+                                      "reason": "MinimumReplicasAvailable" if ready else "MinimumReplicasUnavailable",
+                                      "lastUpdateTime": _now(), "lastTransitionTime": _now()}]}
+            old = deployment.get("status") or {}
+            if (old.get("readyReplicas") or 0) == ready and (old.get("replicas") or 0) == len(local) \
+                    and old.get("observedGeneration") == meta.get("generation"):
+                continue
+            try:
+                self.apps.patch_namespaced_deployment_status(meta["name"], meta["namespace"], {"status": status})
+            except Exception:  # noqa: BLE001 - deleted meanwhile or a fault; the next pass retries
+                log.debug("deployment status update failed", exc_info=True)
+
+    # ----------------------------------------------------------------- pods
+    def _reconcile_pod(self, pod: dict[str, Any]) -> None:
+        meta, spec = pod["metadata"], pod["spec"]
+        key = (meta["namespace"], meta["name"])
+        local = self.pods.get(key)
+        if local is not None and local.uid != meta["uid"]:
+            self._stop_pod(self.pods.pop(key))
+            local = None
+        if meta.get("deletionTimestamp"):
+            if local is not None:
+                self._stop_pod(self.pods.pop(key))
+            return
+        if local is None:
+            local = LocalPod(meta["namespace"], meta["name"], meta["uid"],
+                             self.workdir / "pods" / meta["namespace"] / f"{meta['name']}-{meta['uid'][:8]}",
+                             meta.get("labels") or {}, spec.get("restartPolicy", "Always"))
+            self.pods[key] = local
+            self._patch_status(local, {"conditions": [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}]},
+                node_name=NODE_NAME)
+        if local.finished or local.failed_reason:
+            return
+        if local.process is not None and local.process.alive:
+            return
+        if local.process is not None:
+            self._container_exited(local)
+            return
+        if time.monotonic() >= local.next_start:
+            self._start_container(local, pod)
+
+    def _container_exited(self, local: LocalPod) -> None:
+        assert local.process is not None
+        code = local.process.returncode or 0
+        terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "finishedAt": _now()}
+        if local.restart_policy == "Never" or (local.restart_policy == "OnFailure" and code == 0):
+            local.finished = True
+            self._patch_status(local, {"phase": "Succeeded" if code == 0 else "Failed",
+                                       "containerStatuses": [self._container_status(local, {"terminated":
+                                                                                            terminated})]})
+            return
+        local.restarts += 1
+        delay = min(self.restart_backoff * 2 ** (local.restarts - 1), 60.0)
+        local.next_start = time.monotonic() + delay
+        local.process = None
+        self._patch_status(local, {"phase": "Running", "containerStatuses": [self._container_status(
+            local, {"waiting": {"reason": "CrashLoopBackOff",
+                                "message": f"back-off {delay:.0f}s restarting failed container"}},
+            last_state={"terminated": terminated})]})
+        threading.Timer(delay, self.wake.set).start()
+
+    def _start_container(self, local: LocalPod, pod: dict[str, Any]) -> None:
+        container = pod["spec"]["containers"][0]
+        version = image_flink_version(container.get("image", ""), self.images)
+        if version is None:
+            local.failed_reason = "ErrImagePull"
+            self._patch_status(local, {"phase": "Pending", "containerStatuses": [self._container_status(
+                local, {"waiting": {"reason": "ErrImagePull", "message":
+                                    f"the sandbox cannot tell the Flink version of image "
+                                    f"{container.get('image')!r}; map it with --image IMAGE=VERSION"}})]})
+            return
+        flink_home = flink_dist.ensure_flink_home(version)
+        usrlib = self.usrlib or flink_dist.ensure_example_job(version).parent
+        if local.directory.exists() and local.process is None and local.restarts == 0:
+            shutil.rmtree(local.directory)
+        try:
+            mounts = self._materialise_volumes(local, pod, container, usrlib)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            # As a real kubelet: the volume's ConfigMap/Secret may be created after the pod; wait for it.
+            self._patch_status(local, {"containerStatuses": [self._container_status(local, {"waiting": {
+                "reason": "ContainerCreating", "message": f"MountVolume.SetUp failed: {exc.reason}"}})]})
+            local.next_start = time.monotonic() + 1.0
+            threading.Timer(1.0, self.wake.set).start()
+            return
+        conf_dir = mounts.get(CONF_MOUNT) or local.directory / "conf"
+        conf_dir.mkdir(parents=True, exist_ok=True)
+        if not local.ports:
+            local.ports = {int(p["containerPort"]): free_port() for p in container.get("ports") or []}
+            if local.labels.get("component") == "taskmanager" and 6122 not in local.ports:
+                local.ports[6122] = free_port()
+        self._rewrite_conf(local, conf_dir, mounts)
+        env = self._environment(local, pod, container, flink_home, conf_dir)
+        argv = self._argv(container, mounts)
+        local.process = ManagedProcess.start(argv, log_path=local.directory / "container.log", env=env,
+                                             cwd=local.directory, name=f"{local.namespace}/{local.name}")
+        self._register_pod_log(local)
+        self._patch_status(local, {
+            "phase": "Running", "podIP": POD_IP, "podIPs": [{"ip": POD_IP}], "hostIP": POD_IP,
+            "startTime": _now(),
+            "conditions": [{"type": t, "status": "True", "lastTransitionTime": _now()}
+                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+            "containerStatuses": [self._container_status(local, {"running": {"startedAt": _now()}})],
+        }, annotations={ANNOTATION_PID: str(local.process.pid),
+                        ANNOTATION_PORTS: json.dumps({str(k): v for k, v in local.ports.items()})})
+
+    def _materialise_volumes(self, local: LocalPod, pod: dict[str, Any], container: dict[str, Any],
+                             usrlib: Path) -> dict[str, Path]:
+        """Write ConfigMap/Secret/emptyDir volumes to local dirs; return container path → local dir."""
+        namespace = local.namespace
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+        mounts: dict[str, Path] = {USRLIB_MOUNT: usrlib}
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes.get(mount["name"], {})
+            target = local.directory / "volumes" / mount["name"]
+            target.mkdir(parents=True, exist_ok=True)
+            files: dict[str, bytes] = {}
+            if "configMap" in volume:
+                data = self.core.read_namespaced_config_map(volume["configMap"]["name"], namespace).data or {}
+                files = {k: v.encode() for k, v in data.items()}
+                items = volume["configMap"].get("items")
+            elif "secret" in volume:
+                data = self.core.read_namespaced_secret(volume["secret"]["secretName"], namespace).data or {}
+                files = {k: base64.b64decode(v) for k, v in data.items()}
+                items = volume["secret"].get("items")
+            else:
+                items = None
+            for item in items or [{"key": k, "path": k} for k in files]:
+                if item["key"] in files:
+                    path = target / item["path"]
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(files[item["key"]])
+            mounts[mount["mountPath"].rstrip("/")] = target
+        return mounts
+
+    def _rewrite_conf(self, local: LocalPod, conf_dir: Path, mounts: dict[str, Path]) -> None:
+        name = "config.yaml" if (conf_dir / "config.yaml").exists() else "flink-conf.yaml"
+        path = conf_dir / name
+        conf = read_flink_conf(name, path.read_text()) if path.exists() else {}
+        conf = {k: map_paths(v, mounts) for k, v in conf.items()}
+        for container_port, host_port in local.ports.items():
+            for option in PORT_OPTIONS.get(container_port, ()):
+                conf[option] = str(host_port)
+        conf.update(LOOPBACK_OPTIONS)
+        if local.labels.get("component") == "taskmanager":
+            jobmanager = self._jobmanager_of(local)
+            if jobmanager is not None and 6123 in jobmanager.ports:
+                conf["jobmanager.rpc.address"] = POD_IP
+                conf["jobmanager.rpc.port"] = str(jobmanager.ports[6123])
+        conf["kubernetes.config.file"] = str(self.kubeconfig)
+        path.write_text(write_flink_conf(name, conf))
+
+    def _jobmanager_of(self, local: LocalPod) -> LocalPod | None:
+        return next((p for p in self.pods.values() if p.namespace == local.namespace
+                     and p.labels.get("app") == local.labels.get("app")
+                     and p.labels.get("component") == "jobmanager" and p.process is not None), None)
+
+    def _environment(self, local: LocalPod, pod: dict[str, Any], container: dict[str, Any], flink_home: Path,
+                     conf_dir: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "JAVA_HOME", "TZ")}
+        env.update({
+            "PATH": f"{flink_home / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "FLINK_HOME": str(flink_home), "FLINK_CONF_DIR": str(conf_dir),
+            "FLINK_LOG_DIR": str(local.directory / "log"), "FLINK_PLUGINS_DIR": str(flink_home / "plugins"),
+            "HOSTNAME": local.name, "KUBECONFIG": str(self.kubeconfig), "HOME": str(local.directory),
+        })
+        field_values = {"status.podIP": POD_IP, "status.hostIP": POD_IP, "metadata.name": local.name,
+                        "metadata.namespace": local.namespace, "spec.nodeName": NODE_NAME,
+                        "metadata.uid": local.uid}
+        for source in container.get("envFrom") or []:
+            if "configMapRef" in source:
+                data = self.core.read_namespaced_config_map(source["configMapRef"]["name"], local.namespace).data
+                env.update({(source.get("prefix") or "") + k: v for k, v in (data or {}).items()})
+            if "secretRef" in source:
+                data = self.core.read_namespaced_secret(source["secretRef"]["name"], local.namespace).data
+                env.update({(source.get("prefix") or "") + k: base64.b64decode(v).decode()
+                            for k, v in (data or {}).items()})
+        for item in container.get("env") or []:
+            if "value" in item:
+                env[item["name"]] = str(item["value"])
+                continue
+            ref = item.get("valueFrom") or {}
+            if "fieldRef" in ref:
+                env[item["name"]] = field_values.get(ref["fieldRef"]["fieldPath"], "")
+            elif "secretKeyRef" in ref:
+                data = self.core.read_namespaced_secret(ref["secretKeyRef"]["name"], local.namespace).data or {}
+                env[item["name"]] = base64.b64decode(data.get(ref["secretKeyRef"]["key"], "")).decode()
+            elif "configMapKeyRef" in ref:
+                data = self.core.read_namespaced_config_map(ref["configMapKeyRef"]["name"], local.namespace).data
+                env[item["name"]] = (data or {}).get(ref["configMapKeyRef"]["key"], "")
+        env["_POD_IP_ADDRESS"] = POD_IP
+        return env
+
+    @staticmethod
+    def _argv(container: dict[str, Any], mounts: dict[str, Path]) -> list[str]:
+        command = list(container.get("command") or [])
+        args = list(container.get("args") or [])
+        if command[:1] == ["/docker-entrypoint.sh"]:
+            command = []
+        argv = [map_paths(a, mounts) for a in command + args]
+        if not argv:
+            raise ValueError("container has neither command nor args")
+        return argv
+
+    def _stop_pod(self, local: LocalPod) -> None:
+        if local.process is not None:
+            local.process.stop(grace_seconds=10)
+            log.info("stopped %s/%s (pid %s)", local.namespace, local.name, local.process.pid)
+
+    # ----------------------------------------------------------------- API writes
+    def _container_status(self, local: LocalPod, state: dict[str, Any],
+                          last_state: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"name": "flink-main-container", "state": state, "lastState": last_state or {},
+                "ready": "running" in state, "restartCount": local.restarts, "image": "sandbox",
+                "imageID": "sandbox", "started": "running" in state}
+
+    def _patch_status(self, local: LocalPod, status: dict[str, Any], *, node_name: str | None = None,
+                      annotations: dict[str, str] | None = None) -> None:
+        try:
+            if node_name or annotations:
+                body: dict[str, Any] = {"metadata": {"annotations": annotations}} if annotations else {}
+                if node_name:
+                    body["spec"] = {"nodeName": node_name}
+                self.core.patch_namespaced_pod(local.name, local.namespace, body)
+            self.core.patch_namespaced_pod_status(local.name, local.namespace, {"status": status})
+        except Exception:  # noqa: BLE001 - a pod deleted meanwhile or an injected fault; next pass fixes it
+            log.debug("pod status update failed for %s/%s", local.namespace, local.name, exc_info=True)
+
+    def _admin(self, action: str, body: dict[str, Any]) -> None:
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.api_url}/_emulator/{action}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except OSError:
+            log.debug("emulator admin call %s failed", action, exc_info=True)
+
+    def _register_pod_log(self, local: LocalPod) -> None:
+        assert local.process is not None
+        self._admin("pod-logs", {"namespace": local.namespace, "pod": local.name,
+                                 "path": str(local.process.log_path)})
+
+    def _register_proxies(self) -> None:
+        """Point each Service's proxy at the local ports of the running pods its selector matches."""
+        services = self._api.sanitize_for_serialization(self.core.list_service_for_all_namespaces())["items"]
+        for service in services:
+            selector = (service.get("spec") or {}).get("selector") or {}
+            if not selector:
+                continue
+            backend = next((p for p in self.pods.values() if p.namespace == service["metadata"]["namespace"]
+                            and p.process is not None and p.process.alive
+                            and all(p.labels.get(k) == v for k, v in selector.items())), None)
+            if backend is None:
+                continue
+            for port in service["spec"].get("ports") or []:
+                target = port.get("targetPort", port.get("port"))
+                host_port = backend.ports.get(int(target)) if str(target).isdigit() else None
+                if host_port is None:
+                    continue
+                for alias in {str(port.get("port")), str(port.get("name") or port.get("port"))}:
+                    self._admin("proxy-targets", {"namespace": service["metadata"]["namespace"],
+                                                  "service": service["metadata"]["name"], "port": alias,
+                                                  "target": f"http://{POD_IP}:{host_port}"})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m airflow_flink_k8s.sandbox.kubelet --api URL --workdir DIR``."""
+    parser = argparse.ArgumentParser(description="Run emulator pods of Flink images as local processes.")
+    parser.add_argument("--api", required=True, help="the emulator's URL (http://127.0.0.1:PORT)")
+    parser.add_argument("--workdir", required=True, type=Path)
+    parser.add_argument("--image", action="append", default=[], help="IMAGE=FLINK_VERSION (repeatable)")
+    parser.add_argument("--usrlib", type=Path, help="local dir for /opt/flink/usrlib (default: the example job)")
+    parser.add_argument("--restart-backoff", type=float, default=2.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    images = dict(item.split("=", 1) for item in args.image)
+    kubelet = LocalKubelet(args.api, args.workdir, images=images, usrlib=args.usrlib,
+                           restart_backoff=args.restart_backoff)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: kubelet.stop())
+    kubelet.run()
+
+
+if __name__ == "__main__":
+    main()

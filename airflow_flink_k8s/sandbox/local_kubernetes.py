@@ -1,0 +1,116 @@
+"""The emulator and the local kubelet together: a stand-in Kubernetes cluster on 127.0.0.1.
+
+It is an emulator for local development and tests, not a Kubernetes distribution. Real runs go to a real cluster
+through Airflow's ``kubernetes_default`` connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
+from airflow_flink_k8s.sandbox.processes import ManagedProcess, pid_exists
+
+T = TypeVar("T")
+
+
+class LocalKubernetes:
+    """Emulator + kubelet processes; every process is stopped by PID on ``stop()``."""
+
+    def __init__(self, emulator: EmulatorProcess, kubelet: ManagedProcess, workdir: Path) -> None:
+        self.emulator, self.kubelet, self.workdir = emulator, kubelet, workdir
+        self.kubeconfig = emulator.write_kubeconfig(workdir / "kubeconfig")
+        self.seen_pids: set[int] = set()
+
+    @classmethod
+    def start(cls, workdir: str | Path, *, namespaces: tuple[str, ...] = ("default",), gc_delay: float = 0.0,
+              images: dict[str, str] | None = None, restart_backoff: float = 2.0) -> LocalKubernetes:
+        workdir = Path(workdir)
+        emulator = EmulatorProcess.start(workdir / "emulator", gc_delay=gc_delay, namespaces=namespaces)
+        argv = [sys.executable, "-m", "airflow_flink_k8s.sandbox.kubelet", "--api", emulator.url,
+                "--workdir", str(workdir / "kubelet"), "--restart-backoff", str(restart_backoff)]
+        for image, version in (images or {}).items():
+            argv += ["--image", f"{image}={version}"]
+        try:
+            kubelet = ManagedProcess.start(argv, log_path=workdir / "kubelet.log", name="kubelet")
+        except Exception:
+            emulator.stop()
+            raise
+        return cls(emulator, kubelet, workdir)
+
+    @property
+    def url(self) -> str:
+        return self.emulator.url
+
+    def get(self, path: str) -> Any:
+        """GET an API path (``/api/v1/namespaces/default/configmaps/x``); None on 404."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    def pods(self, namespace: str = "default", selector: str = "") -> list[dict[str, Any]]:
+        query = f"?labelSelector={urllib.parse.quote(selector)}" if selector else ""
+        items = self.get(f"/api/v1/namespaces/{namespace}/pods{query}")["items"]
+        for pod in items:
+            pid = ((pod["metadata"].get("annotations") or {}).get(ANNOTATION_PID))
+            if pid:
+                self.seen_pids.add(int(pid))
+        return items
+
+    def wait_for(self, what: str, probe: Callable[[], T | None], timeout: float = 120.0,
+                 interval: float = 0.5) -> T:
+        """Poll ``probe`` until it returns something truthy; on timeout raise with the kubelet log tail."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = probe()
+            if value:
+                return value
+            if not self.kubelet.alive:
+                raise RuntimeError(f"the local kubelet exited while waiting for {what}:\n{self.kubelet.tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} did not happen within {timeout:.0f} s; kubelet log "
+                                   f"{self.kubelet.log_path}:\n{self.kubelet.tail(20)}")
+            time.sleep(interval)
+
+    def stop(self) -> list[int]:
+        """Stop the kubelet (which stops its pods), then the emulator; return PIDs still alive (should be none)."""
+        for pod in self._all_pods():
+            pid = (pod["metadata"].get("annotations") or {}).get(ANNOTATION_PID)
+            if pid:
+                self.seen_pids.add(int(pid))
+        self.kubelet.stop(grace_seconds=45)
+        self.emulator.stop()
+        survivors = [pid for pid in sorted(self.seen_pids | {self.kubelet.pid, self.emulator.pid})
+                     if pid_exists(pid)]
+        for pid in survivors:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        return survivors
+
+    def _all_pods(self) -> list[dict[str, Any]]:
+        try:
+            return self.get("/api/v1/pods")["items"]
+        except OSError:  # the emulator is already gone: the kubelet's own record is all there is
+            return []
+
+    def __enter__(self) -> LocalKubernetes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,105 @@
+"""Acceptance: the real Flink client and a real JobManager with Kubernetes HA, against the emulator + kubelet."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from tests.fixtures.flink import flink_versions
+from tests.fixtures.kubernetes import run_flink_client
+
+pytestmark = pytest.mark.flink
+NAMESPACE = "flink"
+LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
+RESTSERVER_KEY = "org.apache.flink.k8s.leader.restserver"
+
+
+def _launch_options(cluster_id: str, version: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "kubernetes.cluster-id": cluster_id,
+        "kubernetes.namespace": NAMESPACE,
+        "kubernetes.container.image.ref": f"flink:{version}",
+        "high-availability.type": "kubernetes",
+        "high-availability.storageDir": f"file://{tmp_path}/ha",
+        "execution.checkpointing.dir": f"file://{tmp_path}/checkpoints/{cluster_id}",
+        "execution.checkpointing.interval": "2 s",
+        "jobmanager.memory.process.size": "1024m",
+        "taskmanager.memory.process.size": "1024m",
+    }
+
+
+def _leader_configmap(k8s: LocalKubernetes, cluster_id: str) -> dict | None:
+    cm = k8s.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps/{cluster_id}-cluster-config-map")
+    if cm and RESTSERVER_KEY in (cm.get("data") or {}) and LEADER_ANNOTATION in cm["metadata"].get("annotations", {}):
+        return cm
+    return None
+
+
+def _running_job(k8s: LocalKubernetes, cluster_id: str) -> dict | None:
+    """The job RUNNING on the cluster, read through the API server's service proxy (as a user without pod routes)."""
+    overview = k8s.get(f"/api/v1/namespaces/{NAMESPACE}/services/{cluster_id}-rest:rest/proxy/jobs/overview")
+    jobs = (overview or {}).get("jobs", [])
+    return next((job for job in jobs if job["state"] == "RUNNING"), None)
+
+
+def _deploy_and_wait_for_checkpoint(k8s: LocalKubernetes, version: str, cluster_id: str, tmp_path: Path) -> dict:
+    result = run_flink_client(version, k8s.kubeconfig, tmp_path, _launch_options(cluster_id, version, tmp_path),
+                              "local:///opt/flink/usrlib/checkpointing-job.jar")
+    assert result.returncode == 0, result.output[-3000:]
+    assert f"Create flink application cluster {cluster_id} successfully" in result.output
+    cm = k8s.wait_for("the leader ConfigMap written by Flink", lambda: _leader_configmap(k8s, cluster_id), 150)
+    job = k8s.wait_for("the job to be RUNNING", lambda: _running_job(k8s, cluster_id), 120)
+    checkpoints = tmp_path / "checkpoints" / cluster_id / job["jid"]
+    k8s.wait_for(f"a completed checkpoint under {checkpoints}", lambda: list(checkpoints.glob("chk-*")), 120)
+    return {"configmap": cm, "job": job}
+
+
+@flink_versions
+def test_real_client_deploys_and_flink_elects_its_leader_on_the_emulator(
+    flink_version: str, local_kubernetes: LocalKubernetes, tmp_path: Path
+) -> None:
+    cluster_id = "harness-" + flink_version.replace(".", "-")
+    seen = _deploy_and_wait_for_checkpoint(local_kubernetes, flink_version, cluster_id, tmp_path)
+
+    deployment = local_kubernetes.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{cluster_id}")
+    assert deployment["spec"]["selector"]["matchLabels"] == {
+        "app": cluster_id, "component": "jobmanager", "type": "flink-native-kubernetes"}
+    for path in (f"/api/v1/namespaces/{NAMESPACE}/services/{cluster_id}-rest",
+                 f"/api/v1/namespaces/{NAMESPACE}/configmaps/flink-config-{cluster_id}"):
+        owned = local_kubernetes.get(path)
+        assert owned is not None, path
+        assert owned["metadata"]["ownerReferences"] == [{
+            "apiVersion": "apps/v1", "kind": "Deployment", "name": cluster_id,
+            "uid": deployment["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+
+    cm = seen["configmap"]
+    lock = json.loads(cm["metadata"]["annotations"][LEADER_ANNOTATION])
+    assert lock["holderIdentity"]
+    session, _, address = cm["data"][RESTSERVER_KEY].partition(",")
+    assert len(session) == 36 and address.startswith("http://127.0.0.1:")
+    # The address Flink published is the REST endpoint of the job that is running.
+    with urllib.request.urlopen(f"{address}/jobs/{seen['job']['jid']}", timeout=10) as response:
+        assert json.loads(response.read())["state"] == "RUNNING"
+    taskmanagers = local_kubernetes.pods(NAMESPACE, f"app={cluster_id},component=taskmanager")
+    assert taskmanagers and all(p["status"]["phase"] == "Running" for p in taskmanagers)
+
+
+def test_leadership_holds_and_checkpoints_complete_with_a_409_on_every_third_configmap_write(
+    local_kubernetes: LocalKubernetes, tmp_path: Path
+) -> None:
+    local_kubernetes.emulator.set_faults(
+        {"status": 409, "methods": ["PUT", "PATCH"], "resource": "configmaps", "every": 3})
+    cluster_id = "harness-conflicts"
+    seen = _deploy_and_wait_for_checkpoint(local_kubernetes, "2.3.0", cluster_id, tmp_path)
+
+    injected = local_kubernetes.emulator.fault_summary()[0]
+    assert injected["fired"] >= 3, injected
+    first = json.loads(seen["configmap"]["metadata"]["annotations"][LEADER_ANNOTATION])
+    now = json.loads(_leader_configmap(local_kubernetes, cluster_id)["metadata"]["annotations"][LEADER_ANNOTATION])
+    assert now["holderIdentity"] == first["holderIdentity"]
+    assert now["leaderTransitions"] == first["leaderTransitions"]
+    assert now["renewTime"] > first["renewTime"], "the leader stopped renewing its lease"
