@@ -1,0 +1,321 @@
+"""The emulator's API semantics, seen through the real ``kubernetes`` client (and aiohttp for WebSocket watches)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import aiohttp
+import pytest
+from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
+
+from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+
+NS = "default"
+
+
+@pytest.fixture
+def core(k8s_emulator: EmulatorProcess, tmp_path: Path) -> client.CoreV1Api:
+    return client.CoreV1Api(config.new_client_from_config(str(k8s_emulator.write_kubeconfig(tmp_path / "kc"))))
+
+
+@pytest.fixture
+def apps(k8s_emulator: EmulatorProcess, tmp_path: Path) -> client.AppsV1Api:
+    return client.AppsV1Api(config.new_client_from_config(str(k8s_emulator.write_kubeconfig(tmp_path / "kc2"))))
+
+
+def _cm(name: str, labels: dict[str, str] | None = None, **data: str) -> dict:
+    return {"metadata": {"name": name, "labels": labels or {}}, "data": data}
+
+
+def _status(exc: pytest.ExceptionInfo[ApiException]) -> tuple[int, str]:
+    body = json.loads(exc.value.body)
+    return exc.value.status, body["reason"]
+
+
+def test_objects_get_uid_resource_version_and_creation_time(core: client.CoreV1Api) -> None:
+    a = core.create_namespaced_config_map(NS, _cm("a", k="1"))
+    b = core.create_namespaced_config_map(NS, _cm("b", k="1"))
+    assert a.metadata.uid != b.metadata.uid
+    assert int(b.metadata.resource_version) > int(a.metadata.resource_version)
+    assert a.metadata.creation_timestamp is not None
+    assert core.read_namespaced_config_map("a", NS).data == {"k": "1"}
+
+
+def test_create_twice_is_409_already_exists(core: client.CoreV1Api) -> None:
+    core.create_namespaced_config_map(NS, _cm("a"))
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_config_map(NS, _cm("a"))
+    assert _status(exc) == (409, "AlreadyExists")
+
+
+def test_stale_resource_version_on_put_patch_and_delete_is_409_conflict(core: client.CoreV1Api) -> None:
+    first = core.create_namespaced_config_map(NS, _cm("lock", holder="a"))
+    stale_rv = first.metadata.resource_version
+    first.data = {"holder": "b"}
+    core.replace_namespaced_config_map("lock", NS, first)  # current version: accepted
+    first.data = {"holder": "c"}
+    with pytest.raises(ApiException) as put:
+        core.replace_namespaced_config_map("lock", NS, first)  # still carries the old version
+    assert _status(put) == (409, "Conflict")
+    with pytest.raises(ApiException) as patch:
+        core.patch_namespaced_config_map("lock", NS, {"metadata": {"resourceVersion": stale_rv},
+                                                      "data": {"holder": "d"}})
+    assert _status(patch) == (409, "Conflict")
+    with pytest.raises(ApiException) as delete:
+        core.delete_namespaced_config_map("lock", NS, body=client.V1DeleteOptions(
+            preconditions=client.V1Preconditions(resource_version=stale_rv)))
+    assert _status(delete) == (409, "Conflict")
+    assert core.read_namespaced_config_map("lock", NS).data == {"holder": "b"}
+
+
+def test_put_replaces_the_whole_object_and_patches_merge(core: client.CoreV1Api,
+                                                         k8s_emulator: EmulatorProcess) -> None:
+    core.create_namespaced_config_map(NS, _cm("x", a="1", b="2"))
+    core.replace_namespaced_config_map("x", NS, _cm("x", c="3"))
+    assert core.read_namespaced_config_map("x", NS).data == {"c": "3"}
+    core.patch_namespaced_config_map("x", NS, {"data": {"d": "4", "c": None}})  # strategic merge, null deletes
+    assert core.read_namespaced_config_map("x", NS).data == {"d": "4"}
+    core.patch_namespaced_config_map("x", NS, [{"op": "add", "path": "/data/e", "value": "5"},
+                                               {"op": "remove", "path": "/data/d"}])  # JSON patch
+    assert core.read_namespaced_config_map("x", NS).data == {"e": "5"}
+    with pytest.raises(ApiException) as failed_test:
+        core.patch_namespaced_config_map("x", NS, [{"op": "test", "path": "/data/e", "value": "nope"}])
+    assert failed_test.value.status == 422
+    request = urllib_request(k8s_emulator.url + f"/api/v1/namespaces/{NS}/configmaps/x", "PATCH",
+                             {"data": {"f": "6"}}, "application/merge-patch+json")
+    assert request["data"] == {"e": "5", "f": "6"}
+
+
+def urllib_request(url: str, method: str, body: object, content_type: str) -> dict:
+    import urllib.request
+
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method=method,
+                                 headers={"Content-Type": content_type})
+    with urllib.request.urlopen(req, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_label_and_field_selectors(core: client.CoreV1Api) -> None:
+    core.create_namespaced_config_map(NS, _cm("one", {"app": "a", "tier": "x"}))
+    core.create_namespaced_config_map(NS, _cm("two", {"app": "b", "tier": "y"}))
+    core.create_namespaced_config_map(NS, _cm("three", {"app": "c"}))
+
+    def names(**kwargs: str) -> list[str]:
+        return sorted(i.metadata.name for i in core.list_namespaced_config_map(NS, **kwargs).items)
+
+    assert names(label_selector="app=a") == ["one"]
+    assert names(label_selector="app!=a") == ["three", "two"]
+    assert names(label_selector="app in (a,b)") == ["one", "two"]
+    assert names(label_selector="app notin (a,b)") == ["three"]
+    assert names(label_selector="tier") == ["one", "two"]
+    assert names(label_selector="!tier") == ["three"]
+    assert names(label_selector="app in (a,b),tier=y") == ["two"]
+    assert names(field_selector="metadata.name=two") == ["two"]
+    assert names(field_selector="metadata.name!=two") == ["one", "three"]
+    with pytest.raises(ApiException) as bad:
+        names(field_selector="data.k=v")
+    assert bad.value.status == 400
+
+
+def test_validation_matches_the_api_server(core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
+    with pytest.raises(ApiException) as svc:
+        core.create_namespaced_service(NS, {"metadata": {"name": "9-starts-with-digit"},
+                                            "spec": {"ports": [{"port": 80}]}})
+    assert _status(svc) == (422, "Invalid") and "DNS-1035" in svc.value.body
+    with pytest.raises(ApiException) as label:
+        core.create_namespaced_config_map(NS, _cm("l", {"run": "manual__2026-01-01T00:00:00+00:00"}))
+    assert _status(label) == (422, "Invalid")
+    with pytest.raises(ApiException) as namespace:
+        core.create_namespaced_config_map("missing", _cm("n"))
+    assert _status(namespace) == (404, "NotFound")
+    with pytest.raises(ApiException) as selector:
+        apps.create_namespaced_deployment(NS, {
+            "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"app": "x"}},
+                     "template": {"metadata": {"labels": {"app": "y"}},
+                                  "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+    assert _status(selector) == (422, "Invalid")
+
+
+def test_watch_streams_changes_and_selector_transitions(core: client.CoreV1Api) -> None:
+    start = core.list_namespaced_config_map(NS).metadata.resource_version
+    events: list[tuple[str, str]] = []
+
+    def consume() -> None:
+        for event in watch.Watch().stream(core.list_namespaced_config_map, NS, label_selector="watched=yes",
+                                          resource_version=start, timeout_seconds=3):
+            events.append((event["type"], event["object"].metadata.name))
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    time.sleep(0.5)
+    core.create_namespaced_config_map(NS, _cm("w", {"watched": "yes"}))
+    core.patch_namespaced_config_map("w", NS, {"data": {"k": "v"}})
+    core.patch_namespaced_config_map("w", NS, {"metadata": {"labels": {"watched": "no"}}})  # leaves the selector
+    core.patch_namespaced_config_map("w", NS, {"metadata": {"labels": {"watched": "yes"}}})  # enters again
+    core.delete_namespaced_config_map("w", NS)
+    thread.join()
+    assert events == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w"), ("ADDED", "w"), ("DELETED", "w")]
+
+
+def test_watch_from_a_compacted_version_answers_410_gone(core: client.CoreV1Api,
+                                                         k8s_emulator: EmulatorProcess) -> None:
+    old = core.create_namespaced_config_map(NS, _cm("old")).metadata.resource_version
+    core.patch_namespaced_config_map("old", NS, {"data": {"k": "v"}})
+    k8s_emulator.compact()
+    with pytest.raises(ApiException) as gone:
+        for _ in watch.Watch().stream(core.list_namespaced_config_map, NS, resource_version=old,
+                                      timeout_seconds=2):
+            pass
+    assert gone.value.status == 410
+
+
+def test_websocket_watch_with_bookmarks(k8s_emulator: EmulatorProcess, core: client.CoreV1Api) -> None:
+    async def run() -> list[dict]:
+        url = (k8s_emulator.url.replace("http", "ws") + f"/api/v1/namespaces/{NS}/configmaps"
+               "?watch=true&allowWatchBookmarks=true&fieldSelector=metadata.name%3Dws&timeoutSeconds=7")
+        received: list[dict] = []
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: core.create_namespaced_config_map(NS, _cm("ws", k="1")))
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: core.create_namespaced_config_map(NS, _cm("other", k="1")))
+            async for message in ws:
+                received.append(json.loads(message.data))
+                if received[-1]["type"] == "BOOKMARK":
+                    break
+        return received
+
+    received = asyncio.run(run())
+    assert [e["type"] for e in received] == ["ADDED", "BOOKMARK"]
+    assert received[0]["object"]["metadata"]["name"] == "ws"
+    assert int(received[1]["object"]["metadata"]["resourceVersion"]) >= int(
+        received[0]["object"]["metadata"]["resourceVersion"])
+
+
+def _owned_cm(name: str, owner: client.V1Deployment) -> dict:
+    body = _cm(name)
+    body["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                            "name": owner.metadata.name, "uid": owner.metadata.uid,
+                                            "controller": True, "blockOwnerDeletion": True}]
+    return body
+
+
+def _deployment(apps: client.AppsV1Api, name: str) -> client.V1Deployment:
+    return apps.create_namespaced_deployment(NS, {
+        "metadata": {"name": name},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+
+
+def test_owner_reference_cascade_background_foreground_and_orphan(
+    core: client.CoreV1Api, apps: client.AppsV1Api, k8s_emulator: EmulatorProcess
+) -> None:
+    k8s_emulator.set_gc_delay(1.0)
+    background = _deployment(apps, "bg")
+    core.create_namespaced_config_map(NS, _owned_cm("bg-owned", background))
+    apps.delete_namespaced_deployment("bg", NS)
+    assert core.read_namespaced_config_map("bg-owned", NS)  # collected later, as the real garbage collector
+    time.sleep(1.5)
+    with pytest.raises(ApiException):
+        core.read_namespaced_config_map("bg-owned", NS)
+
+    foreground = _deployment(apps, "fg")
+    core.create_namespaced_config_map(NS, _owned_cm("fg-owned", foreground))
+    apps.delete_namespaced_deployment("fg", NS, propagation_policy="Foreground")
+    assert apps.read_namespaced_deployment("fg", NS).metadata.deletion_timestamp is not None
+    time.sleep(1.5)
+    for read in (lambda: apps.read_namespaced_deployment("fg", NS),
+                 lambda: core.read_namespaced_config_map("fg-owned", NS)):
+        with pytest.raises(ApiException):
+            read()
+
+    orphan = _deployment(apps, "or")
+    core.create_namespaced_config_map(NS, _owned_cm("or-owned", orphan))
+    apps.delete_namespaced_deployment("or", NS, propagation_policy="Orphan")
+    time.sleep(1.5)
+    assert not core.read_namespaced_config_map("or-owned", NS).metadata.owner_references
+
+
+@pytest.fixture
+def local_http() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = json.dumps({"path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_service_proxy_forwards_to_the_registered_local_address(
+    core: client.CoreV1Api, k8s_emulator: EmulatorProcess, local_http: str
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    core.create_namespaced_service(NS, {"metadata": {"name": "job-rest"},
+                                        "spec": {"ports": [{"name": "rest", "port": 8081}]}})
+    base = k8s_emulator.url + f"/api/v1/namespaces/{NS}/services/job-rest:rest/proxy"
+    with pytest.raises(urllib.error.HTTPError) as unavailable:
+        urllib.request.urlopen(base + "/config", timeout=10)
+    assert unavailable.value.code == 503
+    k8s_emulator.register_proxy(NS, "job-rest", "rest", local_http)
+    with urllib.request.urlopen(base + "/jobs/overview?x=1", timeout=10) as response:
+        assert json.loads(response.read())["path"] == "/jobs/overview?x=1"
+    with urllib.request.urlopen(k8s_emulator.url + f"/api/v1/namespaces/{NS}/services/job-rest:8081/proxy/a",
+                                timeout=10) as response:
+        assert json.loads(response.read())["path"] == "/a"
+
+
+def test_fault_injection_rate_latency_and_dropped_watches(core: client.CoreV1Api,
+                                                          k8s_emulator: EmulatorProcess) -> None:
+    core.create_namespaced_config_map(NS, _cm("f"))
+    k8s_emulator.set_faults({"status": 503, "methods": ["GET"], "resource": "configmaps", "probability": 0.3},
+                            seed=7)
+    failures = 0
+    for _ in range(100):
+        try:
+            core.read_namespaced_config_map("f", NS)
+        except ApiException as exc:
+            assert exc.status == 503
+            failures += 1
+    assert 15 <= failures <= 45
+
+    k8s_emulator.set_faults({"delay_ms": 200, "resource": "configmaps"})
+    began = time.monotonic()
+    core.read_namespaced_config_map("f", NS)
+    assert time.monotonic() - began >= 0.2
+
+    k8s_emulator.clear_faults()
+    ended = threading.Event()
+
+    def consume() -> None:
+        for _ in watch.Watch().stream(core.list_namespaced_config_map, NS, timeout_seconds=60):
+            pass
+        ended.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    time.sleep(0.5)
+    assert k8s_emulator.stats()["watches_open"] == 1
+    k8s_emulator.drop_watches()
+    assert ended.wait(5), "a dropped watch must end the client's stream"
