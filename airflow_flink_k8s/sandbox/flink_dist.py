@@ -178,7 +178,8 @@ def ensure_example_job(version: str) -> Path:
         raise RuntimeError("javac not found on PATH: install a JDK 17 (scripts/install-system-deps.sh does)")
     jar.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="checkpointing-job-", dir=jar.parent) as tmp:
+    # Staged beside usrlib/, not in it: usrlib/ is handed to Flink as a classpath dir while this may run.
+    with tempfile.TemporaryDirectory(prefix=".checkpointing-job-", dir=jar.parent.parent) as tmp:
         classes = Path(tmp) / "classes"
         compiled = subprocess.run(
             [javac, "--release", "11", "-nowarn", "-cp", str(home / "lib" / "*"), "-d", str(classes),
