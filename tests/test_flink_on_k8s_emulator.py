@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from airflow_flink_k8s.sandbox.flink_client import run_flink_application
 from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
 from tests.fixtures.flink import flink_versions
-from tests.fixtures.kubernetes import run_flink_client
 
 pytestmark = pytest.mark.flink
 NAMESPACE = "flink"
@@ -47,7 +47,7 @@ def _running_job(k8s: LocalKubernetes, cluster_id: str) -> dict | None:
 
 
 def _deploy_and_wait_for_checkpoint(k8s: LocalKubernetes, version: str, cluster_id: str, tmp_path: Path) -> dict:
-    result = run_flink_client(version, k8s.kubeconfig, tmp_path, _launch_options(cluster_id, version, tmp_path),
+    result = run_flink_application(version, k8s.kubeconfig, tmp_path, _launch_options(cluster_id, version, tmp_path),
                               "local:///opt/flink/usrlib/checkpointing-job.jar")
     assert result.returncode == 0, result.output[-3000:]
     assert f"Create flink application cluster {cluster_id} successfully" in result.output
