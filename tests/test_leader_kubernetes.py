@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -364,17 +365,32 @@ def test_iso8601_durations_rejected(text):
         parse_iso8601_duration(text)
 
 
-# ConfigMaps recorded from real Flink clusters by the harness (tests/data/ha/configmap-<version>.json).
-_RECORDED = sorted(DATA_DIR.glob("configmap-*.json"))
+# ConfigMaps recorded from real Flink clusters by the harness: tests/data/ha/configmap-<version>.json (the
+# cluster map), .meta.json (what the cluster used) and -job.json (the per-job checkpoint map).
+_RECORDED = sorted(p for p in DATA_DIR.glob("configmap-*.json") if re.fullmatch(r"configmap-[0-9.]+", p.stem))
 
 
 @pytest.mark.parametrize("recording", _RECORDED, ids=[path.stem for path in _RECORDED])
 def test_recorded_configmaps(recording):
     configmap = json.loads(recording.read_text())
+    cluster = json.loads(recording.with_name(f"{recording.stem}.meta.json").read_text())
     record = json.loads(configmap["metadata"]["annotations"][LEADER_ANNOTATION])
     renewed = datetime.fromisoformat(record["renewTime"])
+
     leader = parse_kubernetes_leader(configmap, now=renewed + timedelta(seconds=1))
-    assert leader is not None
-    assert leader.holder == record["holderIdentity"]
-    assert leader.rest_url.startswith("http")
-    assert parse_kubernetes_leader(configmap, now=renewed + timedelta(minutes=5)) is None
+    assert leader.rest_url == cluster["rest_url"]
+    assert (leader.holder, leader.renew_time, leader.lease_duration) == (record["holderIdentity"], renewed, LEASE)
+    for component in ("dispatcher", "resourcemanager", f"job-{cluster['job_id']}"):
+        other = parse_kubernetes_leader(configmap, component, now=renewed)
+        assert other.address.startswith("pekko.tcp://flink@127.0.0.1:")
+        assert other.session_id == leader.session_id  # one leader election for all components since 1.15
+    # 15 s lease + 2 s default skew: stale one microsecond after that.
+    assert parse_kubernetes_leader(configmap, now=renewed + timedelta(seconds=17)) is not None
+    assert parse_kubernetes_leader(configmap, now=renewed + timedelta(seconds=17, microseconds=1)) is None
+
+
+@pytest.mark.parametrize("recording", _RECORDED, ids=[path.stem for path in _RECORDED])
+def test_recorded_job_map_is_not_taken_for_a_leader_map(recording):
+    job_map = json.loads(recording.with_name(f"{recording.stem}-job.json").read_text())
+    with pytest.raises(LeaderDataError, match="is not a Flink HA leader map"):
+        parse_kubernetes_leader(job_map, now=datetime.now(UTC))
