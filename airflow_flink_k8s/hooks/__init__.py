@@ -1,0 +1,1 @@
+"""I/O adapters: Kubernetes, ZooKeeper, Flink REST and the Flink CLI."""

@@ -1,0 +1,186 @@
+"""Kubernetes I/O for Flink application clusters, on top of cncf-kubernetes' ``KubernetesHook``.
+
+It reuses the ``kubernetes_default`` connection (kubeconfig path or content, in-cluster, context, TLS settings) and
+the API client that hook configures. Requests are plain JSON dicts addressed by kind, name and namespace, so the
+objects the pure core renders go to the API as they are, and what comes back is the API's own JSON (camelCase).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_flink_k8s.rest_endpoint import ApiServer
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+#: Where each kind lives in the API: (group-version prefix, plural).
+KIND_PATHS: dict[str, tuple[str, str]] = {
+    "Deployment": ("/apis/apps/v1", "deployments"),
+    "Service": ("/api/v1", "services"),
+    "ConfigMap": ("/api/v1", "configmaps"),
+    "Secret": ("/api/v1", "secrets"),
+    "Pod": ("/api/v1", "pods"),
+}
+
+
+_JSON_ANSWERS = {200: "object", 201: "object", 202: "object"}
+
+
+class KubernetesApiError(RuntimeError):
+    """An API answer other than success, with the API's own reason and message."""
+
+    def __init__(self, status: int, reason: str, message: str, verb: str, what: str) -> None:
+        self.status, self.reason = status, reason
+        super().__init__(f"Kubernetes API: {verb} {what} failed with {status} {reason}: {message}")
+
+
+def object_path(kind: str, namespace: str, name: str | None = None) -> str:
+    """``/apis/apps/v1/namespaces/<ns>/deployments[/<name>]`` for a kind."""
+    try:
+        prefix, plural = KIND_PATHS[kind]
+    except KeyError:
+        raise ValueError(f"kind: not one this provider manages: {kind!r}") from None
+    path = f"{prefix}/namespaces/{namespace}/{plural}"
+    return f"{path}/{name}" if name else path
+
+
+class FlinkKubernetesHook:
+    """Sync and async access to the objects of Flink application clusters, through one Airflow connection."""
+
+    def __init__(self, kubernetes_conn_id: str = "kubernetes_default") -> None:
+        self.kubernetes_conn_id = kubernetes_conn_id
+
+    @cached_property
+    def _hook(self) -> Any:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+        return KubernetesHook(conn_id=self.kubernetes_conn_id)
+
+    @cached_property
+    def api_client(self) -> ApiClient:
+        return self._hook.api_client
+
+    # ----------------------------------------------------------------- generic requests
+    def request(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None,
+                content_type: str = "application/json", what: str = "") -> Any:
+        """One API call; returns the JSON answer, or None for a 404 on GET/DELETE. Other failures raise
+        ``KubernetesApiError`` carrying the API's reason and message."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return self.api_client.call_api(
+                path, method, query_params=list((query or {}).items()), body=body,
+                header_params={"Content-Type": content_type, "Accept": "application/json"},
+                response_types_map=_JSON_ANSWERS, auth_settings=["BearerToken"], _return_http_data_only=True,
+                _request_timeout=60,
+            )
+        except ApiException as exc:
+            if exc.status == 404 and method in ("GET", "DELETE"):
+                return None
+            raise _api_error(exc, method, what or path) from None
+
+    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
+        return self.request("GET", object_path(kind, namespace, name), what=f"{kind} {namespace}/{name}")
+
+    def list(self, kind: str, namespace: str, label_selector: str | None = None,
+             field_selector: str | None = None) -> list[dict[str, Any]]:
+        query = {k: v for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector)) if v}
+        answer = self.request("GET", object_path(kind, namespace), query=query, what=f"list {kind} in {namespace}")
+        return list((answer or {}).get("items") or [])
+
+    def create(self, obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+        """POST one object; an existing one raises ``KubernetesApiError`` with status 409."""
+        name = obj["metadata"]["name"]
+        return self.request("POST", object_path(obj["kind"], namespace), body=obj,
+                            what=f"create {obj['kind']} {namespace}/{name}")
+
+    def delete(self, kind: str, name: str, namespace: str, *, propagation: str = "Background") -> bool:
+        """DELETE one object; False when it was not there."""
+        answer = self.request("DELETE", object_path(kind, namespace, name),
+                              body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation},
+                              what=f"delete {kind} {namespace}/{name}")
+        return answer is not None
+
+    def wait_until_gone(self, items: Iterable[tuple[str, str]], namespace: str, *, timeout: float,
+                        poll: float = 1.0) -> None:
+        """Wait until every (kind, name) is gone; raise ``TimeoutError`` naming what is left."""
+        pending = list(items)
+        deadline = time.monotonic() + timeout
+        while pending:
+            pending = [(kind, name) for kind, name in pending if self.get(kind, name, namespace) is not None]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                left = ", ".join(f"{kind} {namespace}/{name}" for kind, name in pending)
+                raise TimeoutError(f"still present after {timeout:.0f} s: {left}")
+            time.sleep(poll)
+
+    # ----------------------------------------------------------------- what the sensor and operator read
+    def get_configmap(self, name: str, namespace: str) -> dict[str, Any] | None:
+        return self.get("ConfigMap", name, namespace)
+
+    def list_configmaps(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+        return self.list("ConfigMap", namespace, label_selector)
+
+    def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+        return self.list("Pod", namespace, label_selector)
+
+    def pod_log(self, name: str, namespace: str, tail_lines: int = 100) -> str:
+        """The tail of a pod's log ("" when the pod or its log is not there)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            answer = self.api_client.call_api(
+                f"/api/v1/namespaces/{namespace}/pods/{name}/log", "GET",
+                query_params=[("tailLines", tail_lines)], header_params={"Accept": "text/plain"},
+                auth_settings=["BearerToken"], _return_http_data_only=True,
+                _preload_content=False, _request_timeout=60)
+            return answer.data.decode("utf-8", errors="replace")
+        except ApiException:
+            return ""
+
+    def api_server(self) -> ApiServer:
+        """How to reach this connection's API server directly (for the REST proxy access mode)."""
+        configuration = self.api_client.configuration
+        if configuration.refresh_api_key_hook is not None:
+            configuration.refresh_api_key_hook(configuration)
+        headers = {}
+        token = configuration.get_api_key_with_prefix("authorization") or configuration.get_api_key_with_prefix(
+            "BearerToken")
+        if token:
+            headers["Authorization"] = token
+        return ApiServer(url=configuration.host, headers=headers, ca_file=configuration.ssl_ca_cert,
+                         verify=bool(configuration.verify_ssl), client_cert=configuration.cert_file,
+                         client_key=configuration.key_file)
+
+    async def aget_configmap(self, name: str, namespace: str) -> dict[str, Any] | None:
+        """Async read of one ConfigMap through cncf-kubernetes' ``AsyncKubernetesHook``."""
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+        from kubernetes_asyncio.client import CoreV1Api
+        from kubernetes_asyncio.client.exceptions import ApiException
+
+        hook = AsyncKubernetesHook(conn_id=self.kubernetes_conn_id)
+        async with hook.get_conn() as api_client:
+            try:
+                configmap = await CoreV1Api(api_client).read_namespaced_config_map(name, namespace)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise _api_error(exc, "GET", f"ConfigMap {namespace}/{name}") from None
+            return api_client.sanitize_for_serialization(configmap)
+
+
+def _api_error(exc: Any, verb: str, what: str) -> KubernetesApiError:
+    import json
+
+    reason, message = exc.reason or "", str(exc.body or "")
+    try:
+        status_body = json.loads(exc.body)
+        reason, message = status_body.get("reason") or reason, status_body.get("message") or message
+    except (TypeError, ValueError):
+        pass
+    return KubernetesApiError(int(exc.status or 0), reason, message, verb, what)
