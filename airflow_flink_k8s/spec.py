@@ -158,7 +158,7 @@ def _set(spec: FlinkApplicationSpec, name: str, value: Any) -> None:
 
 
 def _normalise(spec: FlinkApplicationSpec) -> None:
-    """Coerce container types so the frozen spec compares and hashes by value."""
+    """Coerce containers to tuples/dicts and flink_conf values to strings, so specs compare by value."""
     for name in ("image_pull_secrets", "program_args"):
         value = getattr(spec, name)
         if isinstance(value, str) or not isinstance(value, Sequence):

@@ -20,7 +20,11 @@ import yaml
 
 from airflow_flink_k8s.command import build_flink_command
 from airflow_flink_k8s.configuration import configuration_file_name
-from airflow_flink_k8s.kubernetes_objects import LOGGING_FILES, render_kubernetes_objects, with_owner_references
+from airflow_flink_k8s.kubernetes_objects import (
+    LOGGING_FILES,
+    render_kubernetes_objects,
+    with_owner_references,
+)
 from airflow_flink_k8s.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 
@@ -174,6 +178,7 @@ def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.Temp
             capture_output=True,
             text=True,
             timeout=120,
+            check=False,
         )
         lines = [line for line in proc.stdout.splitlines() if line.startswith("CAPTURED")]
         assert lines, f"the Flink client created nothing:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
@@ -268,7 +273,7 @@ def test_every_rendered_object_is_valid_for_the_kubernetes_api(
 def test_the_configuration_file_and_artifacts_volume_follow_the_flink_release() -> None:
     old, new = render_kubernetes_objects(minimal_spec("1.18.1")), render_kubernetes_objects(minimal_spec("1.19.0"))
     assert list(old[-1]["data"]) == ["flink-conf.yaml"] and list(new[-1]["data"]) == ["config.yaml"]
-    volumes = lambda objs: [v["name"] for v in objs[0]["spec"]["template"]["spec"]["volumes"]]  # noqa: E731
+    volumes = lambda objs: [v["name"] for v in objs[0]["spec"]["template"]["spec"]["volumes"]]
     assert volumes(old) == ["flink-config-volume"]
     assert volumes(new) == ["user-artifacts-volume", "flink-config-volume"]
 
@@ -282,7 +287,7 @@ def test_only_the_owned_objects_get_the_deployment_as_controller() -> None:
 
 
 def test_headless_internal_service_exists_only_without_ha() -> None:
-    names = lambda spec: [(o["kind"], o["metadata"]["name"]) for o in render_kubernetes_objects(spec)]  # noqa: E731
+    names = lambda spec: [(o["kind"], o["metadata"]["name"]) for o in render_kubernetes_objects(spec)]
     assert ("Service", "probe") in names(minimal_spec("2.3.0"))
     with_ha = minimal_spec("2.3.0", ha="kubernetes", ha_storage_dir="s3://b/ha")
     assert ("Service", "probe") not in names(with_ha)

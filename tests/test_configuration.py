@@ -1,0 +1,146 @@
+"""Flink configuration of a launch: keys per Flink version, per-cluster dirs, HA, job id, user keys.
+
+Key names are checked against the ConfigOption classes of the real Flink jars of the versions under test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_flink_k8s.configuration import FIELD_KEYS, MANAGED_KEYS, flink_configuration
+from airflow_flink_k8s.spec import FlinkApplicationSpec
+from tests.fixtures.flink import flink_versions
+
+BASE: dict[str, Any] = {
+    "cluster_id": "orders",
+    "image": "registry.example/flink:job",
+    "jar_uri": "local:///opt/flink/usrlib/job.jar",
+}
+STATE: dict[str, Any] = {
+    "ha": "kubernetes",
+    "ha_storage_dir": "s3://bucket/ha",
+    "checkpoint_base_dir": "s3://bucket/checkpoints/",
+    "savepoint_base_dir": "s3://bucket/savepoints",
+    "job_id": "0123456789abcdef0123456789abcdef",
+    "restore": "s3://bucket/savepoints/orders/savepoint-1",
+    "jobmanager_cpu": 1,
+}
+
+OPTION_CLASSES = [
+    "org.apache.flink.kubernetes.configuration.KubernetesConfigOptions",
+    "org.apache.flink.configuration.HighAvailabilityOptions",
+    "org.apache.flink.configuration.CheckpointingOptions",
+    "org.apache.flink.configuration.StateRecoveryOptions",
+    "org.apache.flink.configuration.PipelineOptionsInternal",
+    "org.apache.flink.configuration.JobManagerOptions",
+    "org.apache.flink.configuration.TaskManagerOptions",
+]
+KEYS_JAVA = """
+import java.lang.reflect.*;
+import org.apache.flink.configuration.*;
+public class Keys {
+  public static void main(String[] a) throws Exception {
+    for (String cn : a) {
+      Class<?> c; try { c = Class.forName(cn); } catch (ClassNotFoundException e) { continue; }
+      for (Field f : c.getFields()) {
+        if (!Modifier.isStatic(f.getModifiers()) || !ConfigOption.class.isAssignableFrom(f.getType())) continue;
+        ConfigOption<?> o = (ConfigOption<?>) f.get(null);
+        System.out.println("current " + o.key());
+        for (FallbackKey k : o.fallbackKeys()) System.out.println((k.isDeprecated() ? "deprecated " : "fallback ") + k.getKey());
+      }
+    }
+  }
+}
+"""
+
+
+def spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
+    return FlinkApplicationSpec(**{**BASE, "flink_version": version, **overrides})
+
+
+@pytest.fixture(scope="session")
+def flink_option_keys(flink_home: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``flink_option_keys(version)`` → {key: "current" | "deprecated" | "fallback"} read from Flink's classes."""
+
+    def keys(version: str) -> dict[str, str]:
+        lib = flink_home(version) / "lib"
+        out = tmp_path_factory.mktemp(f"keys-{version}")
+        (out / "Keys.java").write_text(KEYS_JAVA)
+        subprocess.run(["javac", "-cp", f"{lib}/*", "-d", str(out), str(out / "Keys.java")], check=True)
+        run = subprocess.run(["java", "-cp", f"{out}:{lib}/*", "Keys", *OPTION_CLASSES], capture_output=True, text=True, check=True)
+        found: dict[str, str] = {}
+        for line in run.stdout.splitlines():
+            kind, key = line.split(" ", 1)
+            found.setdefault(key, kind)
+        return found
+
+    return keys
+
+
+@flink_versions
+def test_every_key_written_is_a_current_flink_option(flink_version: str, flink_option_keys) -> None:  # type: ignore[no-untyped-def]
+    known = flink_option_keys(flink_version)
+    conf = flink_configuration(spec(flink_version, **STATE, taskmanager_cpu=0.5, checkpoint_interval="10s"))
+    assert {key: known.get(key) for key in conf} == {key: "current" for key in conf}
+
+
+@flink_versions
+def test_every_managed_key_flink_knows_is_refused(flink_version: str, flink_option_keys) -> None:  # type: ignore[no-untyped-def]
+    known = flink_option_keys(flink_version)
+    for key in ("state.checkpoints.dir", "execution.checkpointing.dir", "state.savepoints.dir", "high-availability",
+                "kubernetes.container.image", "kubernetes.jobmanager.cpu", "execution.savepoint.path"):
+        assert key in known and key in MANAGED_KEYS
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("1.16.3", {"kubernetes.container.image", "high-availability", "state.checkpoints.dir", "state.savepoints.dir",
+                    "execution.savepoint.path", "kubernetes.jobmanager.cpu"}),
+        ("1.17.2", {"kubernetes.container.image.ref", "high-availability.type", "state.checkpoints.dir",
+                    "execution.savepoint.path", "kubernetes.jobmanager.cpu.amount"}),
+        ("1.19.1", {"state.checkpoints.dir", "state.savepoints.dir", "execution.savepoint.path"}),
+        ("1.20.3", {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir", "execution.state-recovery.path"}),
+        ("2.3.0", {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir", "execution.state-recovery.path",
+                   "kubernetes.container.image.ref", "high-availability.type"}),
+    ],
+)
+def test_key_names_follow_the_release(version: str, expected: set[str]) -> None:
+    assert expected <= set(flink_configuration(spec(version, **STATE)))
+
+
+def test_state_dirs_are_per_cluster_and_ha_and_job_id_are_set() -> None:
+    conf = flink_configuration(spec("2.3.0", **STATE))
+    assert conf["execution.checkpointing.dir"] == "s3://bucket/checkpoints/orders"
+    assert conf["execution.checkpointing.savepoint-dir"] == "s3://bucket/savepoints/orders"
+    assert conf["high-availability.type"] == "kubernetes"
+    assert conf["high-availability.storageDir"] == "s3://bucket/ha"
+    assert conf["$internal.pipeline.job-id"] == "0123456789abcdef0123456789abcdef"
+    assert conf["kubernetes.jobmanager.cpu.amount"] == "1.0"
+
+
+def test_zookeeper_keys_only_with_zookeeper_ha() -> None:
+    zk = flink_configuration(spec("1.20.3", ha="zookeeper", ha_storage_dir="hdfs:///ha", zookeeper_quorum="a:2181,b:2181"))
+    assert (zk["high-availability.zookeeper.quorum"], zk["high-availability.zookeeper.path.root"]) == ("a:2181,b:2181", "/flink")
+    assert not any(k.startswith("high-availability") for k in flink_configuration(spec("1.20.3")))
+
+
+def test_latest_restore_writes_no_path_and_none_writes_nothing() -> None:
+    latest = flink_configuration(spec("2.3.0", **{**STATE, "restore": "latest"}))
+    assert "execution.state-recovery.path" not in latest
+    assert "execution.state-recovery.path" not in flink_configuration(spec("2.3.0"))
+
+
+def test_unmanaged_user_keys_pass_through() -> None:
+    conf = flink_configuration(spec("2.3.0", flink_conf={"state.backend.type": "rocksdb", "restart-strategy.type": "none"}))
+    assert (conf["state.backend.type"], conf["restart-strategy.type"]) == ("rocksdb", "none")
+
+
+def test_the_field_table_names_a_key_for_every_versioned_field() -> None:
+    assert FIELD_KEYS["checkpoint_base_dir"] == {"1.16+": "state.checkpoints.dir", "1.20+": "execution.checkpointing.dir"}
+    assert FIELD_KEYS["image"] == {"1.16+": "kubernetes.container.image", "1.17+": "kubernetes.container.image.ref"}
