@@ -155,6 +155,9 @@ def check_managed_keys(spec: FlinkApplicationSpec) -> None:
 
 def flink_configuration(spec: FlinkApplicationSpec) -> dict[str, str]:
     """The ``-D`` options of the launch, keyed for ``spec.flink_version``; user keys come last and win."""
+    if spec.restore == "latest" and spec.job_id is None:
+        raise FlinkSpecError("job_id", "is required with restore='latest': the resumed job keeps its previous id "
+                             "(FlinkApplicationOperator reads it from the HA metadata)")
     v = spec.version
     conf: dict[str, str] = {
         key_for("cluster_id", v): spec.cluster_id,

@@ -360,8 +360,6 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
     if restore == "latest":
         if spec.ha == "none":
             raise FlinkSpecError("restore", "'latest' resumes from HA metadata, so it needs ha='kubernetes' or 'zookeeper'")
-        if job_id is None:
-            raise FlinkSpecError("restore", "'latest' must keep the previous job id: set job_id as well")
     elif restore != "none":
         if not isinstance(restore, str):
             raise FlinkSpecError("restore", "must be 'none', 'latest' or a savepoint path with a scheme", restore)

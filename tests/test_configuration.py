@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from airflow_flink_k8s.configuration import FIELD_KEYS, MANAGED_KEYS, flink_configuration
-from airflow_flink_k8s.spec import FlinkApplicationSpec
+from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
 from tests.fixtures.flink import flink_versions
 
 BASE: dict[str, Any] = {
@@ -131,9 +131,16 @@ def test_zookeeper_keys_only_with_zookeeper_ha() -> None:
 
 
 def test_latest_restore_writes_no_path_and_none_writes_nothing() -> None:
-    latest = flink_configuration(spec("2.3.0", **{**STATE, "restore": "latest"}))
+    latest = flink_configuration(spec("2.3.0", **{**STATE, "restore": "latest", "job_id": "ab" * 16}))
     assert "execution.state-recovery.path" not in latest
+    assert latest["$internal.pipeline.job-id"] == "ab" * 16
     assert "execution.state-recovery.path" not in flink_configuration(spec("2.3.0"))
+
+
+def test_latest_restore_cannot_be_rendered_without_the_previous_job_id() -> None:
+    with pytest.raises(FlinkSpecError) as error:
+        flink_configuration(spec("2.3.0", **{**STATE, "restore": "latest", "job_id": None}))
+    assert error.value.field == "job_id" and "restore='latest'" in str(error.value)
 
 
 def test_unmanaged_user_keys_pass_through() -> None:

@@ -73,7 +73,6 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("managed-key-ha-legacy", {"flink_conf": {"high-availability": "zookeeper"}}, "flink_conf['high-availability']", "'ha' parameter"),
     ("restore-and-savepoint-key", {"restore": "s3://b/sp-1", "flink_conf": {"execution.savepoint.path": "s3://b/sp-2"}}, "flink_conf['execution.savepoint.path']", "'restore' parameter"),
     ("restore-latest-without-ha", {"restore": "latest", "job_id": "0" * 32}, "restore", "needs ha"),
-    ("restore-latest-without-job-id", {**ZK, "restore": "latest"}, "restore", "job_id"),
     ("restore-path-without-scheme", {"restore": "/savepoints/sp-1"}, "restore", "'none', 'latest' or a savepoint path"),
     ("checkpoint-interval", {"checkpoint_interval": "often"}, "checkpoint_interval", "duration"),
     ("checkpoint-interval-zero", {"checkpoint_interval": "0s"}, "checkpoint_interval", "positive"),
