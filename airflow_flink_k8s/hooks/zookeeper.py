@@ -1,0 +1,335 @@
+"""ZooKeeper access for Flink clusters with ZooKeeper HA, on kazoo.
+
+Connection (``conn_type`` ``zookeeper``), so that no secret ever sits in a DAG:
+
+* ``host``: one host or a comma-separated quorum, each with an optional ``:port``; ``port`` is the default port
+  for hosts without one (2181 when unset). ``extra.hosts`` may hold the whole quorum string instead;
+* ``extra.chroot``: a chroot path every path is relative to (as in ``host1:2181/chroot``);
+* ``login``/``password``: ZooKeeper ``digest`` auth (``user:password``), or, when ``extra.sasl_mechanism`` is set
+  (``DIGEST-MD5``, ``PLAIN`` or ``GSSAPI``), the SASL credentials; kazoo's SASL support needs ``pure-sasl``;
+* ``extra.use_ssl``, ``extra.ca``, ``extra.certfile``, ``extra.keyfile``, ``extra.verify_certs``: TLS;
+* ``extra.timeout``: session timeout in seconds (default 10).
+
+A hook can also be made from a bare quorum string (``FlinkZooKeeperHook(quorum="h1:2181,h2:2181/chroot")``), which
+carries hosts only. Paths are Flink's: ``<root>/<ha cluster id>/…`` (see :mod:`airflow_flink_k8s.zookeeper_paths`).
+
+Watches: :meth:`FlinkZooKeeperHook.watch_leader` turns kazoo's ``DataWatch`` callbacks (run on kazoo's own thread)
+into an async iterator with ``loop.call_soon_threadsafe``. Hooks with the same connection parameters in one process
+share one kazoo session, so many triggers cost one connection per quorum.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_flink_k8s.leader import LeaderInfo, decode_zookeeper_leader
+from airflow_flink_k8s.rest_api import normalize_job_id
+from airflow_flink_k8s.zookeeper_paths import (
+    DEFAULT_ROOT,
+    zookeeper_leader_path,
+    zookeeper_namespace,
+    zookeeper_path,
+)
+
+if TYPE_CHECKING:
+    from kazoo.client import KazooClient
+
+DEFAULT_PORT = 2181
+SASL_MECHANISMS = ("DIGEST-MD5", "PLAIN", "GSSAPI")
+_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?$")
+_CHECKPOINT_NODE = re.compile(r"^\d+$")
+
+
+@dataclass(frozen=True)
+class ZooKeeperSettings:
+    """Everything a kazoo client is built from; equal settings share one session in a process."""
+
+    hosts: str
+    timeout: float = 10.0
+    digest: str | None = None
+    sasl: tuple[tuple[str, str], ...] = ()
+    use_ssl: bool = False
+    ca: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    verify_certs: bool = True
+
+    def client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"hosts": self.hosts, "timeout": self.timeout}
+        if self.digest:
+            kwargs["auth_data"] = [("digest", self.digest)]
+        if self.sasl:
+            kwargs["sasl_options"] = dict(self.sasl)
+        if self.use_ssl:
+            kwargs.update(use_ssl=True, ca=self.ca, certfile=self.certfile, keyfile=self.keyfile,
+                          verify_certs=self.verify_certs)
+        return kwargs
+
+
+def quorum_hosts(hosts: str, default_port: int = DEFAULT_PORT, chroot: str | None = None) -> str:
+    """Normalise ``h1,h2:2182[/chroot]`` to kazoo's ``h1:2181,h2:2182/chroot``; bad parts raise naming the rule."""
+    hosts = hosts.strip()
+    inline_chroot = ""
+    if "/" in hosts:
+        hosts, _, inline_chroot = hosts.partition("/")
+        inline_chroot = "/" + inline_chroot
+    if inline_chroot and chroot:
+        raise ValueError("chroot: given both in the quorum string and separately")
+    parts = [part.strip() for part in hosts.split(",")]
+    if not hosts or not all(parts):
+        raise ValueError(f"hosts: expected 'host[:port][,host[:port]...]', got {hosts!r}")
+    normalised = []
+    for part in parts:
+        match = _HOST.match(part)
+        if not match:
+            raise ValueError(f"hosts: {part!r} is not 'host' or 'host:port'")
+        port = int(match.group(2) or default_port)
+        if not 0 < port < 65536:
+            raise ValueError(f"hosts: port {port} of {part!r} is not in 1..65535")
+        normalised.append(f"{match.group(1)}:{port}")
+    root = chroot or inline_chroot
+    if root:
+        root = zookeeper_path(root)
+    return ",".join(normalised) + (root if root and root != "/" else "")
+
+
+def settings_from_connection(conn: Any) -> ZooKeeperSettings:
+    """Read a ``zookeeper`` Airflow connection (see the module docstring)."""
+    extra: Mapping[str, Any] = conn.extra_dejson or {}
+    where = f"connection {conn.conn_id!r}"
+    hosts = extra.get("hosts") or conn.host
+    if not hosts:
+        raise ValueError(f"{where}: host (or extra.hosts) must name the ZooKeeper quorum")
+    try:
+        quorum = quorum_hosts(str(hosts), int(conn.port or DEFAULT_PORT), extra.get("chroot"))
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    mechanism = extra.get("sasl_mechanism")
+    digest, sasl = None, ()
+    if mechanism:
+        mechanism = str(mechanism).upper()
+        if mechanism not in SASL_MECHANISMS:
+            raise ValueError(f"{where}: extra.sasl_mechanism must be one of {', '.join(SASL_MECHANISMS)}, "
+                             f"got {extra.get('sasl_mechanism')!r}")
+        sasl = (("mechanism", mechanism),) + tuple(
+            (key, value) for key, value in (("username", conn.login), ("password", conn.password)) if value)
+    elif conn.login or conn.password:
+        if not (conn.login and conn.password):
+            raise ValueError(f"{where}: digest auth needs both login and password")
+        if ":" in conn.login:
+            raise ValueError(f"{where}: login must not contain ':' (digest auth is 'user:password')")
+        digest = f"{conn.login}:{conn.password}"
+    timeout = float(extra.get("timeout", 10.0))
+    if timeout <= 0:
+        raise ValueError(f"{where}: extra.timeout must be > 0 seconds, got {timeout}")
+    return ZooKeeperSettings(
+        hosts=quorum, timeout=timeout, digest=digest, sasl=sasl, use_ssl=bool(extra.get("use_ssl", False)),
+        ca=extra.get("ca"), certfile=extra.get("certfile"), keyfile=extra.get("keyfile"),
+        verify_certs=bool(extra.get("verify_certs", True)),
+    )
+
+
+class _SharedClients:
+    """Process-wide kazoo sessions, one per settings, reference-counted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: dict[ZooKeeperSettings, tuple[KazooClient, int]] = {}
+
+    def acquire(self, settings: ZooKeeperSettings) -> KazooClient:
+        with self._lock:
+            if settings in self._clients:
+                client, count = self._clients[settings]
+                self._clients[settings] = (client, count + 1)
+                return client
+            client = _start_client(settings)
+            self._clients[settings] = (client, 1)
+            return client
+
+    def release(self, settings: ZooKeeperSettings) -> None:
+        with self._lock:
+            client, count = self._clients[settings]
+            if count > 1:
+                self._clients[settings] = (client, count - 1)
+                return
+            del self._clients[settings]
+        client.stop()
+        client.close()
+
+    def sessions(self) -> int:
+        """How many kazoo sessions are open in this process."""
+        with self._lock:
+            return len(self._clients)
+
+
+SHARED_CLIENTS = _SharedClients()
+
+
+def _start_client(settings: ZooKeeperSettings) -> KazooClient:
+    if settings.sasl:
+        try:
+            import puresasl  # noqa: F401  (kazoo imports it lazily and fails obscurely without it)
+        except ImportError:
+            raise RuntimeError("ZooKeeper SASL auth needs the 'pure-sasl' package installed") from None
+    from kazoo.client import KazooClient
+
+    client = KazooClient(**settings.client_kwargs())
+    client.start(timeout=settings.timeout)
+    return client
+
+
+class FlinkZooKeeperHook:
+    """Reads (and, for the operator, cleans) a Flink cluster's ZooKeeper HA data."""
+
+    conn_name_attr = "zookeeper_conn_id"
+    default_conn_name = "zookeeper_default"
+    conn_type = "zookeeper"
+    hook_name = "ZooKeeper (Flink HA)"
+
+    def __init__(self, zookeeper_conn_id: str | None = None, *, quorum: str | None = None) -> None:
+        if (zookeeper_conn_id is None) == (quorum is None):
+            raise ValueError("FlinkZooKeeperHook: give exactly one of zookeeper_conn_id and quorum")
+        self.zookeeper_conn_id = zookeeper_conn_id
+        self.quorum = quorum
+        self._settings: ZooKeeperSettings | None = None
+        self._client: KazooClient | None = None
+
+    @property
+    def settings(self) -> ZooKeeperSettings:
+        if self._settings is None:
+            if self.quorum is not None:
+                self._settings = ZooKeeperSettings(hosts=quorum_hosts(self.quorum))
+            else:
+                from airflow.sdk import BaseHook
+
+                self._settings = settings_from_connection(BaseHook.get_connection(self.zookeeper_conn_id))
+        return self._settings
+
+    def get_conn(self) -> KazooClient:
+        """The (shared) started kazoo client; released by :meth:`close`."""
+        if self._client is None:
+            self._client = SHARED_CLIENTS.acquire(self.settings)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client = None
+            SHARED_CLIENTS.release(self.settings)
+
+    def __enter__(self) -> FlinkZooKeeperHook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- reads
+    def read_leader(self, cluster_id: str, root: str = DEFAULT_ROOT, version: str = "2.3",
+                    component: str = "rest_server") -> LeaderInfo | None:
+        """The leader ``component`` has published now; ``None`` when its node is absent or empty.
+
+        ``component`` may use Flink's ZooKeeper names (``rest_server``, ``resource_manager``) or the Kubernetes
+        ones (``restserver``, ``job-<jobid>``). Raises ``LeaderDataError`` for bytes Flink does not write.
+        """
+        from kazoo.exceptions import NoNodeError
+
+        path = zookeeper_leader_path(version, cluster_id, _component(component), root=root)
+        try:
+            data, _ = self.get_conn().get(path)
+        except NoNodeError:
+            return None
+        return decode_zookeeper_leader(data)
+
+    def latest_checkpoint_exists(self, cluster_id: str, root: str = DEFAULT_ROOT, job_id: str | None = None) -> bool:
+        """Whether a completed checkpoint is registered in HA: a node under ``<root>/<cid>/jobs/<jobid>/checkpoints``.
+
+        Without ``job_id``, any job of the cluster counts.
+        """
+        from kazoo.exceptions import NoNodeError
+
+        client = self.get_conn()
+        jobs_path = zookeeper_path(zookeeper_namespace(cluster_id, root), "jobs")
+        if job_id is not None:
+            job_ids = [normalize_job_id(job_id)]
+        else:
+            try:
+                job_ids = client.get_children(jobs_path)
+            except NoNodeError:
+                return False
+        for job in job_ids:
+            try:
+                children = client.get_children(zookeeper_path(jobs_path, job, "checkpoints"))
+            except NoNodeError:
+                continue
+            if any(_CHECKPOINT_NODE.match(child) for child in children):
+                return True
+        return False
+
+    # ----------------------------------------------------------------- writes (operator)
+    def delete_cluster_data(self, cluster_id: str, root: str = DEFAULT_ROOT) -> bool:
+        """Delete ``<root>/<cid>`` and everything under it; ``False`` when it was not there."""
+        namespace = zookeeper_namespace(cluster_id, root)
+        client = self.get_conn()
+        if client.exists(namespace) is None:
+            return False
+        client.delete(namespace, recursive=True)
+        return True
+
+    # ----------------------------------------------------------------- watch (trigger)
+    async def watch_leader(self, cluster_id: str, root: str = DEFAULT_ROOT, version: str = "2.3",
+                           component: str = "rest_server") -> AsyncIterator[LeaderInfo | None]:
+        """Yield the leader now and again after every change of its node (``None`` when absent or empty).
+
+        While the ZooKeeper session is suspended or lost the leader cannot be known, so ``None`` is yielded; when
+        the session is back the node is read again. Decoding errors are raised here, in the consumer.
+        """
+        from kazoo.protocol.states import KazooState
+        from kazoo.recipe.watchers import DataWatch
+
+        path = zookeeper_leader_path(version, cluster_id, _component(component), root=root)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[bytes | None, bool]] = asyncio.Queue()
+        client = await asyncio.to_thread(self.get_conn)
+        active = True
+
+        def push(data: bytes | None, reread: bool = False) -> None:
+            if active and not loop.is_closed():
+                loop.call_soon_threadsafe(queue.put_nowait, (data, reread))
+
+        def on_data(data: bytes | None, _stat: Any) -> bool:
+            push(data)
+            return active  # False stops the watch
+
+        def on_state(state: str) -> None:
+            push(None, reread=state == KazooState.CONNECTED)
+
+        client.add_listener(on_state)
+        DataWatch(client, path, on_data)
+        try:
+            while True:
+                data, reread = await queue.get()
+                if reread:
+                    data = await asyncio.to_thread(_read_or_none, client, path)
+                yield decode_zookeeper_leader(data)
+        finally:
+            active = False
+            client.remove_listener(on_state)
+
+
+def _component(component: str) -> str:
+    """Accept Flink's ZooKeeper node names as well as the Kubernetes component names."""
+    by_zookeeper_name = {"rest_server": "restserver", "resource_manager": "resourcemanager"}
+    return by_zookeeper_name.get(component, component)
+
+
+def _read_or_none(client: KazooClient, path: str) -> bytes | None:
+    from kazoo.exceptions import NoNodeError
+
+    try:
+        return client.get(path)[0]
+    except NoNodeError:
+        return None
