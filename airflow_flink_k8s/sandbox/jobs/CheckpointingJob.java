@@ -1,9 +1,11 @@
 package airflow_flink_k8s.sandbox.jobs;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
@@ -15,7 +17,9 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
  * interval comes from the cluster configuration when it sets one, otherwise it is 2 s. It compiles against Flink
  * 1.20 and 2.x: every class it uses lives in flink-dist under the same name in both.
  *
- * <p>Arguments: {@code --start-offset N} (default 0) and {@code --rate N} records per second (default 10).
+ * <p>Arguments: {@code --start-offset N} (default 0), {@code --rate N} records per second (default 10) and
+ * {@code --fail-after-seconds N} (default: never), which makes a task throw that many seconds after it first sees a
+ * record, so that the job fails with a known root cause when the cluster allows no restarts.
  */
 public final class CheckpointingJob {
 
@@ -28,11 +32,13 @@ public final class CheckpointingJob {
     public static void main(String[] args) throws Exception {
         long startOffset = 0L;
         double rate = 10.0;
+        long failAfterSeconds = -1L;
         for (int i = 0; i < args.length; i++) {
             String name = args[i];
-            if (!name.equals("--start-offset") && !name.equals("--rate")) {
+            if (!name.equals("--start-offset") && !name.equals("--rate") && !name.equals("--fail-after-seconds")) {
                 throw new IllegalArgumentException(
-                        "unknown argument " + name + " (expected --start-offset N or --rate N)");
+                        "unknown argument " + name
+                                + " (expected --start-offset N, --rate N or --fail-after-seconds N)");
             }
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException(name + ": a value must follow");
@@ -41,6 +47,8 @@ public final class CheckpointingJob {
             try {
                 if (name.equals("--start-offset")) {
                     startOffset = Long.parseLong(value);
+                } else if (name.equals("--fail-after-seconds")) {
+                    failAfterSeconds = Long.parseLong(value);
                 } else {
                     rate = Double.parseDouble(value);
                 }
@@ -49,6 +57,9 @@ public final class CheckpointingJob {
             }
             if (name.equals("--start-offset") && startOffset < 0) {
                 throw new IllegalArgumentException("--start-offset: must be >= 0, got " + value);
+            }
+            if (name.equals("--fail-after-seconds") && failAfterSeconds < 0) {
+                throw new IllegalArgumentException("--fail-after-seconds: must be >= 0, got " + value);
             }
             if (name.equals("--rate") && !(rate > 0)) {
                 throw new IllegalArgumentException("--rate: must be > 0 records/s, got " + value);
@@ -67,10 +78,37 @@ public final class CheckpointingJob {
                         Long.MAX_VALUE - offset,
                         RateLimiterStrategy.perSecond(rate),
                         Types.LONG);
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "generator")
-                .keyBy(value -> value % KEYS, Types.LONG)
+        DataStream<Long> numbers = env.fromSource(source, WatermarkStrategy.noWatermarks(), "generator");
+        if (failAfterSeconds >= 0) {
+            numbers = numbers.map(new FailAfter(failAfterSeconds * 1000L)).returns(Types.LONG);
+        }
+        numbers.keyBy(value -> value % KEYS, Types.LONG)
                 .reduce((left, right) -> left + right)
                 .sinkTo(new DiscardingSink<>());
         env.execute(JOB_NAME);
+    }
+
+    /** Passes records through until {@code failAfterMs} after the first one, then throws. */
+    static final class FailAfter implements MapFunction<Long, Long> {
+        private static final long serialVersionUID = 1L;
+        private final long failAfterMs;
+        private transient long firstRecordAt;
+
+        FailAfter(long failAfterMs) {
+            this.failAfterMs = failAfterMs;
+        }
+
+        @Override
+        public Long map(Long value) {
+            long now = System.currentTimeMillis();
+            if (firstRecordAt == 0L) {
+                firstRecordAt = now;
+            }
+            if (now - firstRecordAt >= failAfterMs) {
+                throw new IllegalStateException(
+                        JOB_NAME + ": failing on purpose after " + failAfterMs / 1000L + " s (--fail-after-seconds)");
+            }
+            return value;
+        }
     }
 }

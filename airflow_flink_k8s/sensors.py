@@ -1,0 +1,268 @@
+"""``FlinkJobManagerReadySensor``: wait until a Flink application cluster's JobManager is ready.
+
+The JobManager is found as Flink's own clients find it, through the HA leader data (the ``<cid>-cluster-config-map``
+on Kubernetes, the ``rest_server`` znode on ZooKeeper), then its REST API is checked up to ``target``:
+
+* ``leader``: a live leader is published (stale or released leases do not count);
+* ``rest``: REST answers (a 503 "leader election" does not count);
+* ``running``: the job is RUNNING: ``job_id``, else the job id the task ``launch_task_id`` pushed to XCom, else the
+  cluster's single job;
+* ``checkpointed``: the job completed a checkpoint (triggered at or after ``checkpointed_after`` when given).
+
+A job in a terminal state fails the sensor at once (no retries) with the job id, state and Flink's root-cause text.
+Passing API-server hiccups (5xx, 409, 429, dropped connections) and REST 503s only mean "not ready yet".
+
+On success the sensor returns (pushes to XCom) the leader address Flink wrote, session id, the REST URL used, Flink
+version, job id and state, and the latest checkpoint's path and time.
+
+This module imports no Kubernetes, ZooKeeper or HTTP client; they load when the sensor runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_flink_k8s.readiness import (
+    JobTerminalError,
+    ReadinessLevel,
+    RestRequest,
+    RestResponse,
+    run_evaluation,
+)
+from airflow_flink_k8s.rest_endpoint import AccessMode
+from airflow_flink_k8s.triggers import HA_MODES, FlinkJobManagerReadyTrigger, ReadinessCheck
+from airflow_flink_k8s.versions import FlinkVersion
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_flink_k8s.leader import LeaderInfo
+    from airflow_flink_k8s.rest_endpoint import ApiServer
+
+#: HTTP statuses from the API server that mean "try again", not "you may not".
+_TRANSIENT_API_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class FlinkJobManagerReadySensor(BaseSensorOperator):
+    """Succeeds when the JobManager of Flink cluster ``cluster_id`` has reached ``target``.
+
+    :param cluster_id: ``kubernetes.cluster-id`` (the HA cluster id).
+    :param namespace: Kubernetes namespace of the cluster.
+    :param ha: ``kubernetes`` or ``zookeeper``: where Flink publishes its leader.
+    :param flink_version: the cluster's Flink version (picks the HA data layout), e.g. ``"1.20"``.
+    :param target: ``leader``, ``rest``, ``running`` or ``checkpointed``.
+    :param job_id: the job to check (32 hex digits); default: ``launch_task_id``'s XCom ``job_id``, else the single job.
+    :param launch_task_id: the task that launched the cluster and pushed its ``job_id`` to XCom.
+    :param checkpointed_after: ISO-8601 time with zone; ``checkpointed`` then needs a checkpoint triggered since.
+    :param expect_finished: accept a FINISHED job (a bounded job) instead of failing.
+    :param access_mode: ``direct`` (the leader's address), ``service`` (``<cid>-rest.<ns>``), ``proxy`` (the API
+        server's service proxy) or ``auto`` (``proxy`` with Kubernetes HA, else ``direct``).
+    :param kubernetes_conn_id: Airflow connection of the Kubernetes cluster.
+    :param zookeeper_conn_id: Airflow ``zookeeper`` connection (hosts, chroot, auth) for ``ha="zookeeper"``.
+    :param zookeeper_quorum: a bare ``host:port,...`` quorum instead of a connection (no credentials).
+    :param zookeeper_root: ``high-availability.zookeeper.path.root``.
+    :param rest_port, rest_scheme: the REST port and scheme for ``service`` and ``proxy``.
+    :param rest_ca_file, rest_verify, rest_client_cert, rest_client_key: TLS to Flink's REST (not used by ``proxy``).
+    :param rest_timeout: seconds per REST request.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    """
+
+    template_fields: Sequence[str] = ("cluster_id", "namespace", "job_id", "launch_task_id", "checkpointed_after",
+                                      "zookeeper_quorum", "zookeeper_root")
+    ui_color = "#e6f1f2"
+
+    def __init__(
+        self,
+        *,
+        cluster_id: str,
+        namespace: str = "default",
+        ha: str = "kubernetes",
+        flink_version: str = "2.3",
+        target: str = "rest",
+        job_id: str | None = None,
+        launch_task_id: str | None = None,
+        checkpointed_after: str | None = None,
+        expect_finished: bool = False,
+        access_mode: str = "auto",
+        kubernetes_conn_id: str | None = "kubernetes_default",
+        zookeeper_conn_id: str | None = None,
+        zookeeper_quorum: str | None = None,
+        zookeeper_root: str = "/flink",
+        rest_port: int = 8081,
+        rest_scheme: str = "http",
+        rest_ca_file: str | None = None,
+        rest_verify: bool = True,
+        rest_client_cert: str | None = None,
+        rest_client_key: str | None = None,
+        rest_timeout: float = 10.0,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if ha not in HA_MODES:
+            raise ValueError(f"ha: expected one of {', '.join(HA_MODES)}, got {ha!r}")
+        self.ha = ha
+        self.flink_version = str(FlinkVersion.parse(flink_version))
+        self.target = ReadinessLevel.parse(target).value
+        self.access_mode = AccessMode.parse(access_mode).value
+        self.cluster_id, self.namespace = cluster_id, namespace
+        self.job_id, self.launch_task_id = job_id, launch_task_id
+        self.checkpointed_after, self.expect_finished = checkpointed_after, expect_finished
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.zookeeper_conn_id, self.zookeeper_quorum, self.zookeeper_root = (
+            zookeeper_conn_id, zookeeper_quorum, zookeeper_root)
+        self.rest_port, self.rest_scheme, self.rest_timeout = rest_port, rest_scheme, rest_timeout
+        self.rest_ca_file, self.rest_verify = rest_ca_file, rest_verify
+        self.rest_client_cert, self.rest_client_key = rest_client_cert, rest_client_key
+        self.deferrable = deferrable
+        self._check: ReadinessCheck | None = None
+        self._api_server: ApiServer | None = None
+        self._zookeeper_hook: Any = None
+
+    # ----------------------------------------------------------------- what to check
+    def readiness_check(self, job_id: str | None = None) -> ReadinessCheck:
+        """The check after templating, with ``job_id`` (or the sensor's own) as the job to check."""
+        return ReadinessCheck(
+            cluster_id=self.cluster_id, namespace=self.namespace, ha=self.ha, flink_version=self.flink_version,
+            target=self.target, job_id=job_id or self.job_id, checkpointed_after=self.checkpointed_after,
+            expect_finished=self.expect_finished, access_mode=self.access_mode,
+            kubernetes_conn_id=self.kubernetes_conn_id, zookeeper_conn_id=self.zookeeper_conn_id,
+            zookeeper_quorum=self.zookeeper_quorum, zookeeper_root=self.zookeeper_root, rest_port=self.rest_port,
+            rest_scheme=self.rest_scheme, rest_ca_file=self.rest_ca_file, rest_verify=self.rest_verify,
+            rest_client_cert=self.rest_client_cert, rest_client_key=self.rest_client_key,
+            rest_timeout=self.rest_timeout)
+
+    def _launched_job_id(self, context: Context) -> str | None:
+        if self.job_id or not self.launch_task_id:
+            return self.job_id
+        ti = context["ti"]
+        job_id = ti.xcom_pull(task_ids=self.launch_task_id, key="job_id")
+        if job_id is None:
+            pushed = ti.xcom_pull(task_ids=self.launch_task_id)
+            job_id = pushed.get("job_id") if isinstance(pushed, dict) else None
+        if not job_id:
+            raise AirflowException(f"launch_task_id: task {self.launch_task_id!r} pushed no job_id to XCom")
+        return str(job_id)
+
+    # ----------------------------------------------------------------- execution
+    def execute(self, context: Context) -> Any:
+        self._check = self.readiness_check(self._launched_job_id(context))
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            finally:
+                self._close()
+        trigger = FlinkJobManagerReadyTrigger(
+            **asdict(self._check), poll_interval=self.poke_interval, end_time=time.time() + self.timeout)
+        self.defer(trigger=trigger, method_name="execute_complete",
+                   timeout=timedelta(seconds=self.timeout + 60))  # the trigger times out first, with a reason
+        return None
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the trigger fired: return the details, or fail as ``poke`` would."""
+        status, message = event.get("status"), event.get("message", "")
+        if status == "success":
+            self.log.info("JobManager of %s is ready: %s", self.cluster_id, message)
+            return event["details"]
+        if status == "failed":
+            raise AirflowFailException(_with_root_cause(message, event.get("root_cause")))
+        if status == "timeout":
+            raise AirflowSensorTimeout(f"Flink cluster {self.cluster_id}: {message}")
+        raise AirflowException(f"Flink cluster {self.cluster_id}: {message}")
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
+
+        check = self._check or self.readiness_check()
+        leader = self._read_leader(check)
+        if leader is None and check.target != "leader":
+            self.log.info("No live leader for %s in the HA data yet", check.cluster_id)
+        endpoint = check.endpoint(leader, self._get_api_server(check))
+        try:
+            if endpoint is None:
+                readiness = run_evaluation(check.evaluation(leader, None), _no_fetch)
+            else:
+                with SyncFlinkRestClient(endpoint, timeout=check.rest_timeout) as client:
+                    readiness = run_evaluation(check.evaluation(leader, endpoint), client.fetch)
+        except JobTerminalError as error:
+            raise AirflowFailException(_with_root_cause(str(error), error.root_cause)) from None
+        if not readiness.ready:
+            self.log.info("JobManager of %s not ready: %s", check.cluster_id, readiness.reason)
+            return PokeReturnValue(False)
+        self.log.info("JobManager of %s is ready: %s", check.cluster_id, readiness.reason)
+        return PokeReturnValue(True, xcom_value=readiness.details())
+
+    def on_kill(self) -> None:
+        self._close()
+
+    # ----------------------------------------------------------------- I/O helpers
+    def _read_leader(self, check: ReadinessCheck) -> LeaderInfo | None:
+        """The live ``restserver`` leader, or None when absent, stale, or unreadable for a passing reason."""
+        if check.ha == "zookeeper":
+            return self._read_zookeeper_leader(check)
+        from airflow_flink_k8s.hooks.configmap_watch import leader_configmap_name
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError
+
+        name = leader_configmap_name(check.cluster_id, check.flink_version)
+        try:
+            configmap = FlinkKubernetesHook(check.kubernetes_conn_id or "kubernetes_default").get_configmap(
+                name, check.namespace)
+        except KubernetesApiError as error:
+            if error.status not in _TRANSIENT_API_STATUSES:
+                raise
+            self.log.warning("Reading ConfigMap %s/%s: %s; trying again", check.namespace, name, error)
+            return None
+        except Exception as error:
+            if not _is_network_error(error):
+                raise
+            self.log.warning("Reading ConfigMap %s/%s: %s; trying again", check.namespace, name, error)
+            return None
+        return check.leader_from_configmap(configmap)
+
+    def _read_zookeeper_leader(self, check: ReadinessCheck) -> LeaderInfo | None:
+        from kazoo.exceptions import ConnectionLoss, SessionExpiredError
+        from kazoo.handlers.threading import KazooTimeoutError
+
+        from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
+
+        if self._zookeeper_hook is None:
+            self._zookeeper_hook = FlinkZooKeeperHook(check.zookeeper_conn_id, quorum=check.zookeeper_quorum)
+        try:
+            return self._zookeeper_hook.read_leader(check.cluster_id, check.zookeeper_root, check.flink_version)
+        except (ConnectionLoss, SessionExpiredError, KazooTimeoutError) as error:
+            self.log.warning("Reading the leader from ZooKeeper: %r; trying again", error)
+            return None
+
+    def _get_api_server(self, check: ReadinessCheck) -> ApiServer | None:
+        if self._api_server is None and check.needs_api_server():
+            from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+
+            self._api_server = FlinkKubernetesHook(check.kubernetes_conn_id or "kubernetes_default").api_server()
+        return self._api_server
+
+    def _close(self) -> None:
+        if self._zookeeper_hook is not None:
+            self._zookeeper_hook.close()
+            self._zookeeper_hook = None
+
+
+def _no_fetch(request: RestRequest) -> RestResponse:
+    return RestResponse(None, error="no REST endpoint known yet")
+
+
+def _with_root_cause(message: str, root_cause: str | None) -> str:
+    return f"{message}\nRoot cause reported by Flink:\n{root_cause}" if root_cause else message
+
+
+def _is_network_error(error: Exception) -> bool:
+    """Connection refused, reset or timed out on the way to the API server (urllib3 or the OS)."""
+    import urllib3.exceptions
+
+    return isinstance(error, OSError | urllib3.exceptions.HTTPError)
