@@ -15,4 +15,5 @@ pytest_plugins = [
     "tests.fixtures.flink",
     "tests.fixtures.zookeeper",
     "tests.fixtures.kubernetes",
+    "tests.fixtures.airflow_db",
 ]

@@ -7,9 +7,11 @@ objects the pure core renders go to the API as they are, and what comes back is 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.rest_endpoint import ApiServer
@@ -98,6 +100,11 @@ class FlinkKubernetesHook:
         return self.request("POST", object_path(obj["kind"], namespace), body=obj,
                             what=f"create {obj['kind']} {namespace}/{name}")
 
+    def patch(self, kind: str, name: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """JSON merge patch of one object."""
+        return self.request("PATCH", object_path(kind, namespace, name), body=body,
+                            content_type="application/merge-patch+json", what=f"patch {kind} {namespace}/{name}")
+
     def delete(self, kind: str, name: str, namespace: str, *, propagation: str = "Background") -> bool:
         """DELETE one object; False when it was not there."""
         answer = self.request("DELETE", object_path(kind, namespace, name),
@@ -143,6 +150,20 @@ class FlinkKubernetesHook:
         except ApiException:
             return ""
 
+    def kubeconfig_file(self, directory: Path) -> Path | None:
+        """A kubeconfig file for tools that read one (the ``flink`` CLI): the connection's path, or its inline
+        content written to ``directory``; None for in-cluster or the default kubeconfig."""
+        path = self._hook._get_field("kube_config_path")
+        if path:
+            return Path(path).expanduser()
+        content = self._hook._get_field("kube_config")
+        if not content:
+            return None
+        target = directory / "kubeconfig"
+        target.write_text(content if isinstance(content, str) else json.dumps(content))
+        target.chmod(0o600)
+        return target
+
     def api_server(self) -> ApiServer:
         """How to reach this connection's API server directly (for the REST proxy access mode)."""
         configuration = self.api_client.configuration
@@ -175,8 +196,6 @@ class FlinkKubernetesHook:
 
 
 def _api_error(exc: Any, verb: str, what: str) -> KubernetesApiError:
-    import json
-
     reason, message = exc.reason or "", str(exc.body or "")
     try:
         status_body = json.loads(exc.body)

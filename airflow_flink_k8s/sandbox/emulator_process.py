@@ -61,6 +61,11 @@ class EmulatorProcess:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
 
+    def api_get(self, path: str) -> Any:
+        """GET a Kubernetes API path (``/api/v1/namespaces/x/configmaps``) and return its JSON."""
+        with urllib.request.urlopen(self.url + path, timeout=30) as response:
+            return json.loads(response.read())
+
     def set_faults(self, *rules: dict[str, Any], watch_max_seconds: float | None = None, seed: int = 0) -> None:
         """Replace the fault plan (see ``faults.FaultRule`` for a rule's fields)."""
         self.admin("faults", {"rules": list(rules), "watch_max_seconds": watch_max_seconds, "seed": seed})

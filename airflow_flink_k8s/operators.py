@@ -1,0 +1,263 @@
+"""Airflow operators: launch a Flink application cluster natively on Kubernetes, and tear it down.
+
+Importing this module stays cheap for DAG parsing: hooks and launchers (kubernetes, kazoo, aiohttp) are imported
+inside ``execute``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator, conf
+
+from airflow_flink_k8s.launch_plan import check_if_exists
+from airflow_flink_k8s.links import FlinkWebUILink
+from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+    from airflow_flink_k8s.launch_plan import RunIdentity
+
+#: Every ``FlinkApplicationSpec`` field is an operator argument of the same name, and templated.
+SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec))
+_REQUIRED = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec)
+                  if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+LAUNCHERS = ("native", "cli")
+
+
+def _defaults() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(FlinkApplicationSpec):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+class FlinkApplicationOperator(BaseOperator):
+    """Launch one Flink job as a native Kubernetes application cluster (``flink run-application -t
+    kubernetes-application``), with HA and a checkpoint/savepoint dir of its own (``<base>/<cluster-id>``).
+
+    Spec arguments (all keyword-only and templated) are the fields of ``FlinkApplicationSpec``: ``cluster_id``,
+    ``image``, ``jar_uri``, ``flink_version`` (required), ``namespace``, ``entry_class``, ``program_args``,
+    ``parallelism``, resources, scheduling, ``ha``/``ha_storage_dir``/``zookeeper_quorum``/``zookeeper_root``,
+    ``checkpoint_base_dir``, ``savepoint_base_dir``, ``checkpoint_interval``, ``job_id``, ``restore``, ``flink_conf``.
+
+    :param launcher: ``native`` creates the objects through the API (no JVM on the worker); ``cli`` runs ``flink_bin``.
+    :param if_exists: when Deployment ``<cluster-id>`` exists: ``fail``, ``reuse`` (reattach to an identical
+        running spec) or ``replace`` (delete, wait until gone, relaunch). A retry of the same DAG run and task
+        with the same spec always reattaches.
+    :param kubernetes_conn_id: the cncf-kubernetes connection (``kubernetes_default``).
+    :param zookeeper_conn_id: connection for ZooKeeper HA clean-up and restore checks (else ``zookeeper_quorum``).
+    :param flink_bin: the ``flink`` executable for ``launcher="cli"``; ``cli_timeout`` bounds it (seconds);
+        ``flink_conf_dir`` is its ``FLINK_CONF_DIR``.
+    :param delete_timeout: seconds to wait for a replaced cluster to be gone.
+
+    Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
+    ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached).
+    """
+
+    template_fields: Sequence[str] = (*SPEC_FIELDS, "if_exists")
+    template_fields_renderers = {"flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
+                                 "jobmanager_node_selector": "json", "taskmanager_node_selector": "json"}
+    operator_extra_links = (FlinkWebUILink(),)
+    ui_color = "#e6522c"
+
+    def __init__(self, *, launcher: str = "native", if_exists: str = "fail",
+                 kubernetes_conn_id: str = "kubernetes_default", zookeeper_conn_id: str | None = None,
+                 flink_bin: str = "flink", cli_timeout: float = 300, flink_conf_dir: str | None = None,
+                 delete_timeout: float = 300, **kwargs: Any) -> None:
+        spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
+        missing = [name for name in _REQUIRED if name not in spec_values]
+        if missing:
+            raise TypeError(f"FlinkApplicationOperator: missing required argument(s): {', '.join(missing)}")
+        super().__init__(**kwargs)
+        if launcher not in LAUNCHERS:
+            raise FlinkSpecError("launcher", f"must be one of {', '.join(LAUNCHERS)}", launcher)
+        for name, value in {**_defaults(), **spec_values}.items():
+            setattr(self, name, value)
+        self.launcher, self.if_exists = launcher, if_exists
+        self.kubernetes_conn_id, self.zookeeper_conn_id = kubernetes_conn_id, zookeeper_conn_id
+        self.flink_bin, self.cli_timeout, self.flink_conf_dir = flink_bin, cli_timeout, flink_conf_dir
+        self.delete_timeout = delete_timeout
+        self._created: tuple[str, str] | None = None
+
+    def build_spec(self) -> FlinkApplicationSpec:
+        """The validated spec from the (rendered) arguments; raises ``FlinkSpecError`` naming the field."""
+        return FlinkApplicationSpec.from_dict({name: getattr(self, name) for name in SPEC_FIELDS})
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+        from airflow_flink_k8s.launch_plan import Action, RunIdentity, decide
+
+        spec = self.build_spec()
+        check_if_exists(self.if_exists)
+        run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
+        k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
+        existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
+        decision = decide(spec, run, existing, self.if_exists)
+        self.log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value,
+                      decision.reason)
+        if decision.action is Action.REATTACH:
+            result = self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
+        else:
+            if decision.action is Action.REPLACE:
+                from airflow_flink_k8s.launchers import delete_cluster
+
+                delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=self.delete_timeout)
+            spec = dataclasses.replace(spec, job_id=self._job_id(spec, run, k8s))
+            result = self._launch(spec, run, k8s)
+        context["ti"].xcom_push(key=FlinkWebUILink.XCOM_KEY, value=result["web_ui_url"])
+        return result
+
+    def _launch(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook) -> dict[str, Any]:
+        from airflow_flink_k8s.launch_plan import launch_annotations, launch_labels
+        from airflow_flink_k8s.launchers import CliLauncher, ClusterIdTakenError, NativeLauncher
+
+        assert spec.job_id is not None
+        launcher = NativeLauncher(k8s) if self.launcher == "native" else CliLauncher(
+            k8s, self.flink_bin, timeout=self.cli_timeout, flink_conf_dir=self.flink_conf_dir, on_line=self.log.info)
+        self.log.info("launching %s with job id %s (checkpoints under %s/%s)", spec.cluster_id, spec.job_id,
+                      spec.checkpoint_dir, spec.job_id)
+        try:
+            launcher.launch(spec, launch_labels(run), launch_annotations(spec, run, spec.job_id),
+                            before_owned=lambda: self._prepare_ha(spec, k8s))
+        except ClusterIdTakenError:
+            # Another task instance won the race for this cluster id: decide again against what it created.
+            from airflow_flink_k8s.launch_plan import Action, decide
+
+            decision = decide(spec, run, k8s.get("Deployment", spec.cluster_id, spec.namespace), "reuse"
+                              if self.if_exists == "reuse" else "fail")
+            if decision.action is not Action.REATTACH:
+                raise
+            return self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
+        self._created = (spec.namespace, spec.cluster_id)
+        return self._result(k8s, spec, launched=True)
+
+    def _job_id(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook) -> str:
+        """Resume: the checkpointed job in the HA data. Fresh: the given id, else one derived from this try."""
+        from airflow_flink_k8s.job_id import derive_job_id
+
+        if spec.restore != "latest":
+            return spec.job_id or derive_job_id(spec.cluster_id, run.run_key, run.try_number)
+        found = self._checkpointed_jobs(spec, k8s)
+        where = f"cluster {spec.cluster_id!r} ({spec.ha} HA, namespace {spec.namespace!r})"
+        if spec.job_id is not None:
+            if spec.job_id not in found:
+                raise FlinkSpecError("restore", f"'latest' found no completed checkpoint of job {spec.job_id} in the "
+                                     f"HA metadata of {where}; checkpointed jobs there: {found or 'none'}")
+            return spec.job_id
+        if len(found) != 1:
+            detail = "none" if not found else f"several ({', '.join(found)}): set job_id to pick one"
+            raise FlinkSpecError("restore", f"'latest' needs HA metadata with a completed checkpoint for {where}, "
+                                 f"as the Flink Kubernetes Operator does; found {detail}. Launch with "
+                                 "restore='none' or a savepoint path instead.")
+        return found[0]
+
+    def _checkpointed_jobs(self, spec: FlinkApplicationSpec, k8s: FlinkKubernetesHook) -> list[str]:
+        if spec.ha == "zookeeper":
+            with self._zookeeper(spec) as zk:
+                return zk.checkpointed_job_ids(spec.cluster_id, spec.zookeeper_root)
+        from airflow_flink_k8s.ha_data import checkpointed_job_ids, ha_label_selector
+
+        return checkpointed_job_ids(spec.cluster_id,
+                                    k8s.list_configmaps(spec.namespace, ha_label_selector(spec.cluster_id)))
+
+    def _prepare_ha(self, spec: FlinkApplicationSpec, k8s: FlinkKubernetesHook) -> None:
+        """Unless resuming, remove leftover HA data: Flink would otherwise silently recover the old job."""
+        if spec.restore == "latest" or spec.ha == "none":
+            return
+        if spec.ha == "zookeeper":
+            with self._zookeeper(spec) as zk:
+                if zk.delete_cluster_data(spec.cluster_id, spec.zookeeper_root):
+                    self.log.info("removed leftover ZooKeeper HA data %s/%s", spec.zookeeper_root, spec.cluster_id)
+            return
+        from airflow_flink_k8s.ha_data import ha_configmap_names, ha_label_selector
+
+        for name in ha_configmap_names(spec.cluster_id,
+                                       k8s.list_configmaps(spec.namespace, ha_label_selector(spec.cluster_id))):
+            self.log.info("removing leftover HA ConfigMap %s/%s", spec.namespace, name)
+            k8s.delete("ConfigMap", name, spec.namespace)
+
+    def _zookeeper(self, spec: FlinkApplicationSpec) -> Any:
+        from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
+
+        return FlinkZooKeeperHook(self.zookeeper_conn_id, quorum=None if self.zookeeper_conn_id
+                                  else spec.zookeeper_quorum)
+
+    def _result(self, k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, *, launched: bool) -> dict[str, Any]:
+        from airflow_flink_k8s.rest_endpoint import AccessMode, resolve_rest_endpoint
+
+        ui = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=spec.cluster_id,
+                                   namespace=spec.namespace, api_server=k8s.api_server())
+        assert ui is not None
+        return {
+            "cluster_id": spec.cluster_id, "namespace": spec.namespace, "job_id": spec.job_id,
+            "rest_url": f"http://{spec.cluster_id}-rest.{spec.namespace}:8081",
+            "checkpoint_dir": spec.checkpoint_dir, "savepoint_dir": spec.savepoint_dir,
+            "flink_version": str(spec.version), "web_ui_url": ui.base_url + "/", "launched": launched,
+        }
+
+    def on_kill(self) -> None:
+        """Delete the cluster this try created (its owned objects cascade)."""
+        if self._created is None:
+            return
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+
+        namespace, cluster_id = self._created
+        self.log.info("task killed: deleting Flink cluster %s/%s", namespace, cluster_id)
+        FlinkKubernetesHook(self.kubernetes_conn_id).delete("Deployment", cluster_id, namespace)
+
+
+class FlinkApplicationTeardownOperator(BaseOperator):
+    """Delete a Flink application cluster: the Deployment (its Services, ConfigMaps and pods cascade), wait until
+    gone, then its HA data unless ``keep_ha_data`` (to resume later with ``restore="latest"``).
+
+    :param ha: ``kubernetes``, ``zookeeper`` or ``none``: where the HA data to delete lives.
+    :param zookeeper_conn_id: / ``zookeeper_quorum`` / ``zookeeper_root``: ZooKeeper HA location.
+    """
+
+    template_fields: Sequence[str] = ("cluster_id", "namespace", "zookeeper_quorum", "zookeeper_root")
+
+    def __init__(self, *, cluster_id: str, namespace: str = "default", ha: str = "kubernetes",
+                 keep_ha_data: bool = False, kubernetes_conn_id: str = "kubernetes_default",
+                 zookeeper_conn_id: str | None = None, zookeeper_quorum: str | None = None,
+                 zookeeper_root: str = "/flink", delete_timeout: float = 300, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if ha not in ("none", "kubernetes", "zookeeper"):
+            raise FlinkSpecError("ha", "must be one of none, kubernetes, zookeeper", ha)
+        self.cluster_id, self.namespace, self.ha, self.keep_ha_data = cluster_id, namespace, ha, keep_ha_data
+        self.kubernetes_conn_id, self.zookeeper_conn_id = kubernetes_conn_id, zookeeper_conn_id
+        self.zookeeper_quorum, self.zookeeper_root = zookeeper_quorum, zookeeper_root
+        self.delete_timeout = delete_timeout
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_flink_k8s.ha_data import ha_configmap_names, ha_label_selector
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+        from airflow_flink_k8s.launchers import delete_cluster
+
+        k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
+        existed = k8s.get("Deployment", self.cluster_id, self.namespace) is not None
+        delete_cluster(k8s, self.cluster_id, self.namespace, timeout=self.delete_timeout)
+        removed: list[str] = []
+        if not self.keep_ha_data and self.ha == "kubernetes":
+            for name in ha_configmap_names(self.cluster_id,
+                                           k8s.list_configmaps(self.namespace, ha_label_selector(self.cluster_id))):
+                k8s.delete("ConfigMap", name, self.namespace)
+                removed.append(f"configmap/{name}")
+        elif not self.keep_ha_data and self.ha == "zookeeper":
+            from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
+
+            with FlinkZooKeeperHook(self.zookeeper_conn_id, quorum=self.zookeeper_quorum) as zk:
+                if zk.delete_cluster_data(self.cluster_id, self.zookeeper_root):
+                    removed.append(f"znode {self.zookeeper_root}/{self.cluster_id}")
+        self.log.info("Flink cluster %s/%s %s; HA data %s", self.namespace, self.cluster_id,
+                      "deleted" if existed else "was already gone",
+                      "kept" if self.keep_ha_data else (", ".join(removed) or "none found"))
+        return {"cluster_id": self.cluster_id, "namespace": self.namespace, "deleted": existed,
+                "ha_data_removed": removed, "ha_data_kept": self.keep_ha_data}

@@ -1,0 +1,80 @@
+"""The launch operator under bad input and API failures, through real Airflow (``dag.test()``) and the emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+from tests.fixtures.airflow_db import DagRunner, task_states
+
+DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow_flink_k8s.operators import FlinkApplicationOperator
+
+with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
+    FlinkApplicationOperator(
+        task_id="launch", cluster_id={cluster_id!r}, namespace="flink", image="flink:2.3.0",
+        jar_uri="local:///opt/flink/usrlib/checkpointing-job.jar", flink_version="2.3.0",
+        ha="kubernetes", ha_storage_dir="file:///tmp/ha", checkpoint_base_dir="file:///tmp/checkpoints",
+        retries=0, {extra}
+    )
+"""
+
+
+@pytest.fixture
+def kube_conn(k8s_emulator: EmulatorProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EmulatorProcess:
+    kubeconfig = k8s_emulator.write_kubeconfig(tmp_path / "kubeconfig")
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT",
+                       json.dumps({"conn_type": "kubernetes", "extra": {"kube_config_path": str(kubeconfig)}}))
+    return k8s_emulator
+
+
+def _objects(emulator: EmulatorProcess) -> list[str]:
+    found = []
+    for path, kind in (("/apis/apps/v1/namespaces/flink/deployments", "deployment"),
+                       ("/api/v1/namespaces/flink/services", "service"),
+                       ("/api/v1/namespaces/flink/configmaps", "configmap")):
+        found += [f"{kind}/{item['metadata']['name']}" for item in emulator.api_get(path)["items"]]
+    return found
+
+
+@pytest.mark.parametrize("cluster_id, rule", [
+    ("{{ 'Orders_Stream' }}", "DNS-1035"),           # a template that renders to uppercase and '_'
+    ("{{ '7' ~ ds_nodash }}", "DNS-1035"),            # renders to a leading digit
+    ("{{ 'x' * 46 }}", "at most 45"),                 # renders past Flink's 45-character limit
+])
+def test_bad_rendered_input_fails_before_any_api_write(run_dag: DagRunner, kube_conn: EmulatorProcess,
+                                                       capfd: pytest.CaptureFixture[str], cluster_id: str,
+                                                       rule: str) -> None:
+    dag_run = run_dag(DAG.format(dag_id="bad_input", cluster_id=cluster_id, extra=""))
+    assert task_states(dag_run) == {"launch": "failed"}
+    log = capfd.readouterr().out
+    assert "cluster_id:" in log and rule in log
+    assert [r for r in kube_conn.requests() if r["method"] != "GET"] == []
+
+
+def test_a_launch_failing_half_way_leaves_nothing_behind(run_dag: DagRunner, kube_conn: EmulatorProcess,
+                                                         capfd: pytest.CaptureFixture[str]) -> None:
+    kube_conn.set_faults({"status": 500, "methods": ["POST"], "resource": "configmaps"})
+    dag_run = run_dag(DAG.format(dag_id="half_way", cluster_id="half-way", extra=""))
+    assert task_states(dag_run) == {"launch": "failed"}
+    assert "create ConfigMap flink/flink-config-half-way failed with 500" in capfd.readouterr().out
+    created = [r for r in kube_conn.requests() if r["method"] == "POST" and r.get("status") == 201]
+    assert {r["resource"] for r in created} == {"deployments", "services"}, "the launch got half-way"
+    assert _objects(kube_conn) == []
+
+
+def test_if_exists_fail_names_the_cluster(run_dag: DagRunner, kube_conn: EmulatorProcess,
+                                          capfd: pytest.CaptureFixture[str]) -> None:
+    first = run_dag(DAG.format(dag_id="first_owner", cluster_id="taken", extra=""))
+    assert task_states(first) == {"launch": "success"}
+    second = run_dag(DAG.format(dag_id="second_owner", cluster_id="taken", extra="if_exists='fail',"))
+    assert task_states(second) == {"launch": "failed"}
+    log = capfd.readouterr().out
+    assert "Flink cluster 'taken' in namespace 'flink' already exists (launched by first_owner.launch" in log
+    deployments = [r for r in kube_conn.requests() if r["method"] == "POST" and r["resource"] == "deployments"]
+    assert len(deployments) == 1
