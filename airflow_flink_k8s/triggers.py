@@ -157,7 +157,7 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         check = self.check
-        clients: dict[RestEndpoint, FlinkRestClient] = {}
+        clients: list[FlinkRestClient] = []
         last_reason = ""
         readiness = Readiness(False, "not checked yet")
         try:
@@ -188,7 +188,7 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
         except (LeaderDataError, RestDataError) as error:
             yield TriggerEvent({"status": "error", "message": str(error), "details": readiness.details()})
         finally:
-            for client in clients.values():
+            for client in clients:
                 await client.close()
 
     async def _api_server(self) -> ApiServer | None:
@@ -199,15 +199,15 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
         hook = FlinkKubernetesHook(self.check.kubernetes_conn_id or "kubernetes_default")
         return await asyncio.to_thread(hook.api_server)
 
-    async def _client(self, clients: dict[RestEndpoint, FlinkRestClient], endpoint: RestEndpoint) -> Any:
+    async def _client(self, clients: list[FlinkRestClient], endpoint: RestEndpoint) -> Any:
+        """The REST client for ``endpoint``, replacing the one for an older address when the leader moved."""
         from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient
 
-        if endpoint not in clients:
-            for stale in clients.values():  # the leader moved: the old address is of no more use
+        if not clients or clients[0].endpoint != endpoint:
+            for stale in clients:
                 await stale.close()
-            clients.clear()
-            clients[endpoint] = FlinkRestClient(endpoint, timeout=self.check.rest_timeout)
-        return clients[endpoint].fetch
+            clients[:] = [FlinkRestClient(endpoint, timeout=self.check.rest_timeout)]
+        return clients[0].fetch
 
 
 async def _no_fetch(request: RestRequest) -> RestResponse:

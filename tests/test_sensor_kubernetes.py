@@ -1,0 +1,231 @@
+"""Acceptance: the sensor and its trigger against real Flink 2.3/1.20 JobManagers with Kubernetes HA on the emulator.
+
+One application cluster per Flink version is launched with the real CLI and shared by the tests of this module
+(in file order): every level in poke and in deferrable mode, API faults, kill -9 and the new leader; then a second
+cluster whose job fails on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_flink_k8s.leader import parse_kubernetes_leader
+from airflow_flink_k8s.sandbox.flink_client import run_flink_application
+from airflow_flink_k8s.sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
+from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
+from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
+from tests.fixtures.airflow_db import task_states, xcom_value
+from tests.sensor_support import LEVELS, kubernetes_connection, run_trigger, sensor_dag_source
+
+pytestmark = pytest.mark.flink
+NAMESPACE = "flink"
+JAR = "local:///opt/flink/usrlib/checkpointing-job.jar"
+LEASE_SECONDS = 8
+#: The kubelet restarts a killed JobManager after this back-off, well after its lease ran out.
+RESTART_BACKOFF = 20.0
+
+
+@dataclass
+class Deployed:
+    k8s: LocalKubernetes
+    version: str
+    cluster_id: str
+    workdir: Path
+
+    @property
+    def configmap_path(self) -> str:
+        return f"/api/v1/namespaces/{NAMESPACE}/configmaps/{self.cluster_id}-cluster-config-map"
+
+    def published_rest_leader(self) -> tuple[str, str]:
+        """(session id, address) of the ``restserver`` entry Flink wrote, as raw strings."""
+        session, _, address = self.k8s.get(self.configmap_path)["data"]["org.apache.flink.k8s.leader.restserver"] \
+            .partition(",")
+        return session, address
+
+    def sensor(self, **kwargs: Any) -> FlinkJobManagerReadySensor:
+        args: dict[str, Any] = {"task_id": "wait", "cluster_id": self.cluster_id, "namespace": NAMESPACE,
+                                "flink_version": self.version, "poke_interval": 1, "timeout": 240}
+        return FlinkJobManagerReadySensor(**(args | kwargs))
+
+
+def _options(cluster_id: str, version: str, workdir: Path, **extra: str) -> dict[str, str]:
+    return {
+        "kubernetes.cluster-id": cluster_id,
+        "kubernetes.namespace": NAMESPACE,
+        "kubernetes.container.image.ref": f"flink:{version}",
+        "high-availability.type": "kubernetes",
+        "high-availability.storageDir": f"file://{workdir}/ha",
+        "high-availability.kubernetes.leader-election.lease-duration": f"{LEASE_SECONDS} s",
+        "high-availability.kubernetes.leader-election.renew-deadline": f"{LEASE_SECONDS} s",
+        "high-availability.kubernetes.leader-election.retry-period": "2 s",
+        "execution.checkpointing.dir": f"file://{workdir}/checkpoints/{cluster_id}",
+        "execution.checkpointing.interval": "2 s",
+        "jobmanager.memory.process.size": "1024m",
+        "taskmanager.memory.process.size": "1024m",
+        **extra,
+    }
+
+
+def _launch(k8s: LocalKubernetes, version: str, cluster_id: str, workdir: Path, *program_args: str,
+            **extra: str) -> None:
+    result = run_flink_application(version, k8s.kubeconfig, workdir, _options(cluster_id, version, workdir, **extra),
+                                   JAR, program_args=program_args)
+    assert result.returncode == 0, result.output[-3000:]
+
+
+@pytest.fixture(scope="module", params=FLINK_VERSIONS_UNDER_TEST, ids=[f"flink-{v}" for v in FLINK_VERSIONS_UNDER_TEST])
+def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    version = request.param
+    workdir = tmp_path_factory.mktemp(f"sensor-k8s-{version}")
+    k8s = LocalKubernetes.start(workdir / "k8s", namespaces=("default", NAMESPACE), restart_backoff=RESTART_BACKOFF)
+    try:
+        cluster_id = "ready-" + version.replace(".", "-")
+        _launch(k8s, version, cluster_id, workdir)
+        with kubernetes_connection(k8s.kubeconfig):
+            yield Deployed(k8s, version, cluster_id, workdir)
+    finally:
+        survivors = k8s.stop()
+    assert not survivors, f"processes survived: {survivors}"
+
+
+def test_poke_mode_reaches_each_level_with_the_address_flink_wrote(deployed: Deployed) -> None:
+    seen = {level: deployed.sensor(target=level).execute({}) for level in LEVELS}
+
+    session, address = deployed.published_rest_leader()
+    for level, details in seen.items():
+        assert details["leader_address"] == address, level
+        assert details["session_id"] == session, level
+    proxy = f"{deployed.k8s.url}/api/v1/namespaces/{NAMESPACE}/services/{deployed.cluster_id}-rest:rest/proxy"
+    assert seen["rest"]["rest_url"] == proxy  # auto = the API server's service proxy with Kubernetes HA
+    assert seen["rest"]["flink_version"] == deployed.version
+    assert seen["running"]["job_state"] == "RUNNING"
+    job_id = seen["running"]["job_id"]
+    checkpoints = f"file:{deployed.workdir}/checkpoints/{deployed.cluster_id}/{job_id}/chk-"
+    assert seen["checkpointed"]["checkpoint_path"].startswith(checkpoints)
+
+    direct = deployed.sensor(target="running", access_mode="direct", job_id=job_id).execute({})
+    assert direct["rest_url"] == address and direct["job_id"] == job_id
+    unknown = deployed.sensor(target="running", job_id="0" * 31 + "1", timeout=3).poke({})
+    assert not unknown.is_done  # a job id the cluster does not run is "not submitted yet", not ready
+
+
+def test_deferrable_mode_reaches_each_level(deployed: Deployed, run_dag: Any) -> None:
+    common = {"cluster_id": deployed.cluster_id, "namespace": NAMESPACE, "flink_version": deployed.version,
+              "deferrable": True, "poke_interval": 1, "timeout": 120}
+    dag_run = run_dag(sensor_dag_source({level: common | {"target": level} for level in LEVELS}))
+
+    assert task_states(dag_run) == {level: "success" for level in LEVELS}
+    session, address = deployed.published_rest_leader()
+    for level in LEVELS:
+        details = xcom_value(dag_run, level)
+        assert (details["leader_address"], details["session_id"]) == (address, session), level
+    assert xcom_value(dag_run, "running")["job_state"] == "RUNNING"
+    assert xcom_value(dag_run, "checkpointed")["checkpoint_path"].startswith(
+        f"file:{deployed.workdir}/checkpoints/{deployed.cluster_id}/")
+
+
+def test_api_5xx_bursts_409_storms_and_dropped_watches_do_not_fail_either_mode(
+    deployed: Deployed, run_dag: Any
+) -> None:
+    emulator = deployed.k8s.emulator
+    before = emulator.stats()["requests"].get("WATCH configmaps", 0)
+    emulator.set_faults(
+        {"status": 503, "methods": ["GET"], "resource": "configmaps", "probability": 0.5, "include_watch": True},
+        {"status": 409, "methods": ["PUT", "PATCH"], "resource": "configmaps", "every": 2},
+        watch_max_seconds=2, seed=7)
+    stop = threading.Event()
+
+    def drop_watches() -> None:
+        while not stop.wait(1.5):
+            emulator.drop_watches()
+
+    dropper = threading.Thread(target=drop_watches, daemon=True)
+    dropper.start()
+    try:
+        poked = deployed.sensor(target="checkpointed").execute({})
+        common = {"cluster_id": deployed.cluster_id, "namespace": NAMESPACE, "flink_version": deployed.version,
+                  "deferrable": True, "poke_interval": 1, "timeout": 120}
+        dag_run = run_dag(sensor_dag_source({"running": common | {"target": "running"}}))
+        faults = emulator.fault_summary()
+    finally:
+        stop.set()
+        dropper.join()
+        emulator.clear_faults()
+
+    assert poked["job_state"] == "RUNNING" and poked["checkpoint_path"]
+    assert task_states(dag_run) == {"running": "success"}
+    assert all(rule["fired"] > 0 for rule in faults), faults
+    assert emulator.stats()["requests"]["WATCH configmaps"] > before
+
+
+def test_kill_9_makes_it_not_ready_once_the_lease_expires_then_it_follows_the_new_leader(
+    deployed: Deployed, run_dag: Any
+) -> None:
+    old_session, old_address = deployed.published_rest_leader()
+    pods = deployed.k8s.pods(NAMESPACE, f"app={deployed.cluster_id},component=jobmanager")
+    pid = int(pods[0]["metadata"]["annotations"][ANNOTATION_PID])
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    leader_sensor = deployed.sensor(target="leader")
+    while leader_sensor.poke({}).is_done:
+        assert time.monotonic() - killed_at < LEASE_SECONDS + 10, "the dead leader was never reported stale"
+        time.sleep(0.5)
+    stale_after = time.monotonic() - killed_at
+    # Flink leaves the dead leader's entry behind: only the lease tells it is stale.
+    assert deployed.published_rest_leader() == (old_session, old_address)
+    assert parse_kubernetes_leader(deployed.k8s.get(deployed.configmap_path)) is None
+    assert stale_after > LEASE_SECONDS - 2 - 1  # not before the lease (minus its 2 s of renewal) could expire
+
+    common = {"cluster_id": deployed.cluster_id, "namespace": NAMESPACE, "flink_version": deployed.version,
+              "deferrable": True, "poke_interval": 1, "timeout": 180}
+    dag_run = run_dag(sensor_dag_source({"running": common | {"target": "running"}}))
+    assert task_states(dag_run) == {"running": "success"}
+    details = xcom_value(dag_run, "running")
+    new_session, new_address = deployed.published_rest_leader()
+    assert new_session != old_session
+    assert (details["session_id"], details["leader_address"]) == (new_session, new_address)
+    assert details["job_state"] == "RUNNING"
+
+
+def test_a_failed_job_fails_the_sensor_at_once_with_flinks_error_text(deployed: Deployed) -> None:
+    _delete(deployed.k8s, f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{deployed.cluster_id}")
+    cluster_id = deployed.cluster_id + "-fails"
+    _launch(deployed.k8s, deployed.version, cluster_id, deployed.workdir, "--fail-after-seconds", "2",
+            **{"restart-strategy.type": "none", "execution.shutdown-on-application-finish": "false"})
+    args = {"cluster_id": cluster_id, "namespace": NAMESPACE, "flink_version": deployed.version,
+            "target": "checkpointed", "poke_interval": 1, "timeout": 240}
+
+    started = time.monotonic()
+    with pytest.raises(AirflowFailException) as failure:
+        FlinkJobManagerReadySensor(task_id="wait", **args).execute({})
+    message = str(failure.value)
+    assert "is FAILED" in message and "failing on purpose after 2 s (--fail-after-seconds)" in message
+    assert time.monotonic() - started < 200  # it failed, it did not wait for the timeout
+
+    event = run_trigger(60, **{k: v for k, v in args.items() if k not in ("poke_interval", "timeout")})
+    assert event["status"] == "failed" and event["job_state"] == "FAILED"
+    assert "failing on purpose after 2 s" in event["root_cause"]
+    sensor = FlinkJobManagerReadySensor(task_id="wait", deferrable=True, **args)
+    with pytest.raises(AirflowFailException, match="failing on purpose"):
+        sensor.execute_complete({}, event)
+
+
+def _delete(k8s: LocalKubernetes, path: str) -> None:
+    request = urllib.request.Request(k8s.url + path, method="DELETE", data=json.dumps(
+        {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"}).encode(),
+        headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).read()
