@@ -143,8 +143,9 @@ def test_api_5xx_bursts_409_storms_and_dropped_watches_do_not_fail_either_mode(
     emulator = deployed.k8s.emulator
     before = emulator.stats()["requests"].get("WATCH configmaps", 0)
     emulator.set_faults(
-        {"status": 503, "methods": ["GET"], "resource": "configmaps", "probability": 0.5, "include_watch": True},
-        {"status": 409, "methods": ["PUT", "PATCH"], "resource": "configmaps", "every": 2},
+        {"status": 503, "methods": ["GET"], "resource": "configmaps", "times": 6},  # a burst of 5xx
+        {"status": 500, "methods": ["GET"], "resource": "configmaps", "probability": 0.3, "include_watch": True},
+        {"status": 409, "methods": ["PUT", "PATCH"], "resource": "configmaps", "every": 3},  # Flink's writes
         watch_max_seconds=2, seed=7)
     stop = threading.Event()
 
@@ -159,6 +160,8 @@ def test_api_5xx_bursts_409_storms_and_dropped_watches_do_not_fail_either_mode(
         common = {"cluster_id": deployed.cluster_id, "namespace": NAMESPACE, "flink_version": deployed.version,
                   "deferrable": True, "poke_interval": 1, "timeout": 120}
         dag_run = run_dag(sensor_dag_source({"running": common | {"target": "running"}}))
+        deployed.k8s.wait_for("Flink's ConfigMap writes to meet the 409s",
+                              lambda: emulator.fault_summary()[2]["fired"] > 0, 30)
         faults = emulator.fault_summary()
     finally:
         stop.set()

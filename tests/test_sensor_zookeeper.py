@@ -1,0 +1,168 @@
+"""Acceptance: the sensor and its trigger against real Flink 2.3/1.20 application clusters with ZooKeeper HA.
+
+One ZooKeeper and one cluster per Flink version are shared by the tests of this module (in file order): every level
+in poke and in deferrable mode, kill -9 of the JobManager and a new JobManager winning, then the HA clean-up the
+operator relies on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kazoo.client import KazooClient
+
+from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
+from airflow_flink_k8s.leader import decode_zookeeper_leader
+from airflow_flink_k8s.sandbox.flink_dist import EXAMPLE_JOB_CLASS, FLINK_VERSIONS_UNDER_TEST, ensure_example_job
+from airflow_flink_k8s.sandbox.processes import pid_exists
+from airflow_flink_k8s.sandbox.standalone import StandaloneApplicationCluster
+from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
+from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
+from tests.fixtures.airflow_db import task_states, xcom_value
+from tests.sensor_support import LEVELS, env_connection, run_trigger, sensor_dag_source
+
+pytestmark = [pytest.mark.flink, pytest.mark.zookeeper]
+CLUSTER_ID = "zk-ready"
+SESSION_TIMEOUT_MS = 6000
+REST_NODE = f"/flink/{CLUSTER_ID}/leader/rest_server/connection_info"
+
+
+@dataclass
+class ZkDeployed:
+    version: str
+    zookeeper: ZooKeeperServer
+    workdir: Path
+    clusters: list[StandaloneApplicationCluster] = field(default_factory=list)
+
+    def start_cluster(self) -> StandaloneApplicationCluster:
+        cluster = StandaloneApplicationCluster(
+            self.version, ensure_example_job(self.version), EXAMPLE_JOB_CLASS, (), {
+                "high-availability.type": "zookeeper",
+                "high-availability.zookeeper.quorum": self.zookeeper.hosts,
+                "high-availability.zookeeper.client.session-timeout": str(SESSION_TIMEOUT_MS),
+                "high-availability.storageDir": f"file://{self.workdir / 'ha'}",
+                "high-availability.cluster-id": CLUSTER_ID,
+                "execution.checkpointing.dir": f"file://{self.workdir / 'checkpoints'}",
+                "execution.checkpointing.interval": "2 s",
+            }, work_dir=self.workdir / f"cluster-{len(self.clusters)}")
+        self.clusters.append(cluster)
+        return cluster.start()
+
+    def sensor(self, **kwargs: Any) -> FlinkJobManagerReadySensor:
+        args: dict[str, Any] = {"task_id": "wait", "cluster_id": CLUSTER_ID, "ha": "zookeeper",
+                                "zookeeper_quorum": self.zookeeper.hosts, "flink_version": self.version,
+                                "poke_interval": 1, "timeout": 180}
+        return FlinkJobManagerReadySensor(**(args | kwargs))
+
+    def published_leader(self) -> tuple[str, str] | None:
+        client = KazooClient(hosts=self.zookeeper.hosts)
+        client.start(timeout=10)
+        try:
+            leader = decode_zookeeper_leader(client.get(REST_NODE)[0]) if client.exists(REST_NODE) else None
+        finally:
+            client.stop()
+            client.close()
+        return None if leader is None else (str(leader.session_id), leader.address)
+
+
+@pytest.fixture(scope="module", params=FLINK_VERSIONS_UNDER_TEST, ids=[f"flink-{v}" for v in FLINK_VERSIONS_UNDER_TEST])
+def zk_deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZkDeployed]:
+    workdir = tmp_path_factory.mktemp(f"sensor-zk-{request.param}")
+    zookeeper = ZooKeeperServer(work_dir=workdir / "zookeeper").start()
+    deployed = ZkDeployed(request.param, zookeeper, workdir)
+    try:
+        deployed.start_cluster()
+        with env_connection("zk_flink", {"conn_type": "zookeeper", "host": zookeeper.hosts, "login": "airflow",
+                                         "password": "s3cret", "extra": {"timeout": 10}}):
+            yield deployed
+    finally:
+        pids = [pid for cluster in deployed.clusters for pid in cluster.pids] + [zookeeper.pid]
+        for cluster in deployed.clusters:
+            cluster.stop()
+        zookeeper.stop()
+    assert not [pid for pid in pids if pid_exists(pid)], f"processes survived: {pids}"
+
+
+def test_poke_mode_reaches_each_level_with_the_address_flink_wrote(zk_deployed: ZkDeployed) -> None:
+    seen = {level: zk_deployed.sensor(target=level).execute({}) for level in LEVELS}
+
+    session, address = zk_deployed.published_leader()
+    assert address == zk_deployed.clusters[0].rest_url
+    for level, details in seen.items():
+        assert (details["leader_address"], details["session_id"]) == (address, session), level
+    assert seen["rest"]["rest_url"] == address  # auto = direct with ZooKeeper HA
+    assert seen["running"]["job_state"] == "RUNNING"
+    assert seen["checkpointed"]["checkpoint_path"].startswith(
+        f"file:{zk_deployed.workdir}/checkpoints/{seen['running']['job_id']}/chk-")
+
+
+def test_deferrable_mode_through_a_zookeeper_connection_reaches_each_level(
+    zk_deployed: ZkDeployed, run_dag: Any
+) -> None:
+    common = {"cluster_id": CLUSTER_ID, "ha": "zookeeper", "zookeeper_conn_id": "zk_flink",
+              "flink_version": zk_deployed.version, "deferrable": True, "poke_interval": 1, "timeout": 120}
+    dag_run = run_dag(sensor_dag_source({level: common | {"target": level} for level in LEVELS}))
+
+    assert task_states(dag_run) == {level: "success" for level in LEVELS}
+    session, address = zk_deployed.published_leader()
+    for level in LEVELS:
+        details = xcom_value(dag_run, level)
+        assert (details["leader_address"], details["session_id"]) == (address, session), level
+
+
+def test_kill_9_makes_it_not_ready_when_the_node_goes_then_it_follows_the_new_leader(zk_deployed: ZkDeployed) -> None:
+    old_session, old_address = zk_deployed.published_leader()
+    os.kill(zk_deployed.clusters[0].jobmanager.pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    leader_sensor = zk_deployed.sensor(target="leader")
+    try:
+        while leader_sensor.poke({}).is_done:
+            assert time.monotonic() - killed_at < SESSION_TIMEOUT_MS / 1000 + 20, "the ephemeral node never went"
+            time.sleep(0.5)
+    finally:
+        leader_sensor.on_kill()  # closes its ZooKeeper session, as the end of execute() does
+    assert zk_deployed.published_leader() is None  # not-ready because the ephemeral node is gone
+
+    events: list[dict[str, Any]] = []
+    waiter = threading.Thread(target=lambda: events.append(run_trigger(
+        240, cluster_id=CLUSTER_ID, ha="zookeeper", zookeeper_quorum=zk_deployed.zookeeper.hosts,
+        flink_version=zk_deployed.version, target="running", poll_interval=1.0)))
+    waiter.start()
+    time.sleep(1)  # the trigger is waiting on its data watch before the new JobManager exists
+    new_cluster = zk_deployed.start_cluster()
+    waiter.join(250)
+
+    assert events and events[0]["status"] == "success", events
+    new_session, new_address = zk_deployed.published_leader()
+    assert new_session != old_session and new_address == new_cluster.rest_url != old_address
+    details = events[0]["details"]
+    assert (details["session_id"], details["leader_address"]) == (new_session, new_address)
+    assert details["job_state"] == "RUNNING"
+
+
+def test_checkpoints_are_registered_in_zookeeper_and_the_cluster_data_can_be_deleted(zk_deployed: ZkDeployed) -> None:
+    job_id = zk_deployed.sensor(target="checkpointed").execute({})["job_id"]
+    hook = FlinkZooKeeperHook("zk_flink")
+    try:
+        assert hook.latest_checkpoint_exists(CLUSTER_ID, "/flink", job_id)
+        assert hook.latest_checkpoint_exists(CLUSTER_ID, "/flink")
+        assert not hook.latest_checkpoint_exists(CLUSTER_ID, "/flink", "0" * 31 + "1")
+        assert not hook.latest_checkpoint_exists("no-such-cluster", "/flink")
+        for cluster in zk_deployed.clusters:
+            cluster.stop()
+        assert hook.delete_cluster_data(CLUSTER_ID, "/flink")
+        assert hook.get_conn().exists(f"/flink/{CLUSTER_ID}") is None
+        assert hook.get_conn().exists("/flink") is not None  # only this cluster's data went
+        assert not hook.delete_cluster_data(CLUSTER_ID, "/flink")
+        assert not hook.latest_checkpoint_exists(CLUSTER_ID, "/flink", job_id)
+    finally:
+        hook.close()
