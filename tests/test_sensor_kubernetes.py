@@ -207,7 +207,7 @@ def test_kill_9_makes_it_not_ready_once_the_lease_expires_then_it_follows_the_ne
 def test_a_failed_job_fails_the_sensor_at_once_with_flinks_error_text(deployed: Deployed) -> None:
     _delete(deployed.k8s, f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{deployed.cluster_id}")
     cluster_id = deployed.cluster_id + "-fails"
-    _launch(deployed.k8s, deployed.version, cluster_id, deployed.workdir, "--fail-after-seconds", "2",
+    _launch(deployed.k8s, deployed.version, cluster_id, deployed.workdir, "--fail-after-seconds", "0",
             **{"restart-strategy.type": "none", "execution.shutdown-on-application-finish": "false"})
     args = {"cluster_id": cluster_id, "namespace": NAMESPACE, "flink_version": deployed.version,
             "target": "checkpointed", "poke_interval": 1, "timeout": 240}
@@ -216,12 +216,12 @@ def test_a_failed_job_fails_the_sensor_at_once_with_flinks_error_text(deployed: 
     with pytest.raises(AirflowFailException) as failure:
         FlinkJobManagerReadySensor(task_id="wait", **args).execute({})
     message = str(failure.value)
-    assert "is FAILED" in message and "failing on purpose after 2 s (--fail-after-seconds)" in message
+    assert "is FAILED" in message and "failing on purpose after 0 s (--fail-after-seconds)" in message
     assert time.monotonic() - started < 200  # it failed, it did not wait for the timeout
 
     event = run_trigger(60, **{k: v for k, v in args.items() if k not in ("poke_interval", "timeout")})
     assert event["status"] == "failed" and event["job_state"] == "FAILED"
-    assert "failing on purpose after 2 s" in event["root_cause"]
+    assert "failing on purpose after 0 s" in event["root_cause"]
     sensor = FlinkJobManagerReadySensor(task_id="wait", deferrable=True, **args)
     with pytest.raises(AirflowFailException, match="failing on purpose"):
         sensor.execute_complete({}, event)
