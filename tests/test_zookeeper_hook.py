@@ -1,0 +1,143 @@
+"""FlinkZooKeeperHook against a real ZooKeeper: connections, digest auth, chroot, leader reads and the async watch.
+
+Leader bytes are the ones real Flink 2.3.0 and 1.20.3 wrote (``tests/data/ha``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoAuthError
+from kazoo.security import make_digest_acl
+
+from airflow_flink_k8s.hooks.zookeeper import (
+    SHARED_CLIENTS,
+    FlinkZooKeeperHook,
+    quorum_hosts,
+    settings_from_connection,
+)
+from airflow_flink_k8s.leader import LeaderDataError, decode_zookeeper_leader
+from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
+from tests.sensor_support import env_connection
+
+pytestmark = pytest.mark.zookeeper
+DATA = Path(__file__).parent / "data" / "ha"
+
+
+def recorded(version: str) -> tuple[bytes, tuple[str, str]]:
+    """The ``rest_server`` bytes Flink wrote, and (address, session id): the REST URL the harness saw Flink serve
+    on, and the session id the decoder (tested on its own in test_leader_zookeeper) reads from them."""
+    data = (DATA / f"zookeeper-{version}-rest_server.bin").read_bytes()
+    meta = json.loads((DATA / f"zookeeper-{version}-rest_server.json").read_text())
+    return data, (meta["rest_url"], str(decode_zookeeper_leader(data).session_id))
+
+
+def connection(**fields: Any) -> SimpleNamespace:
+    values = {"conn_id": "zk", "host": None, "port": None, "login": None, "password": None, "extra_dejson": {}}
+    return SimpleNamespace(**(values | fields))
+
+
+def test_quorum_strings_are_normalised_and_bad_ones_name_the_rule() -> None:
+    assert quorum_hosts("a,b:2182") == "a:2181,b:2182"
+    assert quorum_hosts("a:1/apps/flink/") == "a:1/apps/flink"
+    assert quorum_hosts("[::1]:2181", chroot="/x") == "[::1]:2181/x"
+    for bad, rule in (("", "hosts"), ("a,,b", "hosts"), ("a:99999", "1..65535"), ("a b", "not 'host'")):
+        with pytest.raises(ValueError, match=rule):
+            quorum_hosts(bad)
+    with pytest.raises(ValueError, match="chroot"):
+        quorum_hosts("a/x", chroot="/y")
+
+
+def test_connections_map_to_kazoo_settings_and_reject_half_credentials() -> None:
+    settings = settings_from_connection(connection(host="z1,z2", port=2190, login="u", password="p",
+                                                   extra_dejson={"chroot": "/c", "timeout": 4}))
+    assert settings.client_kwargs() == {"hosts": "z1:2190,z2:2190/c", "timeout": 4.0, "auth_data": [("digest", "u:p")]}
+    sasl = settings_from_connection(connection(host="z", login="u", password="p",
+                                               extra_dejson={"sasl_mechanism": "digest-md5"}))
+    assert sasl.client_kwargs()["sasl_options"] == {"mechanism": "DIGEST-MD5", "username": "u", "password": "p"}
+    for fields, rule in (({"host": "z", "login": "u"}, "both login and password"),
+                         ({}, "host"),
+                         ({"host": "z", "extra_dejson": {"sasl_mechanism": "KERBEROS"}}, "sasl_mechanism"),
+                         ({"host": "z", "extra_dejson": {"timeout": 0}}, "timeout")):
+        with pytest.raises(ValueError, match=rule):
+            settings_from_connection(connection(**fields))
+    with pytest.raises(ValueError, match="exactly one"):
+        FlinkZooKeeperHook("zk", quorum="z:2181")
+
+
+def test_reads_flinks_leader_bytes_with_digest_auth_under_a_chroot(zookeeper: ZooKeeperServer) -> None:
+    data, expected = recorded("2.3.0")
+    admin = KazooClient(hosts=zookeeper.hosts, auth_data=[("digest", "airflow:s3cret")])
+    admin.start(timeout=10)
+    try:
+        acl = [make_digest_acl("airflow", "s3cret", all=True)]
+        admin.create("/apps/flink/c1/leader/rest_server/connection_info", data, acl=acl, makepath=True)
+    finally:
+        admin.stop()
+        admin.close()
+
+    with env_connection("zk_ok", {"conn_type": "zookeeper", "host": zookeeper.hosts, "login": "airflow",
+                                  "password": "s3cret", "extra": {"chroot": "/apps"}}):
+        with FlinkZooKeeperHook("zk_ok") as hook:
+            leader = hook.read_leader("c1", "/flink", "2.3.0")
+            assert hook.read_leader("c2", "/flink", "2.3.0") is None
+    assert (leader.address, str(leader.session_id)) == expected
+    with env_connection("zk_bad", {"conn_type": "zookeeper", "host": zookeeper.hosts, "login": "airflow",
+                                   "password": "wrong", "extra": {"chroot": "/apps"}}):
+        with FlinkZooKeeperHook("zk_bad") as hook, pytest.raises(NoAuthError):
+            hook.read_leader("c1", "/flink", "2.3.0")
+
+
+def test_hooks_with_the_same_settings_share_one_session(zookeeper: ZooKeeperServer) -> None:
+    before = SHARED_CLIENTS.sessions()
+    first, second = FlinkZooKeeperHook(quorum=zookeeper.hosts), FlinkZooKeeperHook(quorum=zookeeper.hosts)
+    try:
+        assert first.get_conn() is second.get_conn()
+        assert SHARED_CLIENTS.sessions() == before + 1
+    finally:
+        first.close()
+        second.close()
+    assert SHARED_CLIENTS.sessions() == before
+
+
+def test_the_async_watch_follows_the_leader_node(zookeeper: ZooKeeperServer) -> None:
+    path = "/flink/w1/leader/rest_server/connection_info"
+    new_data, new_expected = recorded("2.3.0")
+    old_data, old_expected = recorded("1.20.3")
+    writer = KazooClient(hosts=zookeeper.hosts)
+    writer.start(timeout=10)
+
+    async def follow() -> list[Any]:
+        seen: list[Any] = []
+        hook = FlinkZooKeeperHook(quorum=zookeeper.hosts)
+        updates = hook.watch_leader("w1", "/flink", "1.20.3")
+        try:
+            seen.append(await asyncio.wait_for(anext(updates), 10))
+            await asyncio.to_thread(writer.create, path, old_data, ephemeral=True, makepath=True)
+            seen.append(await asyncio.wait_for(anext(updates), 10))
+            await asyncio.to_thread(writer.set, path, new_data)
+            seen.append(await asyncio.wait_for(anext(updates), 10))
+            await asyncio.to_thread(writer.delete, path)
+            seen.append(await asyncio.wait_for(anext(updates), 10))
+            await asyncio.to_thread(writer.create, path, b"\xac\xed\x00\x05garbage")
+            with pytest.raises(LeaderDataError):
+                await asyncio.wait_for(anext(updates), 10)
+        finally:
+            await updates.aclose()
+            await asyncio.to_thread(hook.close)
+        return seen
+
+    try:
+        seen = asyncio.run(follow())
+    finally:
+        writer.stop()
+        writer.close()
+    assert seen[0] is None and seen[2 + 1] is None
+    assert (seen[1].address, str(seen[1].session_id)) == old_expected
+    assert (seen[2].address, str(seen[2].session_id)) == new_expected
