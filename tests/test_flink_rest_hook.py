@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient, SyncFlinkRestClient
-from airflow_flink_k8s.readiness import RestRequest
+from airflow_flink_k8s.readiness import RestRequest, RestResponse
 from airflow_flink_k8s.rest_endpoint import RestEndpoint
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
@@ -117,7 +117,7 @@ def mutual_tls(pki: Pki) -> Iterator[Server]:
     yield from _serve(pki, require_client_cert=True)
 
 
-def _get(endpoint: RestEndpoint, path: str, timeout: float = 5.0):  # noqa: ANN202
+def _get(endpoint: RestEndpoint, path: str, timeout: float = 5.0) -> RestResponse:
     with SyncFlinkRestClient(endpoint, timeout=timeout) as client:
         return client.fetch(RestRequest(path))
 

@@ -21,7 +21,11 @@ from kazoo.client import KazooClient
 
 from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
 from airflow_flink_k8s.leader import decode_zookeeper_leader
-from airflow_flink_k8s.sandbox.flink_dist import EXAMPLE_JOB_CLASS, FLINK_VERSIONS_UNDER_TEST, ensure_example_job
+from airflow_flink_k8s.sandbox.flink_dist import (
+    EXAMPLE_JOB_CLASS,
+    FLINK_VERSIONS_UNDER_TEST,
+    ensure_example_job,
+)
 from airflow_flink_k8s.sandbox.processes import pid_exists
 from airflow_flink_k8s.sandbox.standalone import StandaloneApplicationCluster
 from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer

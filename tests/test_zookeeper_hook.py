@@ -82,16 +82,15 @@ def test_reads_flinks_leader_bytes_with_digest_auth_under_a_chroot(zookeeper: Zo
         admin.stop()
         admin.close()
 
-    with env_connection("zk_ok", {"conn_type": "zookeeper", "host": zookeeper.hosts, "login": "airflow",
-                                  "password": "s3cret", "extra": {"chroot": "/apps"}}):
-        with FlinkZooKeeperHook("zk_ok") as hook:
-            leader = hook.read_leader("c1", "/flink", "2.3.0")
-            assert hook.read_leader("c2", "/flink", "2.3.0") is None
+    good = {"conn_type": "zookeeper", "host": zookeeper.hosts, "login": "airflow", "password": "s3cret",
+            "extra": {"chroot": "/apps"}}
+    with env_connection("zk_ok", good), FlinkZooKeeperHook("zk_ok") as hook:
+        leader = hook.read_leader("c1", "/flink", "2.3.0")
+        assert hook.read_leader("c2", "/flink", "2.3.0") is None
     assert (leader.address, str(leader.session_id)) == expected
-    with env_connection("zk_bad", {"conn_type": "zookeeper", "host": zookeeper.hosts, "login": "airflow",
-                                   "password": "wrong", "extra": {"chroot": "/apps"}}):
-        with FlinkZooKeeperHook("zk_bad") as hook, pytest.raises(NoAuthError):
-            hook.read_leader("c1", "/flink", "2.3.0")
+    with env_connection("zk_bad", good | {"password": "wrong"}), FlinkZooKeeperHook("zk_bad") as hook, \
+            pytest.raises(NoAuthError):
+        hook.read_leader("c1", "/flink", "2.3.0")
 
 
 def test_hooks_with_the_same_settings_share_one_session(zookeeper: ZooKeeperServer) -> None:

@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from airflow_flink_k8s.leader import LeaderInfo, decode_zookeeper_leader
 from airflow_flink_k8s.rest_api import normalize_job_id
@@ -202,8 +202,8 @@ class FlinkZooKeeperHook:
     @property
     def settings(self) -> ZooKeeperSettings:
         if self._settings is None:
-            if self.quorum is not None:
-                self._settings = ZooKeeperSettings(hosts=quorum_hosts(self.quorum))
+            if self.zookeeper_conn_id is None:
+                self._settings = ZooKeeperSettings(hosts=quorum_hosts(str(self.quorum)))
             else:
                 from airflow.sdk import BaseHook
 
@@ -221,7 +221,7 @@ class FlinkZooKeeperHook:
             self._client = None
             SHARED_CLIENTS.release(self.settings)
 
-    def __enter__(self) -> FlinkZooKeeperHook:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
