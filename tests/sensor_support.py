@@ -15,15 +15,23 @@ from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 LEVELS = ("leader", "rest", "running", "checkpointed")
 
 
-def sensor_dag_source(tasks: Mapping[str, Mapping[str, Any]]) -> str:
-    """A DAG file defining ``dag`` with one ``FlinkJobManagerReadySensor`` per ``{task_id: kwargs}``."""
+def sensor_dag_source(tasks: Mapping[str, Mapping[str, Any]], launched: Mapping[str, Any] | None = None) -> str:
+    """A DAG file defining ``dag`` with one ``FlinkJobManagerReadySensor`` per ``{task_id: kwargs}``.
+
+    With ``launched``, a task ``launch`` first returns it (as a launch task's XCom), upstream of every sensor.
+    """
     lines = [
         "import datetime",
-        "from airflow.sdk import DAG",
+        "from airflow.sdk import DAG, task",
         "from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor",
         "with DAG('flink_sensor_' + __name__[-10:], schedule=None, start_date=datetime.datetime(2024, 1, 1)) as dag:",
+        "    sensors = []",
     ]
-    lines += [f"    FlinkJobManagerReadySensor(task_id={task_id!r}, **{dict(kwargs)!r})" for task_id, kwargs in tasks.items()]
+    lines += [f"    sensors.append(FlinkJobManagerReadySensor(task_id={task_id!r}, **{dict(kwargs)!r}))"
+              for task_id, kwargs in tasks.items()]
+    if launched is not None:
+        lines += ["    @task(task_id='launch')", "    def launch():", f"        return {dict(launched)!r}",
+                  "    launch() >> sensors"]
     return "\n".join(lines) + "\n"
 
 

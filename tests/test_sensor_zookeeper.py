@@ -111,15 +111,19 @@ def test_poke_mode_reaches_each_level_with_the_address_flink_wrote(zk_deployed: 
 def test_deferrable_mode_through_a_zookeeper_connection_reaches_each_level(
     zk_deployed: ZkDeployed, run_dag: Any
 ) -> None:
+    job_id = zk_deployed.sensor(target="running").execute({})["job_id"]
     common = {"cluster_id": CLUSTER_ID, "ha": "zookeeper", "zookeeper_conn_id": "zk_flink",
               "flink_version": zk_deployed.version, "deferrable": True, "poke_interval": 1, "timeout": 120}
-    dag_run = run_dag(sensor_dag_source({level: common | {"target": level} for level in LEVELS}))
+    tasks = {level: common | {"target": level} for level in LEVELS}
+    tasks["launched_job"] = common | {"target": "running", "launch_task_id": "launch"}
+    dag_run = run_dag(sensor_dag_source(tasks, launched={"cluster_id": CLUSTER_ID, "job_id": job_id.upper()}))
 
-    assert task_states(dag_run) == {level: "success" for level in LEVELS}
+    assert task_states(dag_run) == {"launch": "success"} | {task_id: "success" for task_id in tasks}
     session, address = zk_deployed.published_leader()
     for level in LEVELS:
         details = xcom_value(dag_run, level)
         assert (details["leader_address"], details["session_id"]) == (address, session), level
+    assert xcom_value(dag_run, "launched_job")["job_id"] == job_id  # the id the launch task pushed
 
 
 def test_kill_9_makes_it_not_ready_when_the_node_goes_then_it_follows_the_new_leader(zk_deployed: ZkDeployed) -> None:
