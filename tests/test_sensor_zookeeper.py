@@ -162,6 +162,7 @@ def test_checkpoints_are_registered_in_zookeeper_and_the_cluster_data_can_be_del
     hook = FlinkZooKeeperHook("zk_flink")
     try:
         assert hook.latest_checkpoint_exists(CLUSTER_ID, "/flink", job_id)
+        assert hook.checkpointed_job_ids(CLUSTER_ID, "/flink") == [job_id]
         assert hook.latest_checkpoint_exists(CLUSTER_ID, "/flink")
         assert not hook.latest_checkpoint_exists(CLUSTER_ID, "/flink", "0" * 31 + "1")
         assert not hook.latest_checkpoint_exists("no-such-cluster", "/flink")

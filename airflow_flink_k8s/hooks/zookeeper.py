@@ -249,25 +249,32 @@ class FlinkZooKeeperHook:
 
         Without ``job_id``, any job of the cluster counts.
         """
+        found = self.checkpointed_job_ids(cluster_id, root)
+        return bool(found) if job_id is None else normalize_job_id(job_id) in found
+
+    def checkpointed_job_ids(self, cluster_id: str, root: str = DEFAULT_ROOT) -> list[str]:
+        """The cluster's jobs (sorted) with at least one completed checkpoint registered in ZooKeeper.
+
+        Flink (1.15 to 2.3) keeps them as ``<root>/<cid>/jobs/<jobid>/checkpoints/<zero-padded id>`` beside a
+        ``checkpoint_id_counter``; a job that has only the counter has not completed one.
+        """
         from kazoo.exceptions import NoNodeError
 
         client = self.get_conn()
         jobs_path = zookeeper_path(zookeeper_namespace(cluster_id, root), "jobs")
-        if job_id is not None:
-            job_ids = [normalize_job_id(job_id)]
-        else:
-            try:
-                job_ids = client.get_children(jobs_path)
-            except NoNodeError:
-                return False
-        for job in job_ids:
+        try:
+            job_ids = client.get_children(jobs_path)
+        except NoNodeError:
+            return []
+        found = []
+        for job in sorted(job_ids):
             try:
                 children = client.get_children(zookeeper_path(jobs_path, job, "checkpoints"))
             except NoNodeError:
                 continue
             if any(_CHECKPOINT_NODE.match(child) for child in children):
-                return True
-        return False
+                found.append(job)
+        return found
 
     # ----------------------------------------------------------------- writes (operator)
     def delete_cluster_data(self, cluster_id: str, root: str = DEFAULT_ROOT) -> bool:
