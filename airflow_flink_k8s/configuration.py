@@ -205,6 +205,31 @@ def flink_configuration(spec: FlinkApplicationSpec) -> dict[str, str]:
     return conf
 
 
+#: The Java 17 module flags the default configuration of each distribution sets in ``env.java.opts.all``
+#: (checked in the 2.3.0 and 1.20.3 distributions). The real client copies them from its local conf into the
+#: cluster ConfigMap; without them jobs fail on Java 17 images ("module java.base does not opens java.util").
+_JAVA_MODULE_FLAGS_2X = (
+    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    *(f"--add-exports=jdk.compiler/com.sun.tools.javac.{p}=ALL-UNNAMED" for p in ("api", "file", "parser", "tree",
+                                                                                  "util")),
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+    *(f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in ("java.lang", "java.net", "java.io", "java.nio", "sun.nio.ch",
+                                                          "java.lang.reflect", "java.text", "java.time", "java.util",
+                                                          "java.util.concurrent", "java.util.concurrent.atomic",
+                                                          "java.util.concurrent.locks")),
+)
+_JAVA_MODULE_FLAGS_1X = ("--add-exports=java.base/sun.net.util=ALL-UNNAMED", *_JAVA_MODULE_FLAGS_2X)
+
+
+def java_module_options(version: FlinkVersion) -> str | None:
+    """The distribution's default ``env.java.opts.all`` for ``version`` (1.18 brought Java 17 support)."""
+    if version.at_least(2, 0):
+        return " ".join(_JAVA_MODULE_FLAGS_2X)
+    if version.at_least(1, 18):
+        return " ".join(_JAVA_MODULE_FLAGS_1X)
+    return None
+
+
 def cluster_configuration(spec: FlinkApplicationSpec) -> dict[str, Any]:
     """What the Flink client writes into ``flink-config-<cid>``: ``flink_configuration`` plus its own keys.
 
@@ -240,6 +265,9 @@ def cluster_configuration(spec: FlinkApplicationSpec) -> dict[str, Any]:
         conf["parallelism.default"] = spec.parallelism
     if spec.taskmanager_pod_template is not None:
         conf[key_for("taskmanager_pod_template", v)] = f"{POD_TEMPLATE_DIR}/{TASKMANAGER_POD_TEMPLATE_FILE}"
+    java_options = java_module_options(v)
+    if java_options and "env.java.opts.all" not in conf:
+        conf["env.java.opts.all"] = java_options
     if spec.ha == "none":
         conf["jobmanager.rpc.address"] = f"{spec.cluster_id}.{spec.namespace}"
     else:

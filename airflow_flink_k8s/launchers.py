@@ -22,7 +22,11 @@ import yaml
 from airflow_flink_k8s.command import build_flink_command
 from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError
-from airflow_flink_k8s.kubernetes_objects import render_kubernetes_objects, with_owner_references
+from airflow_flink_k8s.kubernetes_objects import (
+    DEFAULT_LOGGING_FILES,
+    render_kubernetes_objects,
+    with_owner_references,
+)
 from airflow_flink_k8s.launch_plan import mark
 from airflow_flink_k8s.spec import FlinkApplicationSpec
 
@@ -74,7 +78,7 @@ class NativeLauncher:
     def launch(self, spec: FlinkApplicationSpec, labels: dict[str, str], annotations: dict[str, str],
                before_owned: Callable[[], None]) -> dict[str, Any]:
         """Create the cluster; ``before_owned`` runs once the Deployment holds the cluster id (HA clean-up)."""
-        objects = [mark(obj, labels, annotations) for obj in render_kubernetes_objects(spec)]
+        objects = [mark(obj, labels, annotations) for obj in render_kubernetes_objects(spec, DEFAULT_LOGGING_FILES)]
         namespace = spec.namespace
         try:
             deployment = _with_retries(lambda: self.k8s.create(objects[0], namespace),

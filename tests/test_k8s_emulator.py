@@ -319,3 +319,15 @@ def test_fault_injection_rate_latency_and_dropped_watches(core: client.CoreV1Api
     assert k8s_emulator.stats()["watches_open"] == 1
     k8s_emulator.drop_watches()
     assert ended.wait(5), "a dropped watch must end the client's stream"
+
+
+def test_an_object_created_for_an_owner_that_is_gone_is_collected(
+    core: client.CoreV1Api, apps: client.AppsV1Api, k8s_emulator: EmulatorProcess
+) -> None:
+    # A JobManager still running after its Deployment was deleted may create one more TaskManager pod.
+    owner = _deployment(apps, "gone")
+    apps.delete_namespaced_deployment("gone", NS)
+    core.create_namespaced_config_map(NS, _owned_cm("late", owner))
+    with pytest.raises(ApiException) as collected:
+        core.read_namespaced_config_map("late", NS)
+    assert collected.value.status == 404

@@ -149,9 +149,16 @@ def full_spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
     return FlinkApplicationSpec(**values)
 
 
+def write_client_conf(conf_dir: Path, home: Path, spec: FlinkApplicationSpec) -> None:
+    """A client conf holding what the distribution's default conf sets for the cluster: its Java 17 flags."""
+    flags = yaml.safe_load((home / "conf" / "config.yaml").read_text())["env"]["java"]["opts"]["all"]
+    (conf_dir / configuration_file_name(spec.version)).write_text(f"env.java.opts.all: {flags}\n")
+
+
 @pytest.fixture(scope="session")
 def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list]:
-    """``real_client(spec, conf_dir=None)``: the objects the real Flink client of ``spec`` builds."""
+    """``real_client(spec, conf_dir=None)``: the objects the real Flink client of ``spec`` builds. Its default conf
+    dir holds only what every distribution's default conf sets for the cluster: the Java 17 module flags."""
     compiled: dict[str, Path] = {}
 
     def run(spec: FlinkApplicationSpec, conf_dir: Path | None = None) -> list[dict[str, Any]]:
@@ -166,7 +173,7 @@ def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.Temp
         if conf_dir is None:
             conf_dir = work / "conf"
             conf_dir.mkdir()
-            (conf_dir / configuration_file_name(spec.version)).write_text("")
+            write_client_conf(conf_dir, flink_home(version), spec)
         template_file = None
         if spec.taskmanager_pod_template is not None:
             template_file = work / "tm-pod.yaml"
@@ -253,7 +260,7 @@ def test_logging_files_are_shipped_as_the_client_ships_them_from_its_conf_dir(
     conf_dir = tmp_path / "conf"
     conf_dir.mkdir()
     spec = minimal_spec(flink_version)
-    (conf_dir / configuration_file_name(spec.version)).write_text("")
+    write_client_conf(conf_dir, flink_home(flink_version), spec)
     logging = {name: (flink_home(flink_version) / "conf" / name).read_text() for name in LOGGING_FILES}
     for name, text in logging.items():
         (conf_dir / name).write_text(text)

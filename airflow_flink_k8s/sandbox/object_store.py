@@ -126,7 +126,12 @@ class ObjectStore:
         k8s_validation.check_kind_rules(rtype, obj)
         if rtype.plural == "deployments":
             meta["generation"] = 1
-        return self._commit(rtype, key, "ADDED", obj, None)
+        created = self._commit(rtype, key, "ADDED", obj, None)
+        refs = meta.get("ownerReferences") or []
+        if refs and not any(self._uid_exists(ref.get("uid")) for ref in refs):
+            # As the real garbage collector: an object whose owners are all gone is collected.
+            self.scheduler(self.gc_delay, lambda: self._collect_orphan(key, meta["uid"]))
+        return created
 
     def replace(self, rtype: ResourceType, namespace: str, name: str, body: dict[str, Any],
                 subresource: str | None = None) -> dict[str, Any]:
@@ -284,6 +289,14 @@ class ObjectStore:
                     self._commit(rtype, key, "MODIFIED", obj, self.objects[key])
                 else:
                     self._remove(rtype, namespace, name)
+
+    def _uid_exists(self, uid: str | None) -> bool:
+        return any(obj["metadata"]["uid"] == uid for obj in self.objects.values())
+
+    def _collect_orphan(self, key: Key, uid: str) -> None:
+        obj = self.objects.get(key)
+        if obj is not None and obj["metadata"]["uid"] == uid:
+            self.delete(BY_PLURAL[key[0]], key[1], key[2], {"propagationPolicy": "Background"})
 
     def _orphan_dependents(self, owner_uid: str) -> None:
         for key in self._dependents(owner_uid):
