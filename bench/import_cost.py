@@ -7,8 +7,8 @@ Every sample is a fresh interpreter (``python -c``), run in turns so drift hits 
 * ``theirs``: ``import airflow.sdk`` then ``import airflow.providers.apache.flink.operators.flink_kubernetes``.
 
 The figure per variant is the median over the samples of the time of the second import, timed inside the child
-(``perf_counter``), so interpreter start-up does not blur it; the median whole-process wall time is reported beside
-it as a cross-check. ``import airflow.sdk`` itself already imports ``airflow_flink_k8s`` (Airflow reads the
+(``perf_counter``), so interpreter start-up does not blur it. The difference of median whole-process wall times is
+reported beside it as a cross-check; it is only as good as the spread (IQR) of ``airflow.sdk`` alone, printed too. ``import airflow.sdk`` itself already imports ``airflow_flink_k8s`` (Airflow reads the
 ``apache_airflow_provider`` entry point, ``airflow_flink_k8s.get_provider_info``, which runs the package's
 ``__init__``). That share is measured in separate ``-X importtime`` children and added to our total: a DAG file pays
 it whether or not it uses this provider. The modules each import pulls in are listed by top-level package.
@@ -107,11 +107,13 @@ def run() -> list[str]:
 
     ours, theirs = median("ours", "added"), median("theirs", "added")
     wall_sdk = median("sdk", "wall")
+    quartiles = statistics.quantiles([s["wall"] for s in samples["sdk"]], n=4)
+    spread = f"IQR {(quartiles[2] - quartiles[0]) * 1000:.0f} ms"
     last = {variant: runs[-1] for variant, runs in samples.items()}
     sdk_heavy = [p for p in last["sdk"]["sdk_packages"] if p in HEAVY]
     return [
         (f"import airflow.sdk alone: p50 {median('sdk', 'sdk') * 1000:.0f} ms in-process, whole process "
-         f"{wall_sdk * 1000:.0f} ms ({RUNS} fresh interpreters per variant); of it {share * 1000:.1f} ms is "
+         f"{wall_sdk * 1000:.0f} ms ({RUNS} fresh interpreters per variant, {spread}); of it {share * 1000:.1f} ms is "
          "airflow_flink_k8s/__init__ loaded through the provider entry point"),
         (f"airflow.sdk itself already loads {len(last['sdk']['sdk_packages'])} top-level packages; heavy among "
          f"them: {', '.join(sdk_heavy) or 'none'}"),
