@@ -41,7 +41,7 @@ class Goal:
         found = [m for m in (re.search(self.pattern, line) for line in lines) if m]
         if not found:
             return [(None, f"NO FIGURE  {self.title}: no line of {self.module} matches {self.pattern!r}")]
-        out = []
+        out: list[tuple[bool | None, str]] = []
         for match in found:
             value = float(match["value"])
             met = value <= self.target if self.at_most else value >= self.target

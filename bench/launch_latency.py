@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,16 @@ COLD_RUNS = 5
 CLI_RUNS = 7
 CLI_TIMEOUT = 180.0
 GOAL_RATIO = 30.0
+
+
+@dataclass(frozen=True)
+class LaunchTimes:
+    """Seconds per launch of one Flink version."""
+
+    native: list[float]
+    cold: list[float]
+    cli: list[float]
+    cli_warmup: float
 
 
 def _spec(version: str, cluster_id: str, workdir: Path) -> FlinkApplicationSpec:
@@ -126,22 +137,22 @@ def _p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10, method="inclusive")[-1]
 
 
-def _measure(version: str, emulator: EmulatorProcess, kubeconfig: Path, workdir: Path) -> dict[str, object]:
+def _measure(version: str, emulator: EmulatorProcess, kubeconfig: Path, workdir: Path) -> LaunchTimes:
     from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
 
     tag = version.replace(".", "")
     cold = [_cold_native(version, f"cold-{tag}-{n}", workdir, emulator) for n in range(COLD_RUNS)]
     _series([(f"native-{tag}-warmup", _native_launch(_spec(version, f"native-{tag}-warmup", workdir)))], emulator)
     native = _series([(f"native-{tag}-{n}", _native_launch(_spec(version, f"native-{tag}-{n}", workdir)))
-                                for n in range(NATIVE_RUNS)], emulator)
+                      for n in range(NATIVE_RUNS)], emulator)
     home = ensure_flink_home(version)
     conf = workdir / f"flink-conf-{version}"
     shutil.copytree(home / "conf", conf)
     env = dict(os.environ, FLINK_CONF_DIR=str(conf), KUBECONFIG=str(kubeconfig),
                FLINK_LOG_DIR=str(workdir / f"flink-log-{version}"))
     cli = _series([(f"cli-{tag}-{n}", _cli_launch(_spec(version, f"cli-{tag}-{n}", workdir), home, env))
-                          for n in range(CLI_RUNS + 1)], emulator)
-    return {"cold": cold, "native": native, "cli_warmup": cli[0], "cli": cli[1:]}
+                   for n in range(CLI_RUNS + 1)], emulator)
+    return LaunchTimes(native=native, cold=cold, cli=cli[1:], cli_warmup=cli[0])
 
 
 def run() -> list[str]:
@@ -159,8 +170,7 @@ def run() -> list[str]:
         finally:
             emulator.stop()
     for version, result in results.items():
-        native, cold, cli = result["native"], result["cold"], result["cli"]
-        assert isinstance(native, list) and isinstance(cold, list) and isinstance(cli, list)
+        native, cold, cli = result.native, result.cold, result.cli
         ratio = statistics.median(cli) / statistics.median(native)
         lines.append(f"Flink {version}: native launcher p50 {statistics.median(native) * 1000:.1f} ms, "
                      f"p90 {_p90(native) * 1000:.1f} ms ({NATIVE_RUNS} launches in a warm process, new hook each)")
@@ -169,7 +179,7 @@ def run() -> list[str]:
                      f"({COLD_RUNS} processes)")
         lines.append(f"Flink {version}: flink CLI p50 {statistics.median(cli) * 1000:.0f} ms, "
                      f"p90 {_p90(cli) * 1000:.0f} ms ({CLI_RUNS} launches; warm-up run "
-                     f"{float(result['cli_warmup']) * 1000:.0f} ms, not counted)")
+                     f"{result.cli_warmup * 1000:.0f} ms, not counted)")
         lines.append(f"Flink {version}: launch ratio CLI/native = {ratio:.1f}x (p50 over p50, warm; goal >= "
                      f"{GOAL_RATIO:.0f}x); CLI/native-in-a-fresh-process = "
                      f"{statistics.median(cli) / statistics.median(cold):.1f}x")
