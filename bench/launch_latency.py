@@ -36,7 +36,8 @@ from airflow_flink_k8s.spec import FlinkApplicationSpec
 if TYPE_CHECKING:
     from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
 
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-home-"))
+if "AIRFLOW_HOME" not in os.environ:  # run on its own; ``python -m bench`` sets a throw-away home
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bench-airflow-home-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 VERSIONS = ("2.3.0", "1.20.3")
