@@ -6,6 +6,8 @@ from typing import Any
 
 from airflow_flink_k8s import __version__
 
+INTEGRATION = "Apache Flink on Kubernetes"
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe this provider to Airflow's ProvidersManager."""
@@ -17,9 +19,27 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "integrations": [
             {
-                "integration-name": "Apache Flink on Kubernetes",
-                "external-doc-url": "https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/resource-providers/native_kubernetes/",
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://nightlies.apache.org/flink/flink-docs-stable/docs/deployment/"
+                "resource-providers/native_kubernetes/",
                 "tags": ["apache"],
             }
+        ],
+        "operators": [{"integration-name": INTEGRATION, "python-modules": ["airflow_flink_k8s.operators"]}],
+        "sensors": [{"integration-name": INTEGRATION, "python-modules": ["airflow_flink_k8s.sensors"]}],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_flink_k8s.triggers"]}],
+        "hooks": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_flink_k8s.hooks.kubernetes",
+                    "airflow_flink_k8s.hooks.zookeeper",
+                    "airflow_flink_k8s.hooks.flink_rest",
+                ],
+            }
+        ],
+        "extra-links": ["airflow_flink_k8s.links.FlinkWebUILink"],
+        "connection-types": [
+            {"hook-class-name": "airflow_flink_k8s.hooks.zookeeper.FlinkZooKeeperHook", "connection-type": "zookeeper"}
         ],
     }

@@ -27,6 +27,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
+from airflow.sdk import BaseHook
+
 from airflow_flink_k8s.leader import LeaderInfo, decode_zookeeper_leader
 from airflow_flink_k8s.rest_api import normalize_job_id
 from airflow_flink_k8s.zookeeper_paths import (
@@ -60,7 +62,10 @@ class ZooKeeperSettings:
     verify_certs: bool = True
 
     def client_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"hosts": self.hosts, "timeout": self.timeout}
+        # Bounded command retries: kazoo's watch recipes retry reads on their worker thread, and an unbounded
+        # retry against a ZooKeeper that is gone blocks kazoo's atexit stop (the interpreter never exits).
+        kwargs: dict[str, Any] = {"hosts": self.hosts, "timeout": self.timeout,
+                                  "command_retry": {"max_tries": 5, "delay": 0.2, "max_delay": 2.0}}
         if self.digest:
             kwargs["auth_data"] = [("digest", self.digest)]
         if self.sasl:
@@ -183,7 +188,7 @@ def _start_client(settings: ZooKeeperSettings) -> KazooClient:
     return client
 
 
-class FlinkZooKeeperHook:
+class FlinkZooKeeperHook(BaseHook):
     """Reads (and, for the operator, cleans) a Flink cluster's ZooKeeper HA data."""
 
     conn_name_attr = "zookeeper_conn_id"
@@ -194,6 +199,7 @@ class FlinkZooKeeperHook:
     def __init__(self, zookeeper_conn_id: str | None = None, *, quorum: str | None = None) -> None:
         if (zookeeper_conn_id is None) == (quorum is None):
             raise ValueError("FlinkZooKeeperHook: give exactly one of zookeeper_conn_id and quorum")
+        super().__init__()
         self.zookeeper_conn_id = zookeeper_conn_id
         self.quorum = quorum
         self._settings: ZooKeeperSettings | None = None
@@ -205,9 +211,7 @@ class FlinkZooKeeperHook:
             if self.zookeeper_conn_id is None:
                 self._settings = ZooKeeperSettings(hosts=quorum_hosts(str(self.quorum)))
             else:
-                from airflow.sdk import BaseHook
-
-                self._settings = settings_from_connection(BaseHook.get_connection(self.zookeeper_conn_id))
+                self._settings = settings_from_connection(self.get_connection(self.zookeeper_conn_id))
         return self._settings
 
     def get_conn(self) -> KazooClient:
