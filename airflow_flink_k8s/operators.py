@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
@@ -27,6 +27,8 @@ SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FlinkApp
 _REQUIRED = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec)
                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 LAUNCHERS = ("native", "cli")
+#: XCom key of the launch result while the task waits (it survives a deferral).
+LAUNCH_XCOM_KEY = "launch"
 
 
 def _defaults() -> dict[str, Any]:
@@ -57,13 +59,17 @@ class FlinkApplicationOperator(BaseOperator):
     :param flink_bin: the ``flink`` executable for ``launcher="cli"``; ``cli_timeout`` bounds it (seconds);
         ``flink_conf_dir`` is its ``FLINK_CONF_DIR``.
     :param delete_timeout: seconds to wait for a replaced cluster to be gone.
+    :param wait_until: after launching, wait until the JobManager reaches this readiness level (``leader``,
+        ``rest``, ``running`` or ``checkpointed``), with the same trigger as ``FlinkJobManagerReadySensor``;
+        ``deferrable`` waits in the triggerer instead of a worker slot. ``wait_timeout`` and
+        ``wait_poll_interval`` are seconds; ``access_mode`` is how REST is reached (see the sensor).
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
     ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached).
     """
 
     template_fields: Sequence[str] = (*SPEC_FIELDS, "if_exists")
-    template_fields_renderers = {"flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
+    template_fields_renderers: ClassVar[dict[str, str]] = {"flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
                                  "jobmanager_node_selector": "json", "taskmanager_node_selector": "json"}
     operator_extra_links = (FlinkWebUILink(),)
     ui_color = "#e6522c"
@@ -71,7 +77,10 @@ class FlinkApplicationOperator(BaseOperator):
     def __init__(self, *, launcher: str = "native", if_exists: str = "fail",
                  kubernetes_conn_id: str = "kubernetes_default", zookeeper_conn_id: str | None = None,
                  flink_bin: str = "flink", cli_timeout: float = 300, flink_conf_dir: str | None = None,
-                 delete_timeout: float = 300, **kwargs: Any) -> None:
+                 delete_timeout: float = 300, wait_until: str | None = None, wait_timeout: float = 600,
+                 wait_poll_interval: float = 5.0, access_mode: str = "auto",
+                 deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+                 **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
         missing = [name for name in _REQUIRED if name not in spec_values]
         if missing:
@@ -85,6 +94,12 @@ class FlinkApplicationOperator(BaseOperator):
         self.kubernetes_conn_id, self.zookeeper_conn_id = kubernetes_conn_id, zookeeper_conn_id
         self.flink_bin, self.cli_timeout, self.flink_conf_dir = flink_bin, cli_timeout, flink_conf_dir
         self.delete_timeout = delete_timeout
+        if wait_until is not None:
+            from airflow_flink_k8s.readiness import ReadinessLevel
+
+            wait_until = ReadinessLevel.parse(wait_until).value
+        self.wait_until, self.wait_timeout, self.wait_poll_interval = wait_until, wait_timeout, wait_poll_interval
+        self.access_mode, self.deferrable = access_mode, deferrable
         self._created: tuple[str, str] | None = None
 
     def build_spec(self) -> FlinkApplicationSpec:
@@ -97,6 +112,9 @@ class FlinkApplicationOperator(BaseOperator):
 
         spec = self.build_spec()
         check_if_exists(self.if_exists)
+        if self.wait_until is not None and spec.ha == "none":
+            raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
+                                 "Flink's HA leader data")
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
         k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
         existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
@@ -113,7 +131,42 @@ class FlinkApplicationOperator(BaseOperator):
             spec = dataclasses.replace(spec, job_id=self._job_id(spec, run, k8s))
             result = self._launch(spec, run, k8s)
         context["ti"].xcom_push(key=FlinkWebUILink.XCOM_KEY, value=result["web_ui_url"])
-        return result
+        if self.wait_until is None:
+            return result
+        return self._wait(context, spec, result)
+
+    def _wait(self, context: Context, spec: FlinkApplicationSpec, result: dict[str, Any]) -> dict[str, Any]:
+        """Wait for ``wait_until`` with the sensor's trigger: deferred, or driven in this process."""
+        import asyncio
+        import time
+        from dataclasses import asdict
+        from datetime import timedelta
+
+        from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger, ReadinessCheck
+
+        check = ReadinessCheck(
+            cluster_id=spec.cluster_id, namespace=spec.namespace, ha=spec.ha, flink_version=str(spec.version),
+            target=str(self.wait_until), job_id=result["job_id"], access_mode=self.access_mode,
+            kubernetes_conn_id=self.kubernetes_conn_id,
+            zookeeper_conn_id=self.zookeeper_conn_id if spec.ha == "zookeeper" else None,
+            zookeeper_quorum=spec.zookeeper_quorum if spec.ha == "zookeeper" and not self.zookeeper_conn_id
+            else None, zookeeper_root=spec.zookeeper_root)
+        trigger = FlinkJobManagerReadyTrigger(**asdict(check), poll_interval=self.wait_poll_interval,
+                                              end_time=time.time() + self.wait_timeout)
+        context["ti"].xcom_push(key=LAUNCH_XCOM_KEY, value=result)
+        if self.deferrable:
+            self.defer(trigger=trigger, method_name="execute_complete",
+                       timeout=timedelta(seconds=self.wait_timeout + 60))
+        return self.execute_complete(context, asyncio.run(trigger.wait_for_event()))
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """After the wait: the launch result plus the readiness details, or the failure Flink reported."""
+        from airflow_flink_k8s.triggers import readiness_from_event
+
+        launch = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
+        ready = readiness_from_event(event, launch["cluster_id"])
+        self.log.info("Flink cluster %s reached %s: %s", launch["cluster_id"], self.wait_until, event.get("message"))
+        return {**launch, "ready": ready}
 
     def _launch(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook) -> dict[str, Any]:
         from airflow_flink_k8s.launch_plan import launch_annotations, launch_labels

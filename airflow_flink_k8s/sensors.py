@@ -27,18 +27,20 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_flink_k8s.readiness import (
     JobTerminalError,
-    ReadinessLevel,
     RestRequest,
     RestResponse,
     run_evaluation,
 )
-from airflow_flink_k8s.rest_endpoint import AccessMode
-from airflow_flink_k8s.triggers import HA_MODES, FlinkJobManagerReadyTrigger, ReadinessCheck
-from airflow_flink_k8s.versions import FlinkVersion
+from airflow_flink_k8s.triggers import (
+    FlinkJobManagerReadyTrigger,
+    ReadinessCheck,
+    readiness_from_event,
+    with_root_cause,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -74,8 +76,9 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer instead of a worker slot.
     """
 
-    template_fields: Sequence[str] = ("cluster_id", "namespace", "job_id", "launch_task_id", "checkpointed_after",
-                                      "zookeeper_quorum", "zookeeper_root")
+    template_fields: Sequence[str] = ("cluster_id", "namespace", "ha", "flink_version", "target", "job_id",
+                                      "launch_task_id", "checkpointed_after", "access_mode", "zookeeper_quorum",
+                                      "zookeeper_root")
     ui_color = "#e6f1f2"
 
     def __init__(
@@ -106,12 +109,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if ha not in HA_MODES:
-            raise ValueError(f"ha: expected one of {', '.join(HA_MODES)}, got {ha!r}")
-        self.ha = ha
-        self.flink_version = str(FlinkVersion.parse(flink_version))
-        self.target = ReadinessLevel.parse(target).value
-        self.access_mode = AccessMode.parse(access_mode).value
+        # Validated once rendered, by ReadinessCheck (errors name the field): these may be templates.
+        self.ha, self.flink_version, self.target, self.access_mode = ha, flink_version, target, access_mode
         self.cluster_id, self.namespace = cluster_id, namespace
         self.job_id, self.launch_task_id = job_id, launch_task_id
         self.checkpointed_after, self.expect_finished = checkpointed_after, expect_finished
@@ -167,15 +166,9 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired: return the details, or fail as ``poke`` would."""
-        status, message = event.get("status"), event.get("message", "")
-        if status == "success":
-            self.log.info("JobManager of %s is ready: %s", self.cluster_id, message)
-            return event["details"]
-        if status == "failed":
-            raise AirflowFailException(_with_root_cause(message, event.get("root_cause")))
-        if status == "timeout":
-            raise AirflowSensorTimeout(f"Flink cluster {self.cluster_id}: {message}")
-        raise AirflowException(f"Flink cluster {self.cluster_id}: {message}")
+        details = readiness_from_event(event, self.cluster_id)
+        self.log.info("JobManager of %s is ready: %s", self.cluster_id, event.get("message", ""))
+        return details
 
     def poke(self, context: Context) -> PokeReturnValue:
         from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
@@ -192,7 +185,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
                 with SyncFlinkRestClient(endpoint, timeout=check.rest_timeout) as client:
                     readiness = run_evaluation(check.evaluation(leader, endpoint), client.fetch)
         except JobTerminalError as error:
-            raise AirflowFailException(_with_root_cause(str(error), error.root_cause)) from None
+            raise AirflowFailException(with_root_cause(str(error), error.root_cause)) from None
         if not readiness.ready:
             self.log.info("JobManager of %s not ready: %s", check.cluster_id, readiness.reason)
             return PokeReturnValue(False)
@@ -255,10 +248,6 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
 
 def _no_fetch(request: RestRequest) -> RestResponse:
     return RestResponse(None, error="no REST endpoint known yet")
-
-
-def _with_root_cause(message: str, root_cause: str | None) -> str:
-    return f"{message}\nRoot cause reported by Flink:\n{root_cause}" if root_cause else message
 
 
 def _is_network_error(error: Exception) -> bool:

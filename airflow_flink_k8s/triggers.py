@@ -156,6 +156,13 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
                 {**asdict(self.check), "poll_interval": self.poll_interval, "end_time": self.end_time})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Every watch and client is closed before the one event is yielded: a runner that drops the generator
+        # after its first event (as dag.test() does) must not leak a kazoo session or an HTTP connection.
+        yield TriggerEvent(await self.wait_for_event())
+
+    async def wait_for_event(self) -> dict[str, Any]:
+        """Wait until ready, failed or timed out and return the event's payload, with everything closed (the
+        operator drives this directly when it waits without deferring)."""
         check = self.check
         clients: list[FlinkRestClient] = []
         last_reason = ""
@@ -169,24 +176,20 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
                     fetch = _no_fetch if endpoint is None else await self._client(clients, endpoint)
                     readiness = await run_evaluation_async(check.evaluation(leader, endpoint), fetch)
                     if readiness.ready:
-                        yield TriggerEvent({"status": "success", "message": readiness.reason,
-                                            "details": readiness.details()})
-                        return
+                        return {"status": "success", "message": readiness.reason, "details": readiness.details()}
                     if readiness.reason != last_reason:
                         self.log.info("JobManager of %s not ready: %s", check.cluster_id, readiness.reason)
                         last_reason = readiness.reason
                     remaining = None if self.end_time is None else self.end_time - time.time()
                     if remaining is not None and remaining <= 0:
-                        yield TriggerEvent({"status": "timeout", "message": f"not ready: {readiness.reason}",
-                                            "details": readiness.details()})
-                        return
+                        return {"status": "timeout", "message": f"not ready: {readiness.reason}",
+                                "details": readiness.details()}
                     await source.wait(_next_wake(self.poll_interval, remaining, leader))
         except JobTerminalError as error:
-            yield TriggerEvent({"status": "failed", "message": str(error), "job_id": error.job_id,
-                                "job_state": error.state.value, "root_cause": error.root_cause,
-                                "details": readiness.details()})
+            return {"status": "failed", "message": str(error), "job_id": error.job_id,
+                    "job_state": error.state.value, "root_cause": error.root_cause, "details": readiness.details()}
         except (LeaderDataError, RestDataError) as error:
-            yield TriggerEvent({"status": "error", "message": str(error), "details": readiness.details()})
+            return {"status": "error", "message": str(error), "details": readiness.details()}
         finally:
             for client in clients:
                 await client.close()
@@ -294,3 +297,22 @@ async def _leader_source(check: ReadinessCheck) -> AsyncIterator[_KubernetesLead
     finally:
         await source.close()
         await asyncio.to_thread(hook.close)
+
+
+def with_root_cause(message: str, root_cause: str | None) -> str:
+    """``message`` followed by Flink's root-cause text, when there is one."""
+    return f"{message}\nRoot cause reported by Flink:\n{root_cause}" if root_cause else message
+
+
+def readiness_from_event(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
+    """The readiness details of a ``success`` event; for the others raise what a task should fail with."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+    status, message = event.get("status"), event.get("message", "")
+    if status == "success":
+        return event["details"]
+    if status == "failed":
+        raise AirflowFailException(with_root_cause(message, event.get("root_cause")))
+    if status == "timeout":
+        raise AirflowSensorTimeout(f"Flink cluster {cluster_id}: {message}")
+    raise AirflowException(f"Flink cluster {cluster_id}: {message}")

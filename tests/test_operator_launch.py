@@ -160,7 +160,9 @@ def test_cli_launcher_with_kubernetes_ha(run_dag: DagRunner, sandbox: LocalKuber
     shutil.copytree(home / "conf", conf_dir)
     _, result = _launch(run_dag, _dag(tmp_path, "cli", cid, version, launcher="cli",
                                       flink_bin=str(home / "bin" / "flink"), flink_conf_dir=str(conf_dir),
-                                      ha="kubernetes", ha_storage_dir=f"file://{tmp_path}/ha"), 1)
+                                      ha="kubernetes", ha_storage_dir=f"file://{tmp_path}/ha",
+                                      wait_until="running", deferrable=False), 1)
+    assert (result["ready"]["job_id"], result["ready"]["job_state"]) == (result["job_id"], "RUNNING")
     _wait_for_checkpoint(sandbox, tmp_path, cid, result["job_id"])
     deployment = sandbox.get(f"/apis/apps/v1/namespaces/{NS}/deployments/{cid}")
     assert deployment["metadata"]["labels"]["dag_id"] == "cli"
@@ -171,8 +173,11 @@ def test_native_launch_with_zookeeper_ha(run_dag: DagRunner, sandbox: LocalKuber
                                          zookeeper: ZooKeeperServer) -> None:
     cid = "zk-launched"
     _, result = _launch(run_dag, _dag(tmp_path, "zk", cid, "2.3.0", ha="zookeeper", zookeeper_quorum=zookeeper.hosts,
-                                      ha_storage_dir=f"file://{tmp_path}/ha"), 1)
-    _wait_for_checkpoint(sandbox, tmp_path, cid, result["job_id"])
+                                      ha_storage_dir=f"file://{tmp_path}/ha", wait_until="checkpointed",
+                                      deferrable=True), 1)
+    # The deferred wait returned only once Flink had completed a checkpoint, under <base>/<cid>/<job id>.
+    assert result["ready"]["checkpoint_path"].startswith(f"file:{tmp_path}/checkpoints/{cid}/{result['job_id']}/chk-")
+    assert _checkpoints(tmp_path, cid, result["job_id"])
     from kazoo.client import KazooClient
 
     client = KazooClient(hosts=zookeeper.hosts)
