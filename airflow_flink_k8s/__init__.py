@@ -10,7 +10,12 @@ from __future__ import annotations
 from airflow_flink_k8s.command import build_flink_command
 from airflow_flink_k8s.configuration import flink_configuration
 from airflow_flink_k8s.kubernetes_objects import render_kubernetes_objects
-from airflow_flink_k8s.leader import LeaderDataError, LeaderInfo, decode_zookeeper_leader, parse_kubernetes_leader
+from airflow_flink_k8s.leader import (
+    LeaderDataError,
+    LeaderInfo,
+    decode_zookeeper_leader,
+    parse_kubernetes_leader,
+)
 from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
 
 __version__ = "0.1.0"

@@ -51,21 +51,20 @@ USER_ARTIFACTS_DIR_IN_POD = "/opt/flink/artifacts"
 #: Console logging for JobManager and TaskManager pods of the native launcher (the CLI ships its own conf dir's
 #: files instead). Without a log4j configuration Flink logs only errors, and pod logs say almost nothing.
 DEFAULT_LOGGING_FILES = {
-    "log4j-console.properties": "\n".join((
-        "# Rendered by airflow-flink-k8s: INFO to the console, which Kubernetes keeps as the pod log.",
-        "monitorInterval = 30",
-        "rootLogger.level = INFO",
-        "rootLogger.appenderRef.console.ref = ConsoleAppender",
-        "appender.console.name = ConsoleAppender",
-        "appender.console.type = CONSOLE",
-        "appender.console.layout.type = PatternLayout",
-        "appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n",
-        "logger.zookeeper.name = org.apache.zookeeper",
-        "logger.zookeeper.level = WARN",
-        "logger.shaded_zookeeper.name = org.apache.flink.shaded.zookeeper3",
-        "logger.shaded_zookeeper.level = WARN",
-        "",
-    )),
+    "log4j-console.properties": """\
+# Rendered by airflow-flink-k8s: INFO to the console, which Kubernetes keeps as the pod log.
+monitorInterval = 30
+rootLogger.level = INFO
+rootLogger.appenderRef.console.ref = ConsoleAppender
+appender.console.name = ConsoleAppender
+appender.console.type = CONSOLE
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
+logger.zookeeper.name = org.apache.zookeeper
+logger.zookeeper.level = WARN
+logger.shaded_zookeeper.name = org.apache.flink.shaded.zookeeper3
+logger.shaded_zookeeper.level = WARN
+""",
 }
 
 

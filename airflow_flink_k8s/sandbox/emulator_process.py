@@ -8,7 +8,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from airflow_flink_k8s.sandbox.kubeconfig import write_kubeconfig
 from airflow_flink_k8s.sandbox.processes import ManagedProcess
@@ -106,7 +106,7 @@ class EmulatorProcess:
     def stop(self) -> None:
         self.process.stop(grace_seconds=5)
 
-    def __enter__(self) -> EmulatorProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

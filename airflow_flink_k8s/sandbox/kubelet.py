@@ -179,7 +179,7 @@ class LocalKubelet:
             self.wake.clear()
             try:
                 self.reconcile()
-            except Exception:  # noqa: BLE001 - the loop must survive emulator faults; it retries next round
+            except Exception:
                 log.exception("reconcile failed; retrying")
                 time.sleep(0.5)
         for pod in list(self.pods.values()):
@@ -263,7 +263,7 @@ class LocalKubelet:
                 continue
             try:
                 self.apps.patch_namespaced_deployment_status(meta["name"], meta["namespace"], {"status": status})
-            except Exception:  # noqa: BLE001 - deleted meanwhile or a fault; the next pass retries
+            except Exception:
                 log.debug("deployment status update failed", exc_info=True)
 
     # ----------------------------------------------------------------- pods
@@ -481,7 +481,7 @@ class LocalKubelet:
                     body["spec"] = {"nodeName": node_name}
                 self.core.patch_namespaced_pod(local.name, local.namespace, body)
             self.core.patch_namespaced_pod_status(local.name, local.namespace, {"status": status})
-        except Exception:  # noqa: BLE001 - a pod deleted meanwhile or an injected fault; next pass fixes it
+        except Exception:
             log.debug("pod status update failed for %s/%s", local.namespace, local.name, exc_info=True)
 
     def _admin(self, action: str, body: dict[str, Any]) -> None:

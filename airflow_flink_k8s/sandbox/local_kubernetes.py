@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
 from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
@@ -109,7 +109,7 @@ class LocalKubernetes:
         except OSError:  # the emulator is already gone: the kubelet's own record is all there is
             return []
 
-    def __enter__(self) -> LocalKubernetes:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

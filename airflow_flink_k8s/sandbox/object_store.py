@@ -154,9 +154,9 @@ class ObjectStore:
                     raise PatchError("a merge patch must be a JSON object")
                 patched = merge_patch(current, patch)
             else:
-                raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                               f"accepted media types include: application/json-patch+json, "
-                               f"application/merge-patch+json, application/strategic-merge-patch+json")
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json-patch+json, "
+                               "application/merge-patch+json, application/strategic-merge-patch+json")
         except PatchError as exc:
             raise invalid(rtype, name, "patch", str(exc)) from exc
         wanted_rv = (patched.get("metadata") or {}).get("resourceVersion")
