@@ -10,6 +10,7 @@ log is. This is an emulator for local development, not a Kubernetes cluster.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -46,15 +47,23 @@ class Timeline:
         self.seen.setdefault(level, time.monotonic() - self.started)
 
 
+def _current_job(k8s: LocalKubernetes) -> str | None:
+    deployment = k8s.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{CLUSTER_ID}") or {}
+    return ((deployment.get("metadata") or {}).get("annotations") or {}).get("airflow-flink-k8s.apache.org/job-id")
+
+
 def _watch_levels(k8s: LocalKubernetes, has_leader: Any, timeline: Timeline, checkpoints: Path,
                   stop: threading.Event) -> None:
-    """Observe the levels from outside, as a user would: HA leader, REST, job RUNNING, checkpoint on disk."""
+    """Observe the levels from outside, as a user would: HA leader, REST, job RUNNING, checkpoint on disk.
+    Nothing counts until the cluster launched by this run exists (the previous run's is replaced first)."""
     base = f"/api/v1/namespaces/{NAMESPACE}"
+    previous = _current_job(k8s)
     while not stop.is_set() and len(timeline.seen) < 4:
         try:
-            deployment = k8s.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{CLUSTER_ID}") or {}
-            job_id = ((deployment.get("metadata") or {}).get("annotations") or {}).get(
-                "airflow-flink-k8s.apache.org/job-id")
+            job_id = _current_job(k8s)
+            if job_id is None or job_id == previous:
+                stop.wait(0.5)
+                continue
             if has_leader():
                 timeline.mark("leader")
             if "leader" in timeline.seen and k8s.get(f"{base}/services/{CLUSTER_ID}-rest:rest/proxy/config"):
@@ -85,10 +94,19 @@ def _leader(k8s: LocalKubernetes, ha: str, zookeeper: ZooKeeperServer) -> str | 
         cm = k8s.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps/{CLUSTER_ID}-cluster-config-map")
         found = parse_kubernetes_leader(cm) if cm else None
     else:
-        from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
+        from kazoo.client import KazooClient
 
-        with FlinkZooKeeperHook(quorum=zookeeper.hosts) as hook:
-            found = hook.read_leader(CLUSTER_ID, "/flink", FLINK_VERSION)
+        from airflow_flink_k8s.leader import decode_zookeeper_leader
+        from airflow_flink_k8s.zookeeper_paths import zookeeper_leader_path
+
+        client = KazooClient(hosts=zookeeper.hosts, logger=logging.getLogger("demo.kazoo"))
+        client.start(timeout=10)
+        try:
+            path = zookeeper_leader_path(FLINK_VERSION, CLUSTER_ID, "restserver")
+            found = decode_zookeeper_leader(client.get(path)[0]) if client.exists(path) else None
+        finally:
+            client.stop()
+            client.close()
     return found.address if found else None
 
 
@@ -155,6 +173,7 @@ def _print(summary: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    logging.getLogger("demo.kazoo").setLevel(logging.WARNING)
     workdir = Path(os.environ.get("AIRFLOW_FLINK_K8S_DEMO_DIR", REPO / ".sandbox" / "demo"))
     began = time.monotonic()
     try:
