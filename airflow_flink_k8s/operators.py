@@ -142,7 +142,8 @@ class FlinkApplicationOperator(BaseOperator):
         from dataclasses import asdict
         from datetime import timedelta
 
-        from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger, ReadinessCheck
+        from airflow_flink_k8s.readiness_check import ReadinessCheck
+        from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 
         check = ReadinessCheck(
             cluster_id=spec.cluster_id, namespace=spec.namespace, ha=spec.ha, flink_version=str(spec.version),
@@ -161,7 +162,7 @@ class FlinkApplicationOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """After the wait: the launch result plus the readiness details, or the failure Flink reported."""
-        from airflow_flink_k8s.triggers import readiness_from_event
+        from airflow_flink_k8s.readiness_check import readiness_from_event
 
         launch = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
         ready = readiness_from_event(event, launch["cluster_id"])

@@ -35,12 +35,7 @@ from airflow_flink_k8s.readiness import (
     RestResponse,
     run_evaluation,
 )
-from airflow_flink_k8s.triggers import (
-    FlinkJobManagerReadyTrigger,
-    ReadinessCheck,
-    readiness_from_event,
-    with_root_cause,
-)
+from airflow_flink_k8s.readiness_check import ReadinessCheck, readiness_from_event, with_root_cause
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -158,6 +153,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
                 return super().execute(context)
             finally:
                 self._close()
+        from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
+
         trigger = FlinkJobManagerReadyTrigger(
             **asdict(self._check), poll_interval=self.poke_interval, end_time=time.time() + self.timeout)
         self.defer(trigger=trigger, method_name="execute_complete",

@@ -17,124 +17,26 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_flink_k8s.leader import LeaderDataError, LeaderInfo, parse_kubernetes_leader
+from airflow_flink_k8s.leader import LeaderDataError, LeaderInfo
 from airflow_flink_k8s.readiness import (
-    Evaluation,
     JobTerminalError,
     Readiness,
-    ReadinessLevel,
     RestRequest,
     RestResponse,
-    evaluate_readiness,
     run_evaluation_async,
 )
-from airflow_flink_k8s.rest_api import RestDataError, normalize_job_id
-from airflow_flink_k8s.rest_endpoint import AccessMode, ApiServer, RestEndpoint, resolve_rest_endpoint
-from airflow_flink_k8s.versions import FlinkVersion
+from airflow_flink_k8s.readiness_check import ReadinessCheck
+from airflow_flink_k8s.rest_api import RestDataError
+from airflow_flink_k8s.rest_endpoint import ApiServer, RestEndpoint
 
 if TYPE_CHECKING:
     from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient
-
-HA_MODES = ("kubernetes", "zookeeper")
-
-
-@dataclass(frozen=True)
-class ReadinessCheck:
-    """What to check and how to reach it; shared by the sensor's ``poke`` and the trigger (plain, serializable)."""
-
-    cluster_id: str
-    namespace: str = "default"
-    ha: str = "kubernetes"
-    flink_version: str = "2.3"
-    target: str = "rest"
-    job_id: str | None = None
-    checkpointed_after: str | None = None
-    expect_finished: bool = False
-    access_mode: str = "auto"
-    kubernetes_conn_id: str | None = "kubernetes_default"
-    zookeeper_conn_id: str | None = None
-    zookeeper_quorum: str | None = None
-    zookeeper_root: str = "/flink"
-    rest_port: int = 8081
-    rest_scheme: str = "http"
-    rest_ca_file: str | None = None
-    rest_verify: bool = True
-    rest_client_cert: str | None = None
-    rest_client_key: str | None = None
-    rest_timeout: float = 10.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.cluster_id, str) or not self.cluster_id:
-            raise ValueError("cluster_id: must be a non-empty string")
-        if self.ha not in HA_MODES:
-            raise ValueError(f"ha: expected one of {', '.join(HA_MODES)}, got {self.ha!r}")
-        FlinkVersion.parse(self.flink_version)
-        ReadinessLevel.parse(self.target)
-        mode = AccessMode.parse(self.access_mode)
-        if self.job_id is not None:
-            object.__setattr__(self, "job_id", normalize_job_id(self.job_id))
-        if self.checkpointed_after is not None:
-            self.checkpointed_after_time()
-        if self.ha == "zookeeper" and (self.zookeeper_conn_id is None) == (self.zookeeper_quorum is None):
-            raise ValueError("zookeeper_conn_id / zookeeper_quorum: ha='zookeeper' needs exactly one of them")
-        if self.ha == "kubernetes" and not self.kubernetes_conn_id:
-            raise ValueError("kubernetes_conn_id: ha='kubernetes' reads the HA ConfigMaps through it")
-        if mode is AccessMode.PROXY and not self.kubernetes_conn_id:
-            raise ValueError("kubernetes_conn_id: access_mode='proxy' goes through the Kubernetes API server")
-        if self.rest_scheme not in ("http", "https"):
-            raise ValueError(f"rest_scheme: expected 'http' or 'https', got {self.rest_scheme!r}")
-        if not 0 < self.rest_port < 65536:
-            raise ValueError(f"rest_port: must be in 1..65535, got {self.rest_port}")
-        if self.rest_timeout <= 0:
-            raise ValueError(f"rest_timeout: must be > 0 seconds, got {self.rest_timeout}")
-
-    def checkpointed_after_time(self) -> datetime | None:
-        if self.checkpointed_after is None:
-            return None
-        try:
-            moment = datetime.fromisoformat(self.checkpointed_after)
-        except ValueError:
-            raise ValueError(f"checkpointed_after: not an ISO-8601 time: {self.checkpointed_after!r}") from None
-        if moment.tzinfo is None:
-            raise ValueError(f"checkpointed_after: must carry a time zone, got {self.checkpointed_after!r}")
-        return moment.astimezone(UTC)
-
-    def needs_api_server(self) -> bool:
-        """Whether REST goes through the Kubernetes API server (``proxy``, or ``auto`` with Kubernetes HA)."""
-        mode = AccessMode.parse(self.access_mode)
-        return mode is AccessMode.PROXY or (mode is AccessMode.AUTO and self.ha == "kubernetes")
-
-    def _direct_or_service(self) -> AccessMode:
-        mode = AccessMode.parse(self.access_mode)
-        return AccessMode.DIRECT if mode is AccessMode.AUTO else mode
-
-    def leader_from_configmap(self, configmap: Any) -> LeaderInfo | None:
-        return None if configmap is None else parse_kubernetes_leader(configmap, "restserver")
-
-    def endpoint(self, leader: LeaderInfo | None, api_server: ApiServer | None) -> RestEndpoint | None:
-        """Where REST is reached for ``leader`` (``None``: not known yet)."""
-        through_api_server = self.needs_api_server()
-        endpoint = resolve_rest_endpoint(
-            AccessMode.PROXY if through_api_server else self._direct_or_service(), cluster_id=self.cluster_id,
-            leader_address=leader.address if leader else None, namespace=self.namespace,
-            api_server=api_server if through_api_server else None, rest_port=self.rest_port,
-            scheme=self.rest_scheme, ca_file=self.rest_ca_file)
-        if endpoint is None or through_api_server:  # the proxy speaks the API server's TLS, not Flink's
-            return endpoint
-        return replace(endpoint, verify=self.rest_verify, client_cert=self.rest_client_cert,
-                       client_key=self.rest_client_key)
-
-    def evaluation(self, leader: LeaderInfo | None, endpoint: RestEndpoint | None) -> Evaluation:
-        return evaluate_readiness(
-            leader, self.target, job_id=self.job_id, rest_url=endpoint.base_url if endpoint else None,
-            checkpointed_after=self.checkpointed_after_time(), expect_finished=self.expect_finished)
-
 
 class FlinkJobManagerReadyTrigger(BaseTrigger):
     """Fires once the JobManager of ``cluster_id`` reaches ``target`` (see :class:`ReadinessCheck` for the fields).
@@ -297,22 +199,3 @@ async def _leader_source(check: ReadinessCheck) -> AsyncIterator[_KubernetesLead
     finally:
         await source.close()
         await asyncio.to_thread(hook.close)
-
-
-def with_root_cause(message: str, root_cause: str | None) -> str:
-    """``message`` followed by Flink's root-cause text, when there is one."""
-    return f"{message}\nRoot cause reported by Flink:\n{root_cause}" if root_cause else message
-
-
-def readiness_from_event(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
-    """The readiness details of a ``success`` event; for the others raise what a task should fail with."""
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
-
-    status, message = event.get("status"), event.get("message", "")
-    if status == "success":
-        return event["details"]
-    if status == "failed":
-        raise AirflowFailException(with_root_cause(message, event.get("root_cause")))
-    if status == "timeout":
-        raise AirflowSensorTimeout(f"Flink cluster {cluster_id}: {message}")
-    raise AirflowException(f"Flink cluster {cluster_id}: {message}")

@@ -248,7 +248,7 @@ def test_owner_reference_cascade_background_foreground_and_orphan(
 @pytest.fixture
 def local_http() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = json.dumps({"path": self.path}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
