@@ -92,8 +92,10 @@ def launch_annotations(spec: FlinkApplicationSpec, run: RunIdentity, job_id: str
 def mark(obj: dict[str, Any], labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
     """``obj`` with the launch labels and annotations added to its metadata (in place; returned for chaining)."""
     meta = obj.setdefault("metadata", {})
-    meta["labels"] = {**(meta.get("labels") or {}), **labels}
-    meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
+    if labels:
+        meta["labels"] = {**(meta.get("labels") or {}), **labels}
+    if annotations:
+        meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
     return obj
 
 

@@ -274,15 +274,24 @@ class FlinkApplicationTeardownOperator(BaseOperator):
 
     :param ha: ``kubernetes``, ``zookeeper`` or ``none``: where the HA data to delete lives.
     :param zookeeper_conn_id: / ``zookeeper_quorum`` / ``zookeeper_root``: ZooKeeper HA location.
+    :param savepoint: stop the job with a savepoint first (``POST /jobs/<id>/stop`` through the API server's
+        service proxy) into ``savepoint_dir``, or the cluster's own savepoint dir when None; ``drain`` as Flink's
+        ``--drain``; ``job_id`` defaults to the one the launch recorded on the Deployment. A failed savepoint fails
+        the task before anything is deleted.
     """
 
-    template_fields: Sequence[str] = ("cluster_id", "namespace", "zookeeper_quorum", "zookeeper_root")
+    template_fields: Sequence[str] = ("cluster_id", "namespace", "zookeeper_quorum", "zookeeper_root", "job_id",
+                                      "savepoint_dir")
 
     def __init__(self, *, cluster_id: str, namespace: str = "default", ha: str = "kubernetes",
                  keep_ha_data: bool = False, kubernetes_conn_id: str = "kubernetes_default",
                  zookeeper_conn_id: str | None = None, zookeeper_quorum: str | None = None,
-                 zookeeper_root: str = "/flink", delete_timeout: float = 300, **kwargs: Any) -> None:
+                 zookeeper_root: str = "/flink", delete_timeout: float = 300, savepoint: bool = False,
+                 savepoint_dir: str | None = None, drain: bool = False, job_id: str | None = None,
+                 savepoint_timeout: float = 600, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.savepoint, self.savepoint_dir, self.drain, self.job_id = savepoint, savepoint_dir, drain, job_id
+        self.savepoint_timeout = savepoint_timeout
         if ha not in ("none", "kubernetes", "zookeeper"):
             raise FlinkSpecError("ha", "must be one of none, kubernetes, zookeeper", ha)
         self.cluster_id, self.namespace, self.ha, self.keep_ha_data = cluster_id, namespace, ha, keep_ha_data
@@ -296,7 +305,9 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         from airflow_flink_k8s.launchers import delete_cluster
 
         k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
-        existed = k8s.get("Deployment", self.cluster_id, self.namespace) is not None
+        deployment = k8s.get("Deployment", self.cluster_id, self.namespace)
+        existed = deployment is not None
+        savepoint_path = self._stop_with_savepoint(k8s, deployment) if self.savepoint and existed else None
         delete_cluster(k8s, self.cluster_id, self.namespace, timeout=self.delete_timeout)
         removed: list[str] = []
         if not self.keep_ha_data and self.ha == "kubernetes":
@@ -314,4 +325,43 @@ class FlinkApplicationTeardownOperator(BaseOperator):
                       "deleted" if existed else "was already gone",
                       "kept" if self.keep_ha_data else (", ".join(removed) or "none found"))
         return {"cluster_id": self.cluster_id, "namespace": self.namespace, "deleted": existed,
-                "ha_data_removed": removed, "ha_data_kept": self.keep_ha_data}
+                "savepoint_path": savepoint_path, "ha_data_removed": removed, "ha_data_kept": self.keep_ha_data}
+
+    def _stop_with_savepoint(self, k8s: FlinkKubernetesHook, deployment: dict[str, Any]) -> str:
+        """Stop the job with a savepoint and return its location; raise with Flink's reason when it fails."""
+        import time
+
+        from airflow.sdk.exceptions import AirflowException
+
+        from airflow_flink_k8s import rest_api
+        from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
+        from airflow_flink_k8s.launch_plan import ANNOTATION_JOB_ID
+        from airflow_flink_k8s.rest_endpoint import AccessMode, resolve_rest_endpoint
+
+        job_id = self.job_id or (deployment["metadata"].get("annotations") or {}).get(ANNOTATION_JOB_ID)
+        if not job_id:
+            raise FlinkSpecError("job_id", "is required for savepoint=True when the cluster was not launched by "
+                                 "FlinkApplicationOperator (no job id recorded on its Deployment)")
+        endpoint = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=self.cluster_id,
+                                         namespace=self.namespace, api_server=k8s.api_server())
+        assert endpoint is not None
+        where = f"Flink cluster {self.namespace}/{self.cluster_id}, job {job_id}"
+        with SyncFlinkRestClient(endpoint) as rest:
+            answer = rest.send("POST", rest_api.stop_with_savepoint_path(job_id),
+                               {"targetDirectory": self.savepoint_dir, "drain": self.drain})
+            if answer.status not in (200, 202):
+                raise AirflowException(f"{where}: stop-with-savepoint was refused ({answer.status or answer.error}): "
+                                       f"{'; '.join(rest_api.error_messages(answer.body)) or answer.body}")
+            trigger = rest_api.parse_trigger_id(answer.body)
+            deadline = time.monotonic() + self.savepoint_timeout
+            while time.monotonic() < deadline:
+                status = rest.send("GET", rest_api.savepoint_status_path(job_id, trigger))
+                if status.status == 200:
+                    done, location, failure = rest_api.parse_savepoint_status(status.body)
+                    if done and failure:
+                        raise AirflowException(f"{where}: the savepoint failed: {failure}")
+                    if done and location:
+                        self.log.info("%s stopped with savepoint %s", where, location)
+                        return location
+                time.sleep(1.0)
+        raise AirflowException(f"{where}: no savepoint within {self.savepoint_timeout:.0f} s; nothing was deleted")

@@ -87,6 +87,34 @@ def job_exceptions_path(job_id: str) -> str:
     return f"{job_path(job_id)}/exceptions"
 
 
+def stop_with_savepoint_path(job_id: str) -> str:
+    """``POST`` here with ``{"targetDirectory": dir or null, "drain": bool}``; answers ``{"request-id": …}``."""
+    return f"{job_path(job_id)}/stop"
+
+
+def savepoint_status_path(job_id: str, trigger_id: str) -> str:
+    return f"{job_path(job_id)}/savepoints/{trigger_id}"
+
+
+def parse_trigger_id(body: Any) -> str:
+    """The ``request-id`` of an asynchronous operation Flink accepted."""
+    return _string(_object(body, "savepoint trigger"), "request-id", "savepoint trigger")
+
+
+def parse_savepoint_status(body: Any) -> tuple[bool, str | None, str | None]:
+    """(finished, savepoint location, failure text) of ``/jobs/<id>/savepoints/<trigger>``."""
+    answer = _object(body, "savepoint status")
+    state = _string(_object(answer.get("status"), "savepoint status.status"), "id", "savepoint status.status")
+    if state != "COMPLETED":
+        return False, None, None
+    operation = _object(answer.get("operation") or {}, "savepoint status.operation")
+    failure = operation.get("failure-cause")
+    if failure:
+        cause = failure.get("stack-trace") or failure.get("serialized-throwable") or str(failure)
+        return True, None, summarize_stacktrace(str(cause))
+    return True, _string(operation, "location", "savepoint status.operation"), None
+
+
 def error_messages(body: Any) -> list[str]:
     """The ``errors`` list of Flink's error body; empty for any other body."""
     if isinstance(body, dict) and isinstance(body.get("errors"), list):

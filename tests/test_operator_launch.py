@@ -188,3 +188,27 @@ def test_native_launch_with_zookeeper_ha(run_dag: DagRunner, sandbox: LocalKuber
         client.stop()
         client.close()
     assert b"http://127.0.0.1:" in data
+
+
+def test_teardown_stops_the_job_with_a_savepoint_in_the_clusters_own_dir(
+    run_dag: DagRunner, sandbox: LocalKubernetes, tmp_path: Path
+) -> None:
+    cid = "savepoint-me"
+    # RUNNING can come before the tasks are deployed, when Flink refuses a savepoint: wait for a checkpoint.
+    launched = run_dag(_dag(tmp_path, "to_save", cid, "2.3.0", ha="kubernetes", ha_storage_dir=f"file://{tmp_path}/ha",
+                            wait_until="checkpointed", deferrable=False))
+    assert task_states(launched) == {"launch": "success"}
+    teardown = run_dag(f"""
+import datetime
+from airflow.sdk import DAG
+from airflow_flink_k8s.operators import FlinkApplicationTeardownOperator
+with DAG("teardown_savepoint", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
+    FlinkApplicationTeardownOperator(task_id="teardown", cluster_id={cid!r}, namespace="flink", ha="kubernetes",
+                                     savepoint=True)
+""")
+    assert task_states(teardown) == {"teardown": "success"}
+    savepoint = xcom_value(teardown, "teardown")["savepoint_path"]
+    assert savepoint.startswith(f"file:{tmp_path}/savepoints/{cid}/savepoint-"), savepoint
+    assert (Path(savepoint.removeprefix("file:")) / "_metadata").is_file()
+    assert sandbox.pods(NS, f"app={cid}") == []
+

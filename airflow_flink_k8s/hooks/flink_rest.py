@@ -69,15 +69,20 @@ class FlinkRestClient:
 
     async def fetch(self, request: RestRequest) -> RestResponse:
         """GET ``request.path``; any HTTP status is an answer, a network failure is ``status=None``."""
+        return await self.send("GET", request.path)
+
+    async def send(self, method: str, path: str, body: Any = None) -> RestResponse:
+        """``method`` ``path`` with an optional JSON ``body``, under the same never-raise contract as ``fetch``."""
         import aiohttp
 
-        url = self.endpoint.url(request.path)
+        url = self.endpoint.url(path)
         try:
-            async with self._client_session().get(url, headers={"Accept": "application/json"}) as response:
+            async with self._client_session().request(method, url, json=body,
+                                                      headers={"Accept": "application/json"}) as response:
                 text = await response.text(errors="replace")
                 return RestResponse(response.status, _json_or_none(text))
         except (aiohttp.ClientError, TimeoutError, OSError, ssl.SSLError) as error:
-            return RestResponse(None, error=f"GET {url}: {type(error).__name__}: {error}".rstrip(": "))
+            return RestResponse(None, error=f"{method} {url}: {type(error).__name__}: {error}".rstrip(": "))
 
     async def close(self) -> None:
         if self._session is not None:
@@ -108,6 +113,9 @@ class SyncFlinkRestClient:
 
     def fetch(self, request: RestRequest) -> RestResponse:
         return self._loop.run_until_complete(self._client.fetch(request))
+
+    def send(self, method: str, path: str, body: Any = None) -> RestResponse:
+        return self._loop.run_until_complete(self._client.send(method, path, body))
 
     def close(self) -> None:
         if not self._loop.is_closed():

@@ -112,10 +112,11 @@ class KubernetesApiEmulator:
         self._drop_event = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
-        for namespace in namespaces:
+        for namespace in dict.fromkeys(namespaces):
             self.store.create(BY_PLURAL["namespaces"], "", {"metadata": {"name": namespace}})
         self.store.create(BY_PLURAL["nodes"], "", {
             "metadata": {"name": "sandbox-node", "labels": {"kubernetes.io/hostname": "sandbox-node"}},
+            "spec": {"podCIDR": "10.244.0.0/24"},
             "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
                                      {"type": "Hostname", "address": "sandbox-node"}],
                        "conditions": [{"type": "Ready", "status": "True"}]},
