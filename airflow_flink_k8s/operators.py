@@ -280,7 +280,7 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         the task before anything is deleted.
     """
 
-    template_fields: Sequence[str] = ("cluster_id", "namespace", "zookeeper_quorum", "zookeeper_root", "job_id",
+    template_fields: Sequence[str] = ("cluster_id", "namespace", "ha", "zookeeper_quorum", "zookeeper_root", "job_id",
                                       "savepoint_dir")
 
     def __init__(self, *, cluster_id: str, namespace: str = "default", ha: str = "kubernetes",
@@ -292,8 +292,6 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         super().__init__(**kwargs)
         self.savepoint, self.savepoint_dir, self.drain, self.job_id = savepoint, savepoint_dir, drain, job_id
         self.savepoint_timeout = savepoint_timeout
-        if ha not in ("none", "kubernetes", "zookeeper"):
-            raise FlinkSpecError("ha", "must be one of none, kubernetes, zookeeper", ha)
         self.cluster_id, self.namespace, self.ha, self.keep_ha_data = cluster_id, namespace, ha, keep_ha_data
         self.kubernetes_conn_id, self.zookeeper_conn_id = kubernetes_conn_id, zookeeper_conn_id
         self.zookeeper_quorum, self.zookeeper_root = zookeeper_quorum, zookeeper_root
@@ -304,6 +302,8 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
         from airflow_flink_k8s.launchers import delete_cluster
 
+        if self.ha not in ("none", "kubernetes", "zookeeper"):
+            raise FlinkSpecError("ha", "must be one of none, kubernetes, zookeeper", self.ha)
         k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
         deployment = k8s.get("Deployment", self.cluster_id, self.namespace)
         existed = deployment is not None

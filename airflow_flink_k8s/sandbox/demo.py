@@ -1,8 +1,8 @@
-"""``make demo``: the example DAG ``flink_state_machine`` end to end on the local sandbox, with a summary.
+"""``make demo``: the example DAGs end to end on the local sandbox, with a summary.
 
-It starts the Kubernetes API emulator, the local kubelet and ZooKeeper, runs ``airflow dags test flink_state_machine``
-once with Kubernetes HA and once with ZooKeeper HA (real Airflow on SQLite, real Flink JobManagers and
-TaskManagers as local processes), prints per run the cluster id, job id, HA leader address, time to each readiness
+It starts the Kubernetes API emulator, the local kubelet and ZooKeeper, runs ``airflow dags test`` for
+``flink_state_machine`` (once with Kubernetes HA, once with ZooKeeper HA), ``batch_to_stream_handoff`` and
+``backfill_rerun`` (real Airflow on SQLite, real Flink JobManagers and TaskManagers as local processes), prints per run the cluster id, job id, HA leader address, time to each readiness
 level and the checkpoint paths on disk, and stops every process it started. A failed step says which and where its
 log is. This is an emulator for local development, not a Kubernetes cluster.
 """
@@ -42,36 +42,40 @@ class Timeline:
 
     started: float = field(default_factory=time.monotonic)
     seen: dict[str, float] = field(default_factory=dict)
+    jobs: dict[str, None] = field(default_factory=dict)
+    leader: str | None = None
 
     def mark(self, level: str) -> None:
         self.seen.setdefault(level, time.monotonic() - self.started)
 
 
-def _current_job(k8s: LocalKubernetes) -> str | None:
-    deployment = k8s.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{CLUSTER_ID}") or {}
+def _current_job(k8s: LocalKubernetes, cluster_id: str) -> str | None:
+    deployment = k8s.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{cluster_id}") or {}
     return ((deployment.get("metadata") or {}).get("annotations") or {}).get("airflow-flink-k8s.apache.org/job-id")
 
 
-def _watch_levels(k8s: LocalKubernetes, has_leader: Any, timeline: Timeline, checkpoints: Path,
+def _watch_levels(k8s: LocalKubernetes, cluster_id: str, leader_of: Any, timeline: Timeline, checkpoints: Path,
                   stop: threading.Event) -> None:
     """Observe the levels from outside, as a user would: HA leader, REST, job RUNNING, checkpoint on disk.
     Nothing counts until the cluster launched by this run exists (the previous run's is replaced first)."""
     base = f"/api/v1/namespaces/{NAMESPACE}"
-    previous = _current_job(k8s)
+    previous = _current_job(k8s, cluster_id)
     while not stop.is_set() and len(timeline.seen) < 4:
         try:
-            job_id = _current_job(k8s)
+            job_id = _current_job(k8s, cluster_id)
             if job_id is None or job_id == previous:
                 stop.wait(0.5)
                 continue
-            if has_leader():
+            timeline.jobs.setdefault(job_id, None)
+            if (leader := leader_of()) is not None:
                 timeline.mark("leader")
-            if "leader" in timeline.seen and k8s.get(f"{base}/services/{CLUSTER_ID}-rest:rest/proxy/config"):
+                timeline.leader = timeline.leader or leader
+            if "leader" in timeline.seen and k8s.get(f"{base}/services/{cluster_id}-rest:rest/proxy/config"):
                 timeline.mark("rest")
-            job = job_id and k8s.get(f"{base}/services/{CLUSTER_ID}-rest:rest/proxy/jobs/{job_id}")
+            job = k8s.get(f"{base}/services/{cluster_id}-rest:rest/proxy/jobs/{job_id}")
             if job and job.get("state") == "RUNNING":
                 timeline.mark("running")
-            if job_id and list((checkpoints / CLUSTER_ID / job_id).glob("chk-*")):
+            if list((checkpoints / cluster_id / job_id).glob("chk-*")):
                 timeline.mark("checkpointed")
         except OSError:
             pass  # the REST proxy answers 503 until the JobManager is up
@@ -86,12 +90,12 @@ def _run(step: str, argv: list[str], env: dict[str, str], log: Path, timeout: fl
         raise StepFailed(f"step '{step}' failed (exit {done.returncode}); log: {log}\n{tail}")
 
 
-def _leader(k8s: LocalKubernetes, ha: str, zookeeper: ZooKeeperServer) -> str | None:
+def _leader(k8s: LocalKubernetes, ha: str, zookeeper: ZooKeeperServer, cluster_id: str) -> str | None:
     """The REST leader address Flink published in its HA data (parsed by the provider's own readers)."""
     from airflow_flink_k8s.leader import parse_kubernetes_leader
 
     if ha == "kubernetes":
-        cm = k8s.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps/{CLUSTER_ID}-cluster-config-map")
+        cm = k8s.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps/{cluster_id}-cluster-config-map")
         found = parse_kubernetes_leader(cm) if cm else None
     else:
         from kazoo.client import KazooClient
@@ -102,7 +106,7 @@ def _leader(k8s: LocalKubernetes, ha: str, zookeeper: ZooKeeperServer) -> str | 
         client = KazooClient(hosts=zookeeper.hosts, logger=logging.getLogger("demo.kazoo"))
         client.start(timeout=10)
         try:
-            path = zookeeper_leader_path(FLINK_VERSION, CLUSTER_ID, "restserver")
+            path = zookeeper_leader_path(FLINK_VERSION, cluster_id, "restserver")
             found = decode_zookeeper_leader(client.get(path)[0]) if client.exists(path) else None
         finally:
             client.stop()
@@ -110,18 +114,24 @@ def _leader(k8s: LocalKubernetes, ha: str, zookeeper: ZooKeeperServer) -> str | 
     return found.address if found else None
 
 
-def _summary(k8s: LocalKubernetes, ha: str, zookeeper: ZooKeeperServer, timeline: Timeline,
-             checkpoints: Path) -> dict[str, Any]:
-    deployment = k8s.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{CLUSTER_ID}")
-    job_id = deployment["metadata"]["annotations"]["airflow-flink-k8s.apache.org/job-id"]
-    leader = _leader(k8s, ha, zookeeper) or "(none)"
-    paths = sorted(str(p) for p in (checkpoints / CLUSTER_ID / job_id).glob("chk-*"))
-    return {"ha": ha, "cluster_id": CLUSTER_ID, "job_id": job_id, "leader": leader,
-            "levels": {k: round(v, 1) for k, v in timeline.seen.items()}, "checkpoints": paths}
+def _summary(dag_id: str, cluster_id: str, ha: str, timeline: Timeline, checkpoints: Path) -> dict[str, Any]:
+    paths = sorted(str(p) for job in timeline.jobs for p in (checkpoints / cluster_id / job).glob("chk-*"))
+    return {"dag": dag_id, "ha": ha, "cluster_id": cluster_id, "job_ids": list(timeline.jobs),
+            "leader": timeline.leader or "(not observed)", "levels": {k: round(v, 1) for k, v in timeline.seen.items()},
+            "checkpoints": paths}
+
+
+#: (DAG, HA mode, logical date or None, cluster id) for each run of the demo.
+RUNS = (
+    ("flink_state_machine", "kubernetes", None, CLUSTER_ID),
+    ("flink_state_machine", "zookeeper", None, CLUSTER_ID),
+    ("batch_to_stream_handoff", "kubernetes", "2026-03-04", "orders-stream-20260304"),
+    ("backfill_rerun", "kubernetes", "2026-03-04", "orders-20260304"),
+)
 
 
 def run_demo(workdir: Path) -> list[dict[str, Any]]:
-    """Run the example for both HA modes; return one summary per run."""
+    """Run the examples (flink_state_machine with both HA modes, the handoff, the backfill); one summary per run."""
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -139,33 +149,36 @@ def run_demo(workdir: Path) -> list[dict[str, Any]]:
             {"conn_type": "kubernetes", "extra": {"kube_config_path": str(k8s.kubeconfig)}})
         print(f"kubernetes api emulator {k8s.url} · kubelet pid {k8s.kubelet.pid} · zookeeper {zk.hosts}",
               flush=True)
-        for ha in ("kubernetes", "zookeeper"):
-            checkpoints = workdir / "checkpoints"
+        checkpoints = workdir / "checkpoints"
+        for dag_id, ha, logical_date, cluster_id in RUNS:
             conf = {"namespace": NAMESPACE, "image": IMAGE, "flink_version": FLINK_VERSION,
                     "jar_uri": "local:///opt/flink/usrlib/checkpointing-job.jar", "ha": ha,
                     "ha_storage_dir": f"file://{workdir}/ha", "checkpoint_base_dir": f"file://{checkpoints}",
                     "zookeeper_quorum": zk.hosts if ha == "zookeeper" else None, "jobmanager_memory": "1024m"}
-            print(f"\n== airflow dags test flink_state_machine (ha={ha})", flush=True)
+            if dag_id == "backfill_rerun":
+                conf.pop("ha")  # that example is Kubernetes HA only
+                conf.pop("zookeeper_quorum")
+            print(f"\n== airflow dags test {dag_id} {logical_date or ''} (ha={ha})", flush=True)
             timeline, stop = Timeline(), threading.Event()
             watcher = threading.Thread(target=_watch_levels, daemon=True,
-                                       args=(k8s, lambda h=ha: _leader(k8s, h, zk) is not None, timeline,
-                                             checkpoints, stop))
+                                       args=(k8s, cluster_id, lambda h=ha, c=cluster_id: _leader(k8s, h, zk, c),
+                                             timeline, checkpoints, stop))
             watcher.start()
+            argv = [*airflow, "dags", "test", dag_id, *([logical_date] if logical_date else []),
+                    "--conf", json.dumps(conf)]
             try:
-                _run(f"airflow dags test flink_state_machine (ha={ha})",
-                     [*airflow, "dags", "test", "flink_state_machine", "--conf", json.dumps(conf)], env,
-                     workdir / f"dags-test-{ha}.log", 900)
+                _run(f"airflow dags test {dag_id} (ha={ha})", argv, env, workdir / f"dags-test-{dag_id}-{ha}.log", 900)
             finally:
                 stop.set()
                 watcher.join()
-            summaries.append(_summary(k8s, ha, zk, timeline, checkpoints))
+            summaries.append(_summary(dag_id, cluster_id, ha, timeline, checkpoints))
             _print(summaries[-1])
     return summaries
 
 
 def _print(summary: dict[str, Any]) -> None:
     levels = ", ".join(f"{level} {seconds:.1f}s" for level, seconds in summary["levels"].items())
-    print(f"   cluster {summary['cluster_id']}  job {summary['job_id']}  ha {summary['ha']}")
+    print(f"   cluster {summary['cluster_id']}  job {', '.join(summary['job_ids']) or '?'}  ha {summary['ha']}")
     print(f"   leader  {summary['leader']}")
     print(f"   ready   {levels or '(not observed)'}  (seconds from the start of `airflow dags test`)")
     for path in summary["checkpoints"]:
