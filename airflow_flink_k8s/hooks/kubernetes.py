@@ -24,7 +24,6 @@ KIND_PATHS: dict[str, tuple[str, str]] = {
     "Deployment": ("/apis/apps/v1", "deployments"),
     "Service": ("/api/v1", "services"),
     "ConfigMap": ("/api/v1", "configmaps"),
-    "Secret": ("/api/v1", "secrets"),
     "Pod": ("/api/v1", "pods"),
 }
 
@@ -136,20 +135,6 @@ class FlinkKubernetesHook:
     def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
         return self.list("Pod", namespace, label_selector)
 
-    def pod_log(self, name: str, namespace: str, tail_lines: int = 100) -> str:
-        """The tail of a pod's log ("" when the pod or its log is not there)."""
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            answer = self.api_client.call_api(
-                f"/api/v1/namespaces/{namespace}/pods/{name}/log", "GET",
-                query_params=[("tailLines", tail_lines)], header_params={"Accept": "text/plain"},
-                auth_settings=["BearerToken"], _return_http_data_only=True,
-                _preload_content=False, _request_timeout=60)
-            return answer.data.decode("utf-8", errors="replace")
-        except ApiException:
-            return ""
-
     def kubeconfig_file(self, directory: Path) -> Path | None:
         """A kubeconfig file for tools that read one (the ``flink`` CLI): the connection's path, or its inline
         content written to ``directory``; None for in-cluster or the default kubeconfig."""
@@ -177,22 +162,6 @@ class FlinkKubernetesHook:
         return ApiServer(url=configuration.host, headers=headers, ca_file=configuration.ssl_ca_cert,
                          verify=bool(configuration.verify_ssl), client_cert=configuration.cert_file,
                          client_key=configuration.key_file)
-
-    async def aget_configmap(self, name: str, namespace: str) -> dict[str, Any] | None:
-        """Async read of one ConfigMap through cncf-kubernetes' ``AsyncKubernetesHook``."""
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
-        from kubernetes_asyncio.client import CoreV1Api
-        from kubernetes_asyncio.client.exceptions import ApiException
-
-        hook = AsyncKubernetesHook(conn_id=self.kubernetes_conn_id)
-        async with hook.get_conn() as api_client:
-            try:
-                configmap = await CoreV1Api(api_client).read_namespaced_config_map(name, namespace)
-            except ApiException as exc:
-                if exc.status == 404:
-                    return None
-                raise _api_error(exc, "GET", f"ConfigMap {namespace}/{name}") from None
-            return api_client.sanitize_for_serialization(configmap)
 
 
 def _api_error(exc: Any, verb: str, what: str) -> KubernetesApiError:
