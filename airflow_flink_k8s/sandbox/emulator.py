@@ -14,7 +14,11 @@ the controller and node parts. It is strict where Flink and the Kubernetes clien
   bookmarks, ``410 Gone`` for a resourceVersion older than the kept history, ``timeoutSeconds``;
 * finalizers, and owner-reference garbage collection (Background, Foreground, Orphan) with an optional delay;
 * ``services/<name>:<port>/proxy/<path>`` forwarded to a registered local address, and pod logs from files;
-* fault injection (see ``faults.FaultRule``) and counters, through ``/_emulator/…`` admin endpoints.
+* fault injection (see ``faults.FaultRule``) and counters, through ``/_emulator/…`` admin endpoints;
+* optional RBAC (``--rbac`` or ``POST /_emulator/rbac``): bearer tokens map to users (``POST /_emulator/tokens``),
+  and a request the loaded Roles and bindings do not allow gets the API server's 401/403 ``Status``
+  (see ``sandbox.authorizer``). The sandbox's own identities (the admin kubeconfig, the kubelet) are in
+  ``system:masters``; the admin endpoints stay open.
 
 Why not ``kmock``: kmock 0.8's ``KubernetesEmulator`` stores objects and serves list/watch, but it hands out no
 real resourceVersion (a list answers ``'...'``), never answers 409 for a stale write, treats PUT as a merge,
@@ -40,12 +44,28 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, WSMsgType, web
 
+from airflow_flink_k8s.sandbox.authorizer import (
+    ANONYMOUS,
+    RbacPolicy,
+    RbacPolicyError,
+    RequestAttributes,
+    UserInfo,
+    forbidden_status,
+    request_attributes,
+    unauthorized_status,
+    watch_requested,
+)
 from airflow_flink_k8s.sandbox.faults import Faults
 from airflow_flink_k8s.sandbox.k8s_resources import BY_PATH, BY_PLURAL, ApiError, ResourceType, conflict
 from airflow_flink_k8s.sandbox.k8s_selectors import SelectorError, parse_field_selector, parse_label_selector
 from airflow_flink_k8s.sandbox.object_store import Event, ObjectStore, Watcher
 
 WATCH_DEFAULT_TIMEOUT = 1800.0
+#: The sandbox's own identities: the default kubeconfig's user (``sandbox.kubeconfig``) and the kubelet.
+BUILTIN_TOKENS: dict[str, UserInfo] = {
+    "sandbox-admin-token": UserInfo.authenticated("sandbox-admin", ("system:masters",)),
+    "sandbox-kubelet-token": UserInfo.authenticated("system:node:sandbox-node", ("system:nodes", "system:masters")),
+}
 
 
 @dataclass
@@ -96,13 +116,17 @@ class KubernetesApiEmulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, gc_delay: float = 0.0,
                  history_limit: int = 5000, bookmark_interval: float = 5.0,
-                 namespaces: tuple[str, ...] = ("default",), request_log_size: int = 20000) -> None:
+                 namespaces: tuple[str, ...] = ("default",), request_log_size: int = 20000,
+                 rbac: bool = False) -> None:
         self.host, self.port = host, port
+        self.tokens: dict[str, UserInfo] = dict(BUILTIN_TOKENS)
+        self.rbac: RbacPolicy | None = RbacPolicy.from_documents([]) if rbac else None
         self.bookmark_interval = bookmark_interval
         self.store = ObjectStore(history_limit=history_limit, gc_delay=gc_delay, scheduler=self._schedule)
         self.faults = Faults()
         self.proxy_targets: dict[tuple[str, str, str], str] = {}
         self.pod_logs: dict[tuple[str, str], str] = {}
+        self.previous_pod_logs: dict[tuple[str, str], str] = {}  # the last terminated container's log
         self.request_counts: Counter[str] = Counter()
         self.request_log: deque[dict[str, Any]] = deque(maxlen=request_log_size)
         self.request_seq = 0
@@ -191,12 +215,63 @@ class KubernetesApiEmulator:
             return web.json_response({"targets": len(self.proxy_targets)})
         if action == "pod-logs":
             self.pod_logs[(body["namespace"], body["pod"])] = body["path"]
+            if body.get("previous"):
+                self.previous_pod_logs[(body["namespace"], body["pod"])] = body["previous"]
             return web.json_response({"logs": len(self.pod_logs)})
+        if action == "tokens":
+            self.tokens[body["token"]] = UserInfo.authenticated(body["user"], body.get("groups") or ())
+            return web.json_response({"user": body["user"], "groups": list(self.tokens[body["token"]].groups)})
+        if action == "rbac":
+            if request.method == "DELETE":
+                self.rbac = None
+            elif request.method == "POST":
+                try:
+                    self.rbac = RbacPolicy.from_documents(body.get("documents") or [],
+                                                          body.get("namespace") or "default")
+                except RbacPolicyError as exc:
+                    return web.json_response({"error": str(exc)}, status=400)
+            return web.json_response({"enforcing": self.rbac is not None})
         return web.json_response({"error": f"unknown admin action {action}"}, status=404)
 
     # ----------------------------------------------------------------- API
+    def _authenticate(self, request: web.Request) -> UserInfo | None:
+        """The user of the request's bearer token; anonymous without one; None for a token nobody was given."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return ANONYMOUS
+        return self.tokens.get(token.strip())
+
+    def _refusal(self, user: UserInfo | None, attributes: RequestAttributes) -> web.Response | None:
+        """The 401/403 answer when RBAC is enforced and does not allow the request, else None."""
+        if self.rbac is None:
+            return None
+        if user is None:
+            return web.json_response(unauthorized_status(), status=401)
+        decision = self.rbac.authorize(attributes)
+        if decision.allowed:
+            return None
+        return web.json_response(forbidden_status(attributes, decision), status=403)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        user = self._authenticate(request)
+        attributes = request_attributes(user or ANONYMOUS, request.method, path, request.query)
+        refusal = self._refusal(user, attributes)
+        route = parse_route(path)
+        watch = request.method == "GET" and route is not None and route.name is None and watch_requested(
+            request.query)
+        entry: dict[str, Any] = {}
+        if route is not None:
+            self.request_seq += 1
+            entry = {"seq": self.request_seq, "time": time.time(), "method": request.method,
+                     "resource": route.rtype.plural, "namespace": route.namespace, "name": route.name,
+                     "subresource": route.subresource, "watch": watch, "query": dict(request.query),
+                     "user": user.name if user else None, "verb": attributes.verb}
+            self.request_log.append(entry)
+            self.request_counts[f"{'WATCH' if watch else request.method} {route.rtype.plural}"] += 1
+        if refusal is not None:
+            entry["status"] = refusal.status
+            return refusal
         if path in ("/version", "/version/"):
             return web.json_response({"major": "1", "minor": "31", "gitVersion": "v1.31.0-sandbox",
                                       "platform": "linux/amd64"})
@@ -206,16 +281,8 @@ class KubernetesApiEmulator:
             return web.json_response({"kind": "APIVersions", "versions": ["v1"],
                                       "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
                                                                       "serverAddress": f"{self.host}:{self.port}"}]})
-        route = parse_route(path)
         if route is None:
             return self._discovery(path)
-        watch = request.method == "GET" and route.name is None and request.query.get("watch", "").lower() in ("true", "1")
-        self.request_seq += 1
-        entry = {"seq": self.request_seq, "time": time.time(), "method": request.method,
-                 "resource": route.rtype.plural, "namespace": route.namespace, "name": route.name,
-                 "subresource": route.subresource, "watch": watch, "query": dict(request.query)}
-        self.request_log.append(entry)
-        self.request_counts[f"{'WATCH' if watch else request.method} {route.rtype.plural}"] += 1
         delay, injected = self.faults.decide(request.method, route.rtype.plural, route.name, watch)
         if delay:
             await asyncio.sleep(delay)
@@ -492,22 +559,58 @@ class KubernetesApiEmulator:
             raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: {exc}") from exc
 
     def _pod_log(self, request: web.Request, route: Route) -> web.Response:
+        """``GET pods/<name>/log`` as the kubelet answers it: ``container``, ``previous``, ``tailLines`` and
+        ``limitBytes``; a crash-looping container's log is its last terminated instance's."""
         namespace, name = route.namespace or "", route.name or ""
-        self.store.get(route.rtype, namespace, name)
-        path = self.pod_logs.get((namespace, name))
+        pod = self.store.get(route.rtype, namespace, name)
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        container = request.query.get("container") or (names[0] if len(names) == 1 else "")
+        if container not in names:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}" if container
+                           else f"a container name must be specified for pod {name}, choose one of: {names}")
+        previous = request.query.get("previous", "").lower() in ("true", "1")
+        tail, limit = _log_option(request, "tailLines", 0), _log_option(request, "limitBytes", 1)
+        status = next((s for s in (pod.get("status") or {}).get("containerStatuses") or []
+                       if s.get("name") == container), {})
+        state, terminated = status.get("state") or {}, (status.get("lastState") or {}).get("terminated")
+        key = (namespace, name)
+        if previous or (terminated and not ({"running", "terminated"} & set(state))):
+            path = self.previous_pod_logs.get(key) if terminated else None
+            if path is None and previous:
+                raise ApiError(400, "BadRequest", f'previous terminated container "{container}" in pod "{name}" '
+                                                  "not found")
+        else:
+            path = self.pod_logs.get(key)
         if path is None or not Path(path).exists():
-            raise ApiError(400, "BadRequest", f'container "flink-main-container" in pod "{name}" is waiting to start')
+            reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
+            raise ApiError(400, "BadRequest", f'container "{container}" in pod "{name}" is waiting to start: '
+                                              f"{reason}")
         lines = Path(path).read_text(errors="replace").splitlines(keepends=True)
-        tail = request.query.get("tailLines")
-        if tail:
-            lines = lines[-int(tail):]
-        return web.Response(text="".join(lines), content_type="text/plain")
+        if tail is not None:
+            lines = lines[max(len(lines) - tail, 0):] if tail else []
+        data = "".join(lines).encode()
+        return web.Response(body=data[:limit] if limit is not None else data, content_type="text/plain")
+
+
+def _log_option(request: web.Request, name: str, minimum: int) -> int | None:
+    """An integer query option of the log endpoint, or None when absent; 400 when not an integer ≥ ``minimum``."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ApiError(400, "BadRequest", f"{name}: Invalid value: {raw!r}: must be greater than or equal to "
+                                          f"{minimum}")
+    return value
 
 
 async def _serve(args: argparse.Namespace) -> None:
     emulator = KubernetesApiEmulator(args.host, args.port, gc_delay=args.gc_delay,
                                      bookmark_interval=args.bookmark_interval,
-                                     namespaces=tuple(args.namespace or ["default"]))
+                                     namespaces=tuple(args.namespace or ["default"]), rbac=args.rbac)
     await emulator.start()
     if args.port_file:
         tmp = Path(args.port_file + ".tmp")
@@ -531,6 +634,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gc-delay", type=float, default=0.0, help="seconds before owned objects are collected")
     parser.add_argument("--bookmark-interval", type=float, default=5.0)
     parser.add_argument("--namespace", action="append", help="namespace to create at start (repeatable)")
+    parser.add_argument("--rbac", action="store_true",
+                        help="enforce RBAC from the start (no Roles yet: load them with POST /_emulator/rbac)")
     args = parser.parse_args(argv)
     if not args.host.startswith("127."):
         parser.error("the emulator only listens on loopback (127.0.0.0/8)")

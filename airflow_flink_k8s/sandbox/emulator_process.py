@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Self
 
+import yaml
+
 from airflow_flink_k8s.sandbox.kubeconfig import write_kubeconfig
 from airflow_flink_k8s.sandbox.processes import ManagedProcess
+
+#: The default kubeconfig's bearer token: the sandbox admin, in ``system:masters`` (unrestricted under RBAC).
+ADMIN_AUTHORIZATION = {"Authorization": "Bearer sandbox-admin-token"}
 
 
 class EmulatorProcess:
@@ -22,8 +29,9 @@ class EmulatorProcess:
 
     @classmethod
     def start(cls, workdir: str | Path, *, gc_delay: float = 0.0, bookmark_interval: float = 5.0,
-              namespaces: tuple[str, ...] = ("default",), timeout: float = 30.0) -> EmulatorProcess:
-        """Start the emulator and wait until it listens."""
+              namespaces: tuple[str, ...] = ("default",), rbac: bool = False,
+              timeout: float = 30.0) -> EmulatorProcess:
+        """Start the emulator and wait until it listens; ``rbac`` enforces RBAC from the start (no Roles yet)."""
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         port_file = workdir / "emulator.port"
@@ -33,6 +41,8 @@ class EmulatorProcess:
                 "--bookmark-interval", str(bookmark_interval)]
         for namespace in namespaces:
             argv += ["--namespace", namespace]
+        if rbac:
+            argv.append("--rbac")
         process = ManagedProcess.start(argv, log_path=workdir / "emulator.log", env=dict(os.environ),
                                        name="k8s-emulator")
         deadline = time.monotonic() + timeout
@@ -62,8 +72,9 @@ class EmulatorProcess:
             return json.loads(response.read() or b"null")
 
     def api_get(self, path: str) -> Any:
-        """GET a Kubernetes API path (``/api/v1/namespaces/x/configmaps``) and return its JSON."""
-        with urllib.request.urlopen(self.url + path, timeout=30) as response:
+        """GET a Kubernetes API path (``/api/v1/namespaces/x/configmaps``) as the sandbox admin; return its JSON."""
+        request = urllib.request.Request(self.url + path, headers=ADMIN_AUTHORIZATION)
+        with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
     def set_faults(self, *rules: dict[str, Any], watch_max_seconds: float | None = None, seed: int = 0) -> None:
@@ -101,7 +112,30 @@ class EmulatorProcess:
         self.admin("pod-logs", {"namespace": namespace, "pod": pod, "path": str(path)})
 
     def write_kubeconfig(self, path: str | Path, namespace: str = "default") -> Path:
+        """A kubeconfig for the sandbox admin (``system:masters``)."""
         return write_kubeconfig(path, self.url, namespace=namespace)
+
+    def user_kubeconfig(self, path: str | Path, user: str, groups: tuple[str, ...] = (),
+                        namespace: str = "default") -> Path:
+        """A kubeconfig with a fresh bearer token for ``user`` (e.g. ``system:serviceaccount:airflow:worker``);
+        a service account's groups are added as the API server adds them."""
+        token = f"sandbox-user-{secrets.token_hex(12)}"
+        self.admin("tokens", {"token": token, "user": user, "groups": list(groups)})
+        return write_kubeconfig(path, self.url, namespace=namespace, user=user.replace(":", "-"), token=token)
+
+    def set_rbac(self, documents: str | list[dict[str, Any]], namespace: str = "default") -> None:
+        """Enforce RBAC with these Role/ClusterRole/RoleBinding/ClusterRoleBinding documents (YAML text or dicts),
+        replacing the policy loaded before; namespaced ones without a namespace go to ``namespace``."""
+        if isinstance(documents, str):
+            documents = [d for d in yaml.safe_load_all(documents) if d]
+        try:
+            self.admin("rbac", {"documents": documents, "namespace": namespace})
+        except urllib.error.HTTPError as exc:
+            raise ValueError(json.loads(exc.read() or b"{}").get("error") or str(exc)) from None
+
+    def clear_rbac(self) -> None:
+        """Stop enforcing RBAC: every request is allowed again."""
+        self.admin("rbac", {}, method="DELETE")
 
     def stop(self) -> None:
         self.process.stop(grace_seconds=5)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s.sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
 from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
 from airflow_flink_k8s.sandbox.processes import ManagedProcess, pid_exists
 
@@ -36,9 +36,13 @@ class LocalKubernetes:
 
     @classmethod
     def start(cls, workdir: str | Path, *, namespaces: tuple[str, ...] = ("default",), gc_delay: float = 0.0,
-              images: dict[str, str] | None = None, restart_backoff: float = 2.0) -> LocalKubernetes:
+              images: dict[str, str] | None = None, restart_backoff: float = 2.0,
+              rbac: bool = False) -> LocalKubernetes:
+        """Start both. ``rbac`` enforces RBAC from the start: load Roles with ``set_rbac`` and hand out
+        identities with ``user_kubeconfig``; ``self.kubeconfig`` (the admin) and the kubelet stay unrestricted,
+        the pods run with their service account's token."""
         workdir = Path(workdir)
-        emulator = EmulatorProcess.start(workdir / "emulator", gc_delay=gc_delay, namespaces=namespaces)
+        emulator = EmulatorProcess.start(workdir / "emulator", gc_delay=gc_delay, namespaces=namespaces, rbac=rbac)
         argv = [sys.executable, "-m", "airflow_flink_k8s.sandbox.kubelet", "--api", emulator.url,
                 "--workdir", str(workdir / "kubelet"), "--restart-backoff", str(restart_backoff)]
         for image, version in (images or {}).items():
@@ -54,10 +58,20 @@ class LocalKubernetes:
     def url(self) -> str:
         return self.emulator.url
 
+    def user_kubeconfig(self, user: str, groups: tuple[str, ...] = (), namespace: str = "default") -> Path:
+        """A kubeconfig file with a bearer token of its own for ``user`` (subject to the loaded RBAC policy)."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in user)
+        return self.emulator.user_kubeconfig(self.workdir / f"kubeconfig-{safe}", user, groups, namespace)
+
+    def set_rbac(self, documents: str | list[dict[str, Any]], namespace: str = "default") -> None:
+        """Replace the RBAC policy (Role/ClusterRole/RoleBinding/ClusterRoleBinding YAML text or dicts)."""
+        self.emulator.set_rbac(documents, namespace)
+
     def get(self, path: str) -> Any:
-        """GET an API path (``/api/v1/namespaces/default/configmaps/x``); None on 404."""
+        """GET an API path (``/api/v1/namespaces/default/configmaps/x``) as the admin; None on 404."""
         try:
-            with urllib.request.urlopen(self.url + path, timeout=30) as response:
+            request = urllib.request.Request(self.url + path, headers=ADMIN_AUTHORIZATION)
+            with urllib.request.urlopen(request, timeout=30) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
