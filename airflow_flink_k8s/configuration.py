@@ -67,6 +67,8 @@ _FIXED_KEYS = {
     "entry_class": "$internal.application.main",
     "program_args": "$internal.application.program-args",
     "parallelism": "parallelism.default",
+    "secret_mounts": "kubernetes.secrets",
+    "secret_env": "kubernetes.env.secretKeyRef",
 }
 
 
@@ -177,14 +179,16 @@ def flink_configuration(spec: FlinkApplicationSpec) -> dict[str, str]:
         "jobmanager_replicas": None if spec.jobmanager_replicas == 1 else str(spec.jobmanager_replicas),
         "jobmanager_node_selector": _flink_map(spec.jobmanager_node_selector),
         "taskmanager_node_selector": _flink_map(spec.taskmanager_node_selector),
-        "jobmanager_tolerations": _flink_tolerations(spec.jobmanager_tolerations),
-        "taskmanager_tolerations": _flink_tolerations(spec.taskmanager_tolerations),
+        "jobmanager_tolerations": _flink_map_list(spec.jobmanager_tolerations),
+        "taskmanager_tolerations": _flink_map_list(spec.taskmanager_tolerations),
         "jobmanager_labels": _flink_map(spec.jobmanager_labels),
         "taskmanager_labels": _flink_map(spec.taskmanager_labels),
         "jobmanager_annotations": _flink_map(spec.jobmanager_annotations),
         "taskmanager_annotations": _flink_map(spec.taskmanager_annotations),
         "checkpoint_interval": spec.checkpoint_interval,
         "job_id": spec.job_id,
+        "secret_mounts": _flink_map(spec.secret_mounts),
+        "secret_env": _flink_map_list(spec.secret_env),
     }
     for name, value in optional.items():
         if value is not None:
@@ -337,10 +341,11 @@ def _flink_map(mapping: Mapping[str, str]) -> str | None:
     return ",".join(_quote(f"{_quote(k, ',:')}:{_quote(str(val), ',:')}", ",") for k, val in mapping.items())
 
 
-def _flink_tolerations(tolerations: tuple[Mapping[str, Any], ...] | Any) -> str | None:
-    if not tolerations:
+def _flink_map_list(maps: tuple[Mapping[str, Any], ...] | Any) -> str | None:
+    """A Flink list of maps (tolerations, secret env entries): maps joined with ``;``."""
+    if not maps:
         return None
-    return ";".join(_quote(_flink_map({k: str(val) for k, val in t.items()}) or "", ";") for t in tolerations)
+    return ";".join(_quote(_flink_map({k: str(val) for k, val in m.items()}) or "", ";") for m in maps)
 
 
 def _java_double(value: float | str | None) -> str | None:

@@ -46,6 +46,8 @@ LOGGING_FILES = ("logback-console.xml", "log4j-console.properties")
 CONTAINER_NAME = "flink-main-container"
 FLINK_CONF_DIR_IN_POD = "/opt/flink/conf"
 USER_ARTIFACTS_DIR_IN_POD = "/opt/flink/artifacts"
+#: Where Flink mounts its own volumes; a Secret cannot be mounted there too.
+FLINK_MOUNT_PATHS = (FLINK_CONF_DIR_IN_POD, USER_ARTIFACTS_DIR_IN_POD, POD_TEMPLATE_DIR)
 
 
 #: Console logging for JobManager and TaskManager pods of the native launcher (the CLI ships its own conf dir's
@@ -137,6 +139,9 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
     if spec.version.at_least(1, 19):
         mounts.append({"mountPath": USER_ARTIFACTS_DIR_IN_POD, "name": "user-artifacts-volume"})
         volumes.append({"emptyDir": {}, "name": "user-artifacts-volume"})
+    for secret, path in spec.secret_mounts.items():  # Flink's MountSecretsDecorator
+        mounts.append({"mountPath": path, "name": f"{secret}-volume"})
+        volumes.append({"name": f"{secret}-volume", "secret": {"secretName": secret}})
     mounts.append({"mountPath": FLINK_CONF_DIR_IN_POD, "name": "flink-config-volume"})
     volumes.append(
         {
@@ -152,7 +157,9 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
         "args": ["bash", "-c", "kubernetes-jobmanager.sh kubernetes-application "],
         "command": ["/docker-entrypoint.sh"],
         "env": [
-            {"name": "_POD_IP_ADDRESS", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}}
+            {"name": "_POD_IP_ADDRESS", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
+            *({"name": entry["env"], "valueFrom": {"secretKeyRef": {"key": entry["key"], "name": entry["secret"]}}}
+              for entry in spec.secret_env),  # Flink's EnvSecretsDecorator
         ],
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,

@@ -40,6 +40,8 @@ _DURATION = re.compile(
 )
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 _JAVA_CLASS = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
+_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _ZK_QUORUM = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*")
 
 
@@ -60,6 +62,9 @@ class FlinkApplicationSpec:
     Mappings are stored as plain dicts and sequences as tuples; treat them as read-only.
     ``restore`` is ``"none"`` (fresh start), ``"latest"`` (resume from HA metadata; needs HA and the kept
     ``job_id``) or a savepoint/checkpoint path with a scheme.
+    ``secret_mounts`` maps Kubernetes Secret names to the path each is mounted at; ``secret_env`` lists
+    ``{"env": NAME, "secret": SECRET, "key": KEY}`` entries, each an environment variable from a Secret's key.
+    Both reach the JobManager and TaskManager pods without the values entering the Flink configuration.
     """
 
     cluster_id: str
@@ -99,6 +104,8 @@ class FlinkApplicationSpec:
     job_id: str | None = None
     restore: str = "none"
     flink_conf: Mapping[str, Any] = field(default_factory=dict)
+    secret_mounts: Mapping[str, str] = field(default_factory=dict)
+    secret_env: Sequence[Mapping[str, str]] = ()
 
     def __post_init__(self) -> None:
         _normalise(self)
@@ -171,6 +178,12 @@ def _normalise(spec: FlinkApplicationSpec) -> None:
         if not all(isinstance(t, Mapping) for t in value):
             raise FlinkSpecError(name, "must be a list of toleration mappings", value)
         _set(spec, name, tuple(dict(t) for t in value))
+    value = spec.secret_env
+    if isinstance(value, (str, Mapping)) or not isinstance(value, Sequence) or not all(
+            isinstance(item, Mapping) for item in value):
+        raise FlinkSpecError("secret_env", "must be a list of {'env': NAME, 'secret': SECRET, 'key': KEY} mappings",
+                             value)
+    _set(spec, "secret_env", tuple(dict(item) for item in value))
     for name in (
         "jobmanager_node_selector",
         "taskmanager_node_selector",
@@ -179,8 +192,12 @@ def _normalise(spec: FlinkApplicationSpec) -> None:
         "jobmanager_annotations",
         "taskmanager_annotations",
         "flink_conf",
+        "secret_mounts",
     ):
         value = getattr(spec, name)
+        if not isinstance(value, Mapping) and name == "flink_conf":
+            # It may hold credentials: name the type, never echo the value.
+            raise FlinkSpecError(name, f"must be a mapping, not a {type(value).__name__}")
         if not isinstance(value, Mapping):
             raise FlinkSpecError(name, "must be a mapping", value)
         _set(spec, name, dict(value))
@@ -193,7 +210,8 @@ def _normalise(spec: FlinkApplicationSpec) -> None:
         elif isinstance(value, (int, float)):
             value = str(value)
         elif not isinstance(value, str):
-            raise FlinkSpecError(f"flink_conf[{key!r}]", "must be a string, number or boolean", value)
+            raise FlinkSpecError(f"flink_conf[{key!r}]",
+                                 f"must be a string, number or boolean, not a {type(value).__name__}")
         conf[key] = value
     _set(spec, "flink_conf", conf)
     try:
@@ -366,6 +384,43 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
         _check_uri("restore", restore, rule="must be 'none', 'latest' or a savepoint path with a scheme")
 
 
+def _check_secrets(spec: FlinkApplicationSpec) -> None:
+    """Secret names, mount paths and env entries as Kubernetes validates the pod Flink builds from them."""
+    from airflow_flink_k8s.kubernetes_objects import FLINK_MOUNT_PATHS
+
+    paths: set[str] = set()
+    for name, path in spec.secret_mounts.items():
+        # Flink names the volume "<secret>-volume", which must be a DNS-1123 label (63 characters at most).
+        if not isinstance(name, str) or len(name) > 56 or not _DNS_1123_LABEL.fullmatch(name):
+            raise FlinkSpecError("secret_mounts", "keys must be Secret names that are DNS-1123 labels of at most 56 "
+                                 "characters (Flink mounts each as the volume '<name>-volume')", name)
+        if (not isinstance(path, str) or not path.startswith("/") or ":" in path or "\x00" in path
+                or ".." in path.split("/")):
+            raise FlinkSpecError(f"secret_mounts[{name!r}]", "must be an absolute container path without ':' "
+                                 "or '..'", path)
+        normalised = path.rstrip("/") or "/"
+        if normalised in FLINK_MOUNT_PATHS or normalised in paths:
+            raise FlinkSpecError(f"secret_mounts[{name!r}]", "must be a path no other volume is mounted at "
+                                 f"(Flink mounts {', '.join(FLINK_MOUNT_PATHS)})", path)
+        paths.add(normalised)
+    names: set[str] = set()
+    for entry in spec.secret_env:
+        if set(entry) != {"env", "secret", "key"} or not all(isinstance(v, str) for v in entry.values()):
+            raise FlinkSpecError("secret_env", "each entry must be {'env': NAME, 'secret': SECRET, 'key': KEY} "
+                                 "with string values", entry)
+        env, secret, key = entry["env"], entry["secret"], entry["key"]
+        if not _ENV_NAME.fullmatch(env) or env == "_POD_IP_ADDRESS":
+            raise FlinkSpecError("secret_env", "env must be an environment variable name ([-._a-zA-Z][-._a-zA-Z0-9]*) "
+                                 "other than _POD_IP_ADDRESS, which Flink sets", env)
+        if env in names:
+            raise FlinkSpecError("secret_env", "env names must be unique", env)
+        names.add(env)
+        if len(secret) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(secret):
+            raise FlinkSpecError("secret_env", f"secret of {env!r} must be a Secret name (DNS-1123 subdomain)", secret)
+        if len(key) > 253 or not _SECRET_KEY.fullmatch(key):
+            raise FlinkSpecError("secret_env", f"key of {env!r} must be a Secret key ([-._a-zA-Z0-9]+)", key)
+
+
 def _check_uri(name: str, value: Any, rule: str = "must be a URI with a scheme, e.g. s3://bucket/flink") -> None:
     if not isinstance(value, str) or not _URI_SCHEME.fullmatch(value) or value.rstrip("/").endswith(":/"):
         raise FlinkSpecError(name, rule, value)
@@ -391,4 +446,5 @@ def memory_mebibytes(size: str) -> int:
     return (number << shift) >> 20
 
 
-_CHECKS = (_check_identity, _check_image, _check_program, _check_resources, _check_scheduling, _check_ha, _check_state)
+_CHECKS = (_check_identity, _check_image, _check_program, _check_resources, _check_scheduling, _check_ha, _check_state,
+           _check_secrets)

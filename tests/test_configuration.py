@@ -85,7 +85,10 @@ def flink_option_keys(flink_home: Callable[[str], Path], tmp_path_factory: pytes
 @flink_versions
 def test_every_key_written_is_a_current_flink_option(flink_version: str, flink_option_keys) -> None:  # type: ignore[no-untyped-def]
     known = flink_option_keys(flink_version)
-    conf = flink_configuration(spec(flink_version, **STATE, taskmanager_cpu=0.5, checkpoint_interval="10s"))
+    conf = flink_configuration(spec(flink_version, **STATE, taskmanager_cpu=0.5, checkpoint_interval="10s",
+                                    secret_mounts={"creds": "/opt/secrets"},
+                                    secret_env=[{"env": "TOKEN", "secret": "creds", "key": "token"}]))
+    assert {"kubernetes.secrets", "kubernetes.env.secretKeyRef"} <= set(conf)
     assert {key: known.get(key) for key in conf} == {key: "current" for key in conf}
 
 

@@ -144,6 +144,9 @@ def full_spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
         "job_id": "0123456789abcdef0123456789abcdef",
         "restore": "s3://bucket/savepoints/state-machine-cluster/savepoint-0123-abcdef",
         "flink_conf": {"state.backend.type": "rocksdb", "pipeline.name": "it's a job"},
+        "secret_mounts": {"s3-credentials": "/opt/flink/secrets/s3", "tls": "/etc/tls,certs"},
+        "secret_env": [{"env": "AWS_SECRET_ACCESS_KEY", "secret": "s3-credentials", "key": "secret-key"},
+                       {"key": "token", "secret": "api.tokens", "env": "API_TOKEN"}],
     }
     values.update(overrides)
     return FlinkApplicationSpec(**values)

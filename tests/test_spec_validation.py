@@ -79,6 +79,23 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("entry-class", {"entry_class": "org.example.My Job"}, "entry_class", "Java class"),
     ("parallelism-zero", {"parallelism": 0}, "parallelism", "at least 1"),
     ("program-args-string", {"program_args": "--input x"}, "program_args", "list of strings"),
+    ("secret-mount-name-with-dot", {"secret_mounts": {"s3.creds": "/opt/secrets"}}, "secret_mounts", "DNS-1123 labels"),
+    ("secret-mount-name-too-long", {"secret_mounts": {"s" * 57: "/opt/secrets"}}, "secret_mounts", "at most 56"),
+    ("secret-mount-relative-path", {"secret_mounts": {"creds": "opt/secrets"}}, "secret_mounts['creds']", "absolute"),
+    ("secret-mount-path-colon", {"secret_mounts": {"creds": "/opt/a:b"}}, "secret_mounts['creds']", "without ':'"),
+    ("secret-mount-path-dotdot", {"secret_mounts": {"creds": "/opt/../etc"}}, "secret_mounts['creds']", "'..'"),
+    ("secret-mount-over-flink-conf", {"secret_mounts": {"creds": "/opt/flink/conf/"}}, "secret_mounts['creds']", "no other volume"),
+    ("secret-mounts-same-path", {"secret_mounts": {"a": "/opt/s", "b": "/opt/s/"}}, "secret_mounts['b']", "no other volume"),
+    ("secret-mounts-not-a-mapping", {"secret_mounts": ["creds:/opt/secrets"]}, "secret_mounts", "mapping"),
+    ("secret-env-not-a-list", {"secret_env": {"env": "A", "secret": "s", "key": "k"}}, "secret_env", "list of"),
+    ("secret-env-missing-key", {"secret_env": [{"env": "A", "secret": "s"}]}, "secret_env", "each entry"),
+    ("secret-env-bad-name", {"secret_env": [{"env": "1 A", "secret": "s", "key": "k"}]}, "secret_env", "environment variable name"),
+    ("secret-env-pod-ip", {"secret_env": [{"env": "_POD_IP_ADDRESS", "secret": "s", "key": "k"}]}, "secret_env", "Flink sets"),
+    ("secret-env-duplicate", {"secret_env": [{"env": "A", "secret": "s", "key": "k"}] * 2}, "secret_env", "unique"),
+    ("secret-env-bad-secret", {"secret_env": [{"env": "A", "secret": "S_3", "key": "k"}]}, "secret_env", "DNS-1123"),
+    ("secret-env-bad-key", {"secret_env": [{"env": "A", "secret": "s", "key": "a/b"}]}, "secret_env", "Secret key"),
+    ("managed-key-secrets", {"flink_conf": {"kubernetes.secrets": "s:/opt/s"}}, "flink_conf['kubernetes.secrets']", "'secret_mounts' parameter"),
+    ("managed-key-secret-env", {"flink_conf": {"kubernetes.env.secretKeyRef": "env:A,secret:s,key:k"}}, "flink_conf['kubernetes.env.secretKeyRef']", "'secret_env' parameter"),
 ]
 
 
@@ -97,6 +114,14 @@ def test_the_message_shows_the_rule_and_the_rendered_value() -> None:
     with pytest.raises(FlinkSpecError) as caught:
         FlinkApplicationSpec(**{**VALID, "cluster_id": "My_Job"})
     assert str(caught.value) == "cluster_id: must be a DNS-1035 label ([a-z]([-a-z0-9]*[a-z0-9])?), got 'My_Job'"
+
+
+@pytest.mark.parametrize("flink_conf", [{"s3.secret-key": ["hunter2-secret"]}, [("s3.secret-key", "hunter2-secret")]],
+                         ids=["bad-value-type", "not-a-mapping"])
+def test_a_bad_flink_conf_error_never_echoes_the_value(flink_conf: Any) -> None:
+    with pytest.raises(FlinkSpecError, match=r"^flink_conf") as caught:
+        FlinkApplicationSpec(**VALID, flink_conf=flink_conf)
+    assert "hunter2" not in str(caught.value) and "list" in caught.value.rule
 
 
 def test_the_reference_launch_is_accepted() -> None:
@@ -130,6 +155,8 @@ def test_a_spec_survives_a_round_trip_through_plain_values() -> None:
         program_args=["--x", "1"],
         jobmanager_tolerations=[{"key": "k", "operator": "Exists"}],
         flink_conf={"pipeline.name": "etl", "execution.checkpointing.tolerable-failed-checkpoints": 3},
+        secret_mounts={"s3-creds": "/opt/flink/secrets"},
+        secret_env=[{"env": "AWS_SECRET_ACCESS_KEY", "secret": "s3-creds", "key": "secret-key"}],
     )
     again = FlinkApplicationSpec.from_dict(spec.to_dict())
     assert again == spec
