@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 #: Annotation holding fabric8's leader election record on the leader ConfigMap.
@@ -28,14 +28,17 @@ LEADER_KEY_PREFIX = "org.apache.flink.k8s.leader."
 DEFAULT_SKEW = timedelta(seconds=2)
 
 COMPONENTS = ("restserver", "dispatcher", "resourcemanager")
-_JOB_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Matched with fullmatch and ASCII digits only: ``$`` would accept a trailing newline and ``\d`` any
+# Unicode digit, neither of which Flink writes.
+_JOB_ID = re.compile(r"[0-9a-fA-F]{32}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_REST_URL = re.compile(r"https?://[^/\s]+/?")
 _TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
 _DURATION = re.compile(
-    r"^P(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d{1,9})?)S)?)?$"
+    r"P(?:(?P<days>[0-9]+)D)?"
+    r"(?:T(?=[0-9])(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+(?:\.[0-9]{1,9})?)S)?)?"
 )
 
 
@@ -60,7 +63,7 @@ class LeaderInfo:
     @property
     def rest_url(self) -> str:
         """The REST base URL (``http(s)://host:port``) of a ``restserver`` leader."""
-        if not re.match(r"^https?://[^/\s]+/?$", self.address):
+        if not _REST_URL.fullmatch(self.address):
             raise LeaderDataError(
                 f"leader address {self.address!r} is not a REST base URL (http(s)://host:port); "
                 "only the 'restserver' component publishes one"
@@ -79,7 +82,7 @@ def split_component(component: str) -> tuple[str, str | None]:
     """Return ``(kind, job_id)``: ``("restserver", None)`` … or ``("job", "<lower-case job id>")``."""
     if component in COMPONENTS:
         return component, None
-    if component.startswith("job-") and _JOB_ID.match(component[4:]):
+    if component.startswith("job-") and _JOB_ID.fullmatch(component[4:]):
         return "job", component[4:].lower()
     raise ValueError(
         f"component: expected one of {', '.join(COMPONENTS)} or 'job-<32 hex digit job id>', "
@@ -151,7 +154,11 @@ def parse_kubernetes_leader(
     holder, renew_time, lease_duration = _parse_lease(annotations[LEADER_ANNOTATION], name)
     if not holder:
         return None
-    if renew_time + lease_duration + skew < now:
+    try:
+        expired = renew_time + lease_duration + skew < now
+    except OverflowError:  # the lease runs past year 9999 only with the skew: not expired
+        expired = False
+    if expired:
         return None
     return LeaderInfo(address, session_id, holder, renew_time, lease_duration)
 
@@ -161,17 +168,16 @@ def parse_iso8601_duration(text: str) -> timedelta:
 
     Years, months, weeks and negative parts are rejected: a lease is never written with them.
     """
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if not match or not any(match.groupdict().values()):
         raise ValueError(f"not an ISO-8601 duration of the form PnDTnHnMn.nS: {text!r}")
     days, hours, minutes, seconds = (
         match.group(key) or "0" for key in ("days", "hours", "minutes", "seconds")
     )
     try:
-        whole = timedelta(days=int(days), hours=int(hours), minutes=int(minutes))
-    except OverflowError:
+        return timedelta(days=int(days), hours=int(hours), minutes=int(minutes)) + _seconds(Decimal(seconds))
+    except (OverflowError, ValueError):  # past timedelta's range, or more digits than int() converts
         raise ValueError(f"duration {text!r} is out of range") from None
-    return whole + _seconds(Decimal(seconds))
 
 
 def _configmap_parts(configmap: Any) -> tuple[str, Mapping[str, Any], Mapping[str, Any]]:
@@ -230,7 +236,7 @@ def _split_leader_value(encoded: str) -> tuple[uuid.UUID, str]:
 
 
 def _parse_uuid(text: str, field: str) -> uuid.UUID:
-    if not _UUID.match(text):
+    if not _UUID.fullmatch(text):
         raise LeaderDataError(f"{field}: expected a UUID like 8-4-4-4-12 hex digits, got {text!r}")
     return uuid.UUID(text)
 
@@ -243,8 +249,8 @@ def _parse_lease(raw: str, name: str) -> tuple[str, datetime, timedelta]:
 
     try:
         record = json.loads(raw, parse_float=Decimal, parse_constant=reject_constant)
-    except json.JSONDecodeError as error:
-        raise LeaderDataError(f"{field}: not JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # also integers too long to convert, nesting too deep
+        raise LeaderDataError(f"{field}: not JSON ({type(error).__name__}: {str(error)[:200]})") from None
     if not isinstance(record, dict):
         raise LeaderDataError(f"{field}: expected a JSON object")
     holder = record.get("holderIdentity")
@@ -255,11 +261,13 @@ def _parse_lease(raw: str, name: str) -> tuple[str, datetime, timedelta]:
     for key in ("leaseDuration", "renewTime"):
         if record.get(key) is None:
             raise LeaderDataError(f"{field}: {key} is missing")
-    return (
-        holder,
-        _parse_timestamp(record["renewTime"], f"{field} renewTime"),
-        _parse_lease_duration(record["leaseDuration"], f"{field} leaseDuration"),
-    )
+    renew_time = _parse_timestamp(record["renewTime"], f"{field} renewTime")
+    lease_duration = _parse_lease_duration(record["leaseDuration"], f"{field} leaseDuration")
+    try:
+        renew_time + lease_duration
+    except OverflowError:
+        raise LeaderDataError(f"{field}: renewTime + leaseDuration is past year 9999") from None
+    return holder, renew_time, lease_duration
 
 
 def _parse_lease_duration(value: Any, field: str) -> timedelta:
@@ -282,13 +290,13 @@ def _seconds(value: Decimal) -> timedelta:
     try:
         micros = int((value * 1_000_000).to_integral_value())
         return timedelta(microseconds=micros)
-    except (InvalidOperation, OverflowError):
+    except ArithmeticError:  # decimal's InvalidOperation and Overflow, timedelta's OverflowError
         raise ValueError(f"duration of {value} seconds is out of range") from None
 
 
 def _parse_timestamp(value: Any, field: str) -> datetime:
     """An RFC 3339 time with an explicit zone, as fabric8 writes it (``2026-11-24T01:23:45.678000Z``)."""
-    match = _TIMESTAMP.match(value) if isinstance(value, str) else None
+    match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise LeaderDataError(f"{field}: expected an RFC 3339 time with a zone, got {value!r}")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
