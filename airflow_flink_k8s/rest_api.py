@@ -18,7 +18,7 @@ JOBS_OVERVIEW_PATH = "/jobs/overview"
 #: The error Flink's REST handlers answer with (HTTP 503) until they know the leader.
 LEADER_ELECTION_MESSAGE = "Service temporarily unavailable due to an ongoing leader election"
 
-_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_JOB_ID = re.compile(r"[0-9a-f]{32}")  # fullmatch: ``$`` would let a trailing newline through
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -70,7 +70,7 @@ class CheckpointSummary:
 def normalize_job_id(job_id: str) -> str:
     """A Flink job id as the REST API writes it: 32 lower-case hex digits."""
     lowered = job_id.strip().lower() if isinstance(job_id, str) else ""
-    if not _JOB_ID.match(lowered):
+    if not _JOB_ID.fullmatch(lowered):
         raise ValueError(f"job_id: expected 32 hex digits, got {job_id!r}")
     return lowered
 
@@ -110,6 +110,7 @@ def parse_savepoint_status(body: Any) -> tuple[bool, str | None, str | None]:
     operation = _object(answer.get("operation") or {}, "savepoint status.operation")
     failure = operation.get("failure-cause")
     if failure:
+        failure = _object(failure, "savepoint status.operation.failure-cause")
         cause = failure.get("stack-trace") or failure.get("serialized-throwable") or str(failure)
         return True, None, summarize_stacktrace(str(cause))
     return True, _string(operation, "location", "savepoint status.operation"), None
@@ -225,14 +226,18 @@ def _integer(obj: dict[str, Any], key: str, where: str) -> int:
 def _millis(obj: dict[str, Any], key: str, where: str) -> datetime | None:
     if obj.get(key) is None:
         return None
-    return _EPOCH + timedelta(milliseconds=_integer(obj, key, where))
+    millis = _integer(obj, key, where)
+    try:
+        return _EPOCH + timedelta(milliseconds=millis)
+    except OverflowError:
+        raise RestDataError(f"{where}: '{key}' {millis} ms is past year 9999") from None
 
 
 def _job(value: Any, where: str) -> JobSummary:
     obj = _object(value, where)
     job_id = _string(obj, "jid", where)
     state = _string(obj, "state", where)
-    if not _JOB_ID.match(job_id):
+    if not _JOB_ID.fullmatch(job_id):
         raise RestDataError(f"{where}: 'jid' must be 32 lower-case hex digits, got {job_id!r}")
     if state not in JobState.__members__:
         raise RestDataError(f"{where}: 'state' {state!r} is not a Flink job state")
