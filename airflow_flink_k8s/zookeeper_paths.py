@@ -31,14 +31,37 @@ ZOOKEEPER_NAMES = {
 def zookeeper_path(*parts: str) -> str:
     """Join path parts as Flink's ``ZooKeeperUtils.generateZookeeperPath`` does.
 
-    Each part loses its leading and trailing slashes, empty parts are dropped. A part with an empty
-    node inside (``a//b``) is rejected, as ZooKeeper rejects it.
+    Each part loses its leading and trailing slashes, empty parts are dropped. A result ZooKeeper
+    would refuse (see :func:`check_znode_path`), e.g. from a part ``a//b``, raises ``ValueError``.
     """
-    trimmed = [part.strip("/") for part in parts]
-    for part in trimmed:
-        if "//" in part:
-            raise ValueError(f"ZooKeeper path part {part!r} contains an empty node name ('//')")
-    return "/" + "/".join(part for part in trimmed if part)
+    return check_znode_path("/" + "/".join(trimmed for part in parts if (trimmed := part.strip("/"))))
+
+
+def check_znode_path(path: str) -> str:
+    """Return ``path`` if ZooKeeper accepts it (its ``PathUtils.validatePath`` rules), else raise ``ValueError``.
+
+    Absolute, no trailing ``/`` (except the root), no empty, ``.`` or ``..`` node, and none of the characters
+    ZooKeeper forbids: NUL, U+0001-U+001F, U+007F-U+009F, U+D800-U+F8FF, U+FFF0-U+FFFF and, since Java
+    holds them as surrogates, anything above U+FFFF.
+    """
+    if path == "/":
+        return path
+    if not path.startswith("/") or path.endswith("/"):
+        raise ValueError(f"ZooKeeper path {path!r} must start and must not end with '/'")
+    for node in path[1:].split("/"):
+        if not node:
+            raise ValueError(f"ZooKeeper path {path!r} contains an empty node name ('//')")
+        if node in (".", ".."):
+            raise ValueError(f"ZooKeeper path {path!r} contains the relative node name {node!r}")
+        forbidden = next((char for char in node if _forbidden_in_znode(char)), None)
+        if forbidden is not None:
+            raise ValueError(f"ZooKeeper path {path!r} contains U+{ord(forbidden):04X}, which ZooKeeper forbids")
+    return path
+
+
+def _forbidden_in_znode(char: str) -> bool:
+    code = ord(char)
+    return code <= 0x1F or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xF8FF or code >= 0xFFF0
 
 
 def zookeeper_namespace(cluster_id: str, root: str = DEFAULT_ROOT) -> str:
