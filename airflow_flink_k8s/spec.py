@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from airflow_flink_k8s.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
+from airflow_flink_k8s.zookeeper_paths import check_znode_path
 
 #: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
 CLUSTER_ID_MAX_LENGTH = 45
@@ -30,19 +31,30 @@ _DNS_1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+# Flink's MemorySize and TimeUtils parsers read ASCII digits only, into a Java long (at most 19 digits).
 _MEMORY = re.compile(
-    r"\d+\s*(b|bytes|k|kb|kibibytes|m|mb|mebibytes|g|gb|gibibytes|t|tb|tebibytes)?", re.IGNORECASE
+    r"[0-9]{1,19}\s*(b|bytes|k|kb|kibibytes|m|mb|mebibytes|g|gb|gibibytes|t|tb|tebibytes)?", re.IGNORECASE | re.ASCII
 )
 _DURATION = re.compile(
-    r"\d+\s*(ns|nano|nanos|nanosecond|nanoseconds|µs|micro|micros|microsecond|microseconds|ms|milli|millis"
+    r"([0-9]{1,19})\s*(ns|nano|nanos|nanosecond|nanoseconds|µs|micro|micros|microsecond|microseconds|ms|milli|millis"
     r"|millisecond|milliseconds|s|sec|secs|second|seconds|m|min|minute|minutes|h|hour|hours|d|day|days)?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
+#: Milliseconds per unit of a _DURATION; sub-millisecond units count 1 each, which only bounds the number.
+_DURATION_MILLIS = {
+    label: millis
+    for labels, millis in (("ns nano nanos nanosecond nanoseconds µs micro micros microsecond microseconds", 1),
+                           ("ms milli millis millisecond milliseconds", 1), ("s sec secs second seconds", 1000),
+                           ("m min minute minutes", 60_000), ("h hour hours", 3_600_000), ("d day days", 86_400_000))
+    for label in labels.split()
+}
+#: What Java's String.trim() strips (every char up to U+0020): Flink trims option values with it.
+_JAVA_TRIM = "".join(map(chr, range(0x21)))
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 _JAVA_CLASS = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
 _ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
-_ZK_QUORUM = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*")
+_ZK_QUORUM = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*", re.ASCII)
 
 
 class FlinkSpecError(ValueError):
@@ -277,9 +289,11 @@ def _check_program(spec: FlinkApplicationSpec) -> None:
 def _check_resources(spec: FlinkApplicationSpec) -> None:
     for name in ("jobmanager_memory", "taskmanager_memory"):
         value = getattr(spec, name)
-        if not isinstance(value, str) or not _MEMORY.fullmatch(value.strip()) or memory_mebibytes(value) < 1:
+        # At most 2**43 - 1 MiB: Flink's byte count is a Java long.
+        if not isinstance(value, str) or not _MEMORY.fullmatch(value.strip()) or not 1 <= memory_mebibytes(value) < 1 << 43:
             raise FlinkSpecError(
-                name, "must be a Flink memory size of at least 1 MiB, an integer with unit b/k/m/g/t, e.g. 1600m", value
+                name, "must be a Flink memory size of at least 1 MiB (and under 8 EiB), an integer with unit b/k/m/g/t, "
+                "e.g. 1600m", value
             )
     for name in ("jobmanager_cpu", "taskmanager_cpu"):
         value = getattr(spec, name)
@@ -287,7 +301,7 @@ def _check_resources(spec: FlinkApplicationSpec) -> None:
             continue
         try:
             amount = float(value) if not isinstance(value, bool) else math.nan
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             amount = math.nan
         if not (0.001 <= amount < 1e6):
             raise FlinkSpecError(name, "must be a number of cores between 0.001 and 1e6, e.g. 0.5", value)
@@ -322,7 +336,7 @@ def _check_scheduling(spec: FlinkApplicationSpec) -> None:
 def _check_toleration(name: str, toleration: Mapping[str, Any]) -> None:
     unknown = set(toleration) - set(TOLERATION_FIELDS)
     if unknown:
-        raise FlinkSpecError(name, f"toleration fields must be among {', '.join(TOLERATION_FIELDS)}", sorted(unknown))
+        raise FlinkSpecError(name, f"toleration fields must be among {', '.join(TOLERATION_FIELDS)}", sorted(unknown, key=str))
     operator = toleration.get("operator", "Equal")
     if operator not in TOLERATION_OPERATORS:
         raise FlinkSpecError(name, f"toleration operator must be one of {', '.join(TOLERATION_OPERATORS)}", operator)
@@ -341,6 +355,9 @@ def _check_toleration(name: str, toleration: Mapping[str, Any]) -> None:
 
 
 def _check_ha(spec: FlinkApplicationSpec) -> None:
+    for name in ("ha_storage_dir", "zookeeper_quorum", "zookeeper_root"):  # typed even when ha does not use them
+        if not isinstance(getattr(spec, name), str | None):
+            raise FlinkSpecError(name, "must be a string", getattr(spec, name))
     if spec.ha not in HA_MODES:
         raise FlinkSpecError("ha", f"must be one of {', '.join(HA_MODES)}", spec.ha)
     if spec.ha == "none":
@@ -354,11 +371,15 @@ def _check_ha(spec: FlinkApplicationSpec) -> None:
         quorum = spec.zookeeper_quorum
         if not quorum:
             raise FlinkSpecError("zookeeper_quorum", "is required when ha='zookeeper' (host:port[,host:port…])")
-        if not isinstance(quorum, str) or not _ZK_QUORUM.fullmatch(quorum):
-            raise FlinkSpecError("zookeeper_quorum", "must be host:port[,host:port…]", quorum)
+        if not isinstance(quorum, str) or not _ZK_QUORUM.fullmatch(quorum) or not all(
+            0 < int(entry.rpartition(":")[2]) < 65536 for entry in quorum.split(",")
+        ):
+            raise FlinkSpecError("zookeeper_quorum", "must be host:port[,host:port…] with ports 1-65535", quorum)
         root = spec.zookeeper_root
-        if not isinstance(root, str) or not root.startswith("/") or root != "/" and root.endswith("/"):
-            raise FlinkSpecError("zookeeper_root", "must be an absolute znode path such as /flink", root)
+        try:
+            check_znode_path(root if isinstance(root, str) else "")
+        except ValueError as error:
+            raise FlinkSpecError("zookeeper_root", f"must be an absolute znode path such as /flink ({error})", root) from None
 
 
 def _check_state(spec: FlinkApplicationSpec) -> None:
@@ -367,8 +388,10 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
         if value is not None:
             _check_uri(name, value)
     interval = spec.checkpoint_interval
+    # Passed to Flink as written: trimmed as Java trims, positive, and a Java long in milliseconds.
+    match = _DURATION.fullmatch(interval.strip(_JAVA_TRIM)) if isinstance(interval, str) else None
     if interval is not None and (
-        not isinstance(interval, str) or not _DURATION.fullmatch(interval.strip()) or not re.match(r"\s*0*[1-9]", interval)
+        not match or not 0 < int(match[1]) * _DURATION_MILLIS[(match[2] or "ms").lower()] < 1 << 63
     ):
         raise FlinkSpecError("checkpoint_interval", "must be a positive Flink duration such as 10s or 1 min", interval)
     job_id = spec.job_id
