@@ -463,7 +463,7 @@ def leader_configmaps(draw, *, holder: Any = holders, address: Any = leader_addr
     return {"metadata": {"name": name, "annotations": annotations}, "data": data}, facts
 
 
-@fuzz_settings(2)
+@fuzz_settings(1.5)
 @given(built=leader_configmaps(), offset=st.timedeltas(timedelta(days=-4), timedelta(days=4)),
        skew=st.timedeltas(timedelta(0), timedelta(minutes=1)))
 def test_generated_leases_are_alive_exactly_until_renew_plus_lease_plus_skew(built, offset, skew):
@@ -478,7 +478,7 @@ def test_generated_leases_are_alive_exactly_until_renew_plus_lease_plus_skew(bui
         assert parse_kubernetes_leader(configmap, "restserver", now, skew=timedelta(0)) is None
 
 
-@fuzz_settings()
+@fuzz_settings(0.5)
 @given(built=leader_configmaps(holder=st.sampled_from(["", None])))
 def test_a_released_lock_is_never_a_leader(built):
     configmap, facts = built
@@ -625,7 +625,7 @@ class _Raw:
         self.json = text if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?", text) else json.dumps(text)
 
 
-@fuzz_settings(3)
+@fuzz_settings(2)
 @given(data=st.data(), version=st.sampled_from(sorted(K8S_SEEDS)), age=st.integers(-30, 30))
 def test_structure_mutations_give_none_an_error_or_a_live_written_leader(data, version, age):
     seed = copy.deepcopy(K8S_SEEDS[version])
@@ -692,7 +692,7 @@ _ISO_RULE = re.compile(r"P(?:[0-9]+D)?(?:T(?=[0-9])(?:[0-9]+H)?(?:[0-9]+M)?(?:[0
                        re.ASCII)
 
 
-@fuzz_settings(2)
+@fuzz_settings()
 @given(duration=st.timedeltas(min_value=timedelta(0)), data=st.data())
 def test_iso_durations_parse_to_their_value(duration, data):
     assert parse_iso8601_duration(data.draw(iso_duration_text(duration))) == duration

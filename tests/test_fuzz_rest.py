@@ -203,7 +203,7 @@ def test_seed_bodies_parse_to_their_values(name):
     check_answer(applicable, SEEDS[name])
 
 
-@fuzz_settings(3)
+@fuzz_settings(2)
 @given(parser_name=st.sampled_from(sorted(PARSERS)), mutated=mutated_seeds())
 def test_mutated_bodies_give_their_values_or_rest_data_error(parser_name, mutated):
     check_answer(parser_name, mutated[1])

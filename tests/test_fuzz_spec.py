@@ -13,7 +13,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -280,6 +279,6 @@ def test_any_field_values_give_a_spec_or_a_field_error(overrides, ha):
 
 @fuzz_settings()
 @given(decimal=st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=Decimal("0.001"),
-                           max_value=Decimal("999999")))
+                           max_value=Decimal(999999)))
 def test_decimal_cpu_is_stored_as_float(decimal):
     assert outcome(jobmanager_cpu=decimal).jobmanager_cpu == float(decimal)
