@@ -10,11 +10,14 @@ It plays three Kubernetes parts on one machine, in a level-triggered loop woken 
   would run it, with ``_POD_IP_ADDRESS=127.0.0.1``, the pod's ConfigMap/Secret volumes written to local dirs
   (``/opt/flink/conf`` becomes ``FLINK_CONF_DIR``), ``/opt/flink/usrlib`` mapped to the local job jars, and
   free loopback ports instead of 8081/6123/6124/6122 so that many clusters fit on one host. Containers restart
-  with back-off (``restartPolicy: Always``); deleted pods are stopped by PID (SIGTERM, then SIGKILL).
+  with back-off (``restartPolicy: Always``); deleted pods are stopped by PID (SIGTERM, then SIGKILL), and stay
+  listed (Terminating, held by the ``sandbox.airflow-flink-k8s/process`` finalizer) until their process is gone.
 
-The image decides the Flink version: the first ``MAJOR.MINOR.PATCH`` (or ``MAJOR.MINOR``) in its tag, or an
-explicit ``--image IMAGE=VERSION`` mapping. Each pod's process PID and port map are published as pod annotations
-(``sandbox.airflow-flink-k8s/pid``, ``…/ports``) so tests and ``sandbox status`` can see them.
+The image ``sandbox/jobmanager-standin[:VERSION]`` runs the lightweight JobManager stand-in
+(``sandbox.jobmanager_standin``) instead of Flink, for load tests. Otherwise the image decides the Flink version:
+the first ``MAJOR.MINOR.PATCH`` (or ``MAJOR.MINOR``) in its tag, or an ``--image IMAGE=VERSION`` mapping. Each
+pod's process PID and port map are published as pod annotations (``sandbox.airflow-flink-k8s/pid``, ``…/ports``)
+so tests and ``sandbox status`` can see them.
 """
 
 from __future__ import annotations
@@ -27,16 +30,18 @@ import os
 import re
 import shutil
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from kubernetes.client.exceptions import ApiException
 
 from airflow_flink_k8s.sandbox import flink_dist
+from airflow_flink_k8s.sandbox.flink_conf_file import read_flink_conf, write_flink_conf
+from airflow_flink_k8s.sandbox.jobmanager_standin import is_standin_image, standin_version
 from airflow_flink_k8s.sandbox.kubeconfig import write_kubeconfig
 from airflow_flink_k8s.sandbox.processes import ManagedProcess, free_port
 
@@ -45,6 +50,8 @@ log = logging.getLogger("airflow_flink_k8s.sandbox.kubelet")
 ANNOTATION_PID = "sandbox.airflow-flink-k8s/pid"
 ANNOTATION_PORTS = "sandbox.airflow-flink-k8s/ports"
 NODE_NAME = "sandbox-node"
+#: Held on every pod the kubelet runs until its process is stopped (graceful termination).
+FINALIZER = "sandbox.airflow-flink-k8s/process"
 POD_IP = "127.0.0.1"
 CONF_MOUNT = "/opt/flink/conf"
 USRLIB_MOUNT = "/opt/flink/usrlib"
@@ -82,40 +89,6 @@ def image_flink_version(image: str, mapping: dict[str, str]) -> str | None:
         known = [v for v in flink_dist.FLINK_VERSIONS_UNDER_TEST if v.startswith(version + ".")]
         return known[0] if known else None
     return version
-
-
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten Flink's nested YAML configuration to dotted keys (lists stay values)."""
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, name))
-        else:
-            flat[name] = value
-    return flat
-
-
-def read_flink_conf(name: str, text: str) -> dict[str, Any]:
-    """Parse ``config.yaml`` (standard YAML) or legacy ``flink-conf.yaml`` (flat ``key: value`` lines)."""
-    if name == "flink-conf.yaml":
-        conf: dict[str, Any] = {}
-        for line in text.splitlines():
-            line = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
-            key, sep, value = line.partition(":")
-            if sep and key.strip():
-                conf[key.strip()] = value.strip()
-        return conf
-    return flatten(yaml.safe_load(text) or {})
-
-
-def write_flink_conf(name: str, conf: dict[str, Any]) -> str:
-    """Serialise a flat configuration back in the file's own format."""
-    if name == "flink-conf.yaml":
-        return "".join(f"{k}: {v}\n" for k, v in conf.items())
-    return yaml.safe_dump(conf, default_flow_style=False, sort_keys=False)
 
 
 def map_paths(value: Any, mounts: dict[str, Path]) -> Any:
@@ -167,6 +140,7 @@ class LocalKubelet:
         self.pods: dict[tuple[str, str], LocalPod] = {}
         self.wake = threading.Event()
         self.stopping = threading.Event()
+        self._proxies: dict[tuple[str, str, str], str] = {}  # what the emulator was last told, to tell changes only
 
     # ----------------------------------------------------------------- main loop
     def run(self) -> None:
@@ -277,6 +251,13 @@ class LocalKubelet:
         if meta.get("deletionTimestamp"):
             if local is not None:
                 self._stop_pod(self.pods.pop(key))
+            if FINALIZER in (meta.get("finalizers") or []):  # the container is stopped: let the pod go
+                self._set_finalizers(meta, [f for f in meta["finalizers"] if f != FINALIZER])
+            return
+        if FINALIZER not in (meta.get("finalizers") or []):
+            # As a real kubelet's graceful termination: a deleted pod stays (Terminating) until its process is
+            # stopped, so whoever waits for the pods of a cluster to be gone also waits for the processes.
+            self._set_finalizers(meta, [*(meta.get("finalizers") or []), FINALIZER])
             return
         if local is None:
             local = LocalPod(meta["namespace"], meta["name"], meta["uid"],
@@ -318,7 +299,9 @@ class LocalKubelet:
 
     def _start_container(self, local: LocalPod, pod: dict[str, Any]) -> None:
         container = pod["spec"]["containers"][0]
-        version = image_flink_version(container.get("image", ""), self.images)
+        image = container.get("image", "")
+        standin = is_standin_image(image)
+        version = standin_version(image) if standin else image_flink_version(image, self.images)
         if version is None:
             local.failed_reason = "ErrImagePull"
             self._patch_status(local, {"phase": "Pending", "containerStatuses": [self._container_status(
@@ -326,8 +309,10 @@ class LocalKubelet:
                                     f"the sandbox cannot tell the Flink version of image "
                                     f"{container.get('image')!r}; map it with --image IMAGE=VERSION"}})]})
             return
-        flink_home = flink_dist.ensure_flink_home(version)
-        usrlib = self.usrlib or flink_dist.ensure_example_job(version).parent
+        # The JobManager stand-in needs no Flink distribution: it is this package run by this interpreter.
+        flink_home = local.directory / "flink-home" if standin else flink_dist.ensure_flink_home(version)
+        usrlib = self.usrlib or (local.directory / "usrlib" if standin
+                                 else flink_dist.ensure_example_job(version).parent)
         if local.directory.exists() and local.process is None and local.restarts == 0:
             shutil.rmtree(local.directory)
         try:
@@ -349,7 +334,8 @@ class LocalKubelet:
                 local.ports[6122] = free_port()
         self._rewrite_conf(local, conf_dir, mounts)
         env = self._environment(local, pod, container, flink_home, conf_dir)
-        argv = self._argv(container, mounts)
+        argv = ([sys.executable, "-m", "airflow_flink_k8s.sandbox.jobmanager_standin", "--flink-version", version]
+                if standin else self._argv(container, mounts))
         local.process = ManagedProcess.start(argv, log_path=local.directory / "container.log", env=env,
                                              cwd=local.directory, name=f"{local.namespace}/{local.name}")
         self._register_pod_log(local)
@@ -484,6 +470,14 @@ class LocalKubelet:
         except Exception:
             log.debug("pod status update failed for %s/%s", local.namespace, local.name, exc_info=True)
 
+    def _set_finalizers(self, meta: dict[str, Any], finalizers: list[str]) -> None:
+        try:
+            self.core.patch_namespaced_pod(meta["name"], meta["namespace"], {"metadata": {
+                "finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}})
+        except Exception:  # a conflict or a failed request: the next pass sees the pod again
+            log.debug("finalizer update failed for %s/%s", meta["namespace"], meta["name"], exc_info=True)
+            threading.Timer(0.5, self.wake.set).start()
+
     def _admin(self, action: str, body: dict[str, Any]) -> None:
         import urllib.request
 
@@ -517,9 +511,12 @@ class LocalKubelet:
                 if host_port is None:
                     continue
                 for alias in {str(port.get("port")), str(port.get("name") or port.get("port"))}:
-                    self._admin("proxy-targets", {"namespace": service["metadata"]["namespace"],
-                                                  "service": service["metadata"]["name"], "port": alias,
-                                                  "target": f"http://{POD_IP}:{host_port}"})
+                    key = (service["metadata"]["namespace"], service["metadata"]["name"], alias)
+                    if self._proxies.get(key) == (target_url := f"http://{POD_IP}:{host_port}"):
+                        continue
+                    self._admin("proxy-targets", {"namespace": key[0], "service": key[1], "port": alias,
+                                                  "target": target_url})
+                    self._proxies[key] = target_url
 
 
 def main(argv: list[str] | None = None) -> None:
