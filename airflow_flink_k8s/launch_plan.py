@@ -7,6 +7,13 @@ existing Deployment:
 * the same DAG run and task with the same spec → ``reattach`` (an Airflow retry never creates a second cluster);
 * otherwise ``if_exists`` rules: ``fail`` names the cluster, ``reuse`` reattaches to an identical spec only,
   ``replace`` deletes and relaunches.
+
+``decide_after_lost_race`` is the second decision of a launch whose create was refused because another task
+instance took the cluster id after this one decided. ``fail`` fails naming the cluster and the winner. ``reuse`` and
+``replace`` both reattach to the winner when it runs an identical spec, and otherwise fail naming the Flink options
+that differ: ``replace`` replaces the cluster that existed when the task decided, never one launched concurrently
+(two replaces would otherwise delete each other's fresh clusters in turn). So N launches racing for one cluster id
+end with exactly one cluster, the winner's, untouched.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -115,14 +123,10 @@ def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any
     same_spec = annotations.get(ANNOTATION_SPEC_HASH) == spec_fingerprint(spec)
     job_id = annotations.get(ANNOTATION_JOB_ID)
     deleting = bool((existing.get("metadata") or {}).get("deletionTimestamp"))
-    try:
-        owner_run = json.loads(annotations.get(ANNOTATION_RUN, "{}"))
-    except ValueError:
-        owner_run = {}
+    owner_run = _owner_run(annotations)
     ours = owner_run == {"dag_id": run.dag_id, "task_id": run.task_id, "run_id": run.run_id}
-    where = f"Flink cluster {spec.cluster_id!r} in namespace {spec.namespace!r}"
-    launched_by = (f"launched by {owner_run.get('dag_id')}.{owner_run.get('task_id')} run {owner_run.get('run_id')}"
-                   if owner_run else "not launched by this provider")
+    where = _where(spec)
+    launched_by = _launched_by(owner_run)
     if not deleting and same_spec and job_id and (ours or if_exists == "reuse"):
         return Decision(Action.REATTACH, job_id, f"{where} is already running this spec ({launched_by})")
     if if_exists == "replace":
@@ -133,3 +137,102 @@ def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any
                                  "only to an identical running spec. Use if_exists='replace' or another cluster_id.")
     raise ClusterExistsError(f"{where} already exists ({launched_by}). Set if_exists='reuse' to reattach to an "
                              "identical spec or if_exists='replace' to relaunch it, or choose another cluster_id.")
+
+
+def _where(spec: FlinkApplicationSpec) -> str:
+    return f"Flink cluster {spec.cluster_id!r} in namespace {spec.namespace!r}"
+
+
+def _launched_by(owner_run: Mapping[str, Any]) -> str:
+    if not owner_run:
+        return "not launched by this provider"
+    return f"launched by {owner_run.get('dag_id')}.{owner_run.get('task_id')} run {owner_run.get('run_id')}"
+
+
+def _owner_run(annotations: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        found = json.loads(annotations.get(ANNOTATION_RUN, "{}"))
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def decide_after_lost_race(spec: FlinkApplicationSpec, run: RunIdentity, winner: dict[str, Any] | None,
+                           if_exists: str, winner_config: Mapping[str, Any] | None = None) -> Decision:
+    """Reattach to the launch that won the race for the cluster id, or raise ``ClusterExistsError`` saying why not.
+
+    ``winner`` is the object that holds the id (the Deployment, once that launch finished; for ``fail`` also the
+    CLI launch lock), None when that launch failed and let the id go; ``winner_config`` is its
+    ``flink-config-<cid>`` ConfigMap, to name the options that differ.
+    """
+    check_if_exists(if_exists)
+    where = _where(spec)
+    if winner is None:
+        raise ClusterExistsError(f"{where}: another task instance took the cluster id while this one was launching, "
+                                 "then its launch failed and removed the cluster; nothing to reattach to. Retry the "
+                                 "task to launch again.")
+    annotations = (winner.get("metadata") or {}).get("annotations") or {}
+    launched_by = _launched_by(_owner_run(annotations))
+    if if_exists == "fail":
+        raise ClusterExistsError(f"{where} was launched concurrently by another task instance ({launched_by}), "
+                                 "which created it first. Set if_exists='reuse' to reattach to an identical spec, or "
+                                 "choose another cluster_id.")
+    mine, theirs = spec_fingerprint(spec), annotations.get(ANNOTATION_SPEC_HASH)
+    job_id = annotations.get(ANNOTATION_JOB_ID)
+    if theirs == mine and job_id and not (winner.get("metadata") or {}).get("deletionTimestamp"):
+        return Decision(Action.REATTACH, job_id, f"{where} was launched concurrently with this spec ({launched_by}); "
+                                                 "reattaching to it")
+    differing = differing_options(spec, winner_config)
+    raise ClusterExistsError(
+        f"{where} was launched concurrently by another task instance ({launched_by}) with a different spec: spec "
+        f"hash {theirs or 'none'} there, {mine} here; Flink options that differ: "
+        f"{', '.join(differing) if differing else 'none readable in flink-config-' + spec.cluster_id}. This task "
+        f"lost the race for the cluster id and leaves that cluster running (if_exists={if_exists!r} never deletes a "
+        "cluster launched after this task decided). Use another cluster_id, or rerun to replace it.")
+
+
+def differing_options(spec: FlinkApplicationSpec, config_map: Mapping[str, Any] | None) -> list[str]:
+    """The Flink options of ``spec`` whose value in another launch's ``flink-config-<cid>`` ConfigMap differs.
+
+    Only the keys are named (values may be credentials); the per-launch job id and restore path do not count.
+    """
+    import yaml  # here, not at module level: the operator module imports this one while DAGs are parsed
+
+    from airflow_flink_k8s.configuration import (
+        cluster_configuration,
+        configuration_file_name,
+        key_for,
+        serialise_configuration,
+    )
+
+    name = configuration_file_name(spec.version)
+    text = ((config_map or {}).get("data") or {}).get(name)
+    if not isinstance(text, str):
+        return []
+    try:
+        theirs = _flat_configuration(name, text)
+    except yaml.YAMLError:
+        return []
+    mine = _flat_configuration(name, serialise_configuration(cluster_configuration(spec), spec.version))
+    per_launch = {key_for("job_id", spec.version), key_for("restore_path", spec.version)}
+    return sorted(key for key in mine if key not in per_launch and mine.get(key) != theirs.get(key))
+
+
+def _flat_configuration(name: str, text: str) -> dict[str, str]:
+    """A configuration file's options as dotted keys with string values, for comparing two files."""
+    import yaml
+
+    if name == "flink-conf.yaml":
+        pairs = (line.partition(":") for line in text.splitlines() if not line.lstrip().startswith("#"))
+        return {key.strip(): value.strip() for key, sep, value in pairs if sep and key.strip()}
+    flat: dict[str, str] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                walk(value, f"{prefix}.{key}" if prefix else str(key))
+        else:
+            flat[prefix] = json.dumps(node, sort_keys=True, default=str)
+
+    walk(yaml.safe_load(text) or {}, "")
+    return flat

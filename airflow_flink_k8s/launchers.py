@@ -5,6 +5,14 @@ The native launcher creates the Deployment first. Its name is the cluster id, so
 that makes two simultaneous launches of one cluster id safe. Leftover HA data is cleaned only after that (the
 JobManager cannot start before its ``flink-config-<cid>`` ConfigMap exists, which comes last), then the owned
 objects are created with ownerReferences to the Deployment's uid, in the order the Flink client uses.
+
+The cli launcher cannot use the Deployment as its lock: the Flink client creates it, and a client whose create
+fails (409 included) deletes the Deployment ``<cid>`` by name to clean up, which would be the winner's. So it first
+creates the ConfigMap ``flink-launch-lock-<cid>`` (the launch's labels and annotations, and an expiry after which a
+lock left by a dead worker is taken over); the loser of that 409 never runs the client. The lock is deleted when
+the launch ends, either way. Both launchers delete only the Deployment whose uid they created or decided to
+replace (a precondition), and wait only for that one's objects and pods: a cluster another launch created under
+the same name meanwhile is never touched.
 """
 
 from __future__ import annotations
@@ -21,21 +29,35 @@ import yaml
 
 from airflow_flink_k8s.command import build_flink_command
 from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
-from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError
+from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError, object_path
 from airflow_flink_k8s.kubernetes_objects import (
     DEFAULT_LOGGING_FILES,
     render_kubernetes_objects,
     with_owner_references,
 )
-from airflow_flink_k8s.launch_plan import mark
+from airflow_flink_k8s.launch_plan import ANNOTATION_JOB_ID, ANNOTATION_PREFIX, mark
 from airflow_flink_k8s.spec import FlinkApplicationSpec
 
 log = logging.getLogger(__name__)
 _TRANSIENT = (429, 500, 502, 503, 504)
 
 
+LAUNCH_LOCK_PREFIX = "flink-launch-lock-"
+ANNOTATION_LOCK_EXPIRES = f"{ANNOTATION_PREFIX}/lock-expires"
+
+
 class ClusterIdTakenError(RuntimeError):
-    """Another launch created the Deployment ``<cluster-id>`` first."""
+    """Another launch holds the cluster id: it created the Deployment ``<cluster-id>`` (or, for the cli launcher,
+    the launch lock) first. ``holder`` is that object as the API returned it, None if it was gone again."""
+
+    def __init__(self, message: str, holder: dict[str, Any] | None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def launch_lock_name(cluster_id: str) -> str:
+    """The cli launcher's lock ConfigMap (no ``app`` label, so HA clean-up never selects it)."""
+    return f"{LAUNCH_LOCK_PREFIX}{cluster_id}"
 
 
 def _with_retries(call: Callable[[], Any], what: str, attempts: int = 4) -> Any:
@@ -52,21 +74,86 @@ def _with_retries(call: Callable[[], Any], what: str, attempts: int = 4) -> Any:
 
 
 def delete_cluster(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *, timeout: float,
-                   extra: tuple[tuple[str, str], ...] = ()) -> None:
-    """Delete the Deployment (owned objects and pods cascade) and wait until all of it is gone."""
-    _with_retries(lambda: k8s.delete("Deployment", cluster_id, namespace, propagation="Foreground"),
-                  f"delete Deployment {cluster_id}")
-    for kind, name in extra:
-        _with_retries(lambda k=kind, n=name: k8s.delete(k, n, namespace), f"delete {kind} {name}")
+                   extra: tuple[tuple[str, str], ...] = (), uid: str | None = None) -> None:
+    """Delete the Deployment and wait until it, the objects it owns (also the ``extra`` (kind, name) ones) and its
+    pods are gone; owned objects go by the API server's garbage collection, so only the Deployment is deleted.
+
+    With ``uid``, only the Deployment with that uid is deleted (a precondition) and waited for: once another launch
+    has created a new Deployment of the same name, its objects and pods count as not ours.
+    """
+    _delete_deployment(k8s, cluster_id, namespace, uid)
     owned = [("Deployment", cluster_id), ("Service", f"{cluster_id}-rest"), ("ConfigMap", f"flink-config-{cluster_id}"),
              *extra]
-    k8s.wait_until_gone(owned, namespace, timeout=timeout)
     deadline = time.monotonic() + timeout
+    while left := [(kind, name) for kind, name in owned if _still_there(k8s.get(kind, name, namespace), uid)]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still present after {timeout:.0f} s: "
+                               f"{', '.join(f'{kind} {namespace}/{name}' for kind, name in left)}")
+        time.sleep(1.0)
     while pods := k8s.list_pods(namespace, f"app={cluster_id},type=flink-native-kubernetes"):
+        if uid is not None and k8s.get("Deployment", cluster_id, namespace) is not None:
+            return  # a newer launch of this cluster id: the pods left may be its own
         if time.monotonic() > deadline:
             raise TimeoutError(f"pods of {cluster_id} still running after {timeout:.0f} s: "
                                f"{', '.join(p['metadata']['name'] for p in pods)}")
         time.sleep(1.0)
+
+
+def _delete_deployment(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, uid: str | None) -> None:
+    if uid is None:
+        _with_retries(lambda: k8s.delete("Deployment", cluster_id, namespace, propagation="Foreground"),
+                      f"delete Deployment {cluster_id}")
+        return
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground",
+            "preconditions": {"uid": uid}}
+    for attempt in range(1, 5):
+        try:
+            _with_retries(lambda: k8s.request("DELETE", object_path("Deployment", namespace, cluster_id), body=body,
+                                              what=f"delete Deployment {namespace}/{cluster_id} (uid {uid})"),
+                          f"delete Deployment {cluster_id}")
+            return
+        except KubernetesApiError as exc:
+            current = k8s.get("Deployment", cluster_id, namespace) if exc.status == 409 else None
+            if exc.status == 409 and (current is None or current["metadata"]["uid"] != uid):
+                return  # already replaced by another launch: the one we meant is gone
+            if exc.status != 409 or attempt == 4:
+                raise
+
+
+def _still_there(obj: dict[str, Any] | None, uid: str | None) -> bool:
+    """Whether ``obj`` is (or is owned by) the Deployment being deleted; any object of that name without ``uid``."""
+    if obj is None:
+        return False
+    meta = obj["metadata"]
+    return uid is None or meta.get("uid") == uid or any(ref.get("uid") == uid for ref in
+                                                         meta.get("ownerReferences") or [])
+
+
+def await_concurrent_launch(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *, timeout: float,
+                            poll: float = 0.5) -> dict[str, Any] | None:
+    """Wait until the launch holding ``cluster_id`` is over; return its Deployment, or None when it failed.
+
+    A launch is over when no launch lock is held and the Deployment's job id is also on ``flink-config-<cid>``,
+    the object a launch finishes with (or the Deployment carries no job id: not launched by this provider).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        deployment = k8s.get("Deployment", cluster_id, namespace)
+        locked = k8s.get("ConfigMap", launch_lock_name(cluster_id), namespace) is not None
+        if deployment is not None and deployment["metadata"].get("deletionTimestamp"):
+            return None
+        if deployment is None and not locked:
+            return None
+        if deployment is not None and not locked:
+            job_id = (deployment["metadata"].get("annotations") or {}).get(ANNOTATION_JOB_ID)
+            config = k8s.get("ConfigMap", f"flink-config-{cluster_id}", namespace) if job_id else None
+            if job_id is None or ((config or {}).get("metadata", {}).get("annotations") or {}).get(
+                    ANNOTATION_JOB_ID) == job_id:
+                return deployment
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Flink cluster {namespace}/{cluster_id}: the concurrent launch holding the cluster id "
+                               f"did not finish within {timeout:.0f} s")
+        time.sleep(poll)
 
 
 class NativeLauncher:
@@ -84,9 +171,12 @@ class NativeLauncher:
             deployment = _with_retries(lambda: self.k8s.create(objects[0], namespace),
                                        f"create Deployment {spec.cluster_id}")
         except KubernetesApiError as exc:
-            if exc.status == 409:
-                raise ClusterIdTakenError(str(exc)) from exc
-            raise
+            if exc.status != 409:
+                raise
+            holder = self.k8s.get("Deployment", spec.cluster_id, namespace)
+            if not _carries(holder, annotations):
+                raise ClusterIdTakenError(str(exc), holder) from exc
+            deployment = holder  # a retried POST whose first attempt did land: the Deployment is this launch's
         created: list[tuple[str, str]] = []
         try:
             before_owned()
@@ -97,7 +187,8 @@ class NativeLauncher:
         except BaseException:
             log.error("launch of %s failed half-way; deleting the Deployment and %s", spec.cluster_id,
                       ", ".join(f"{k} {n}" for k, n in created) or "nothing else")
-            delete_cluster(self.k8s, spec.cluster_id, namespace, timeout=120, extra=tuple(created))
+            delete_cluster(self.k8s, spec.cluster_id, namespace, timeout=120, extra=tuple(created),
+                           uid=deployment["metadata"]["uid"])
             raise
         return deployment
 
@@ -107,9 +198,14 @@ class NativeLauncher:
         except KubernetesApiError as exc:
             # A retried POST whose first attempt did land: it is ours when it carries this launch's annotations.
             existing = self.k8s.get(obj["kind"], obj["metadata"]["name"], namespace) if exc.status == 409 else None
-            found = (existing or {}).get("metadata", {}).get("annotations") or {}
-            if existing is None or any(found.get(key) != value for key, value in annotations.items()):
+            if not _carries(existing, annotations):
                 raise
+
+
+def _carries(obj: dict[str, Any] | None, annotations: dict[str, str]) -> bool:
+    """Whether ``obj`` exists and carries all of a launch's annotations (so that launch created it)."""
+    found = (obj or {}).get("metadata", {}).get("annotations") or {}
+    return obj is not None and all(found.get(key) == value for key, value in annotations.items())
 
 
 class CliLauncher:
@@ -122,6 +218,62 @@ class CliLauncher:
 
     def launch(self, spec: FlinkApplicationSpec, labels: dict[str, str], annotations: dict[str, str],
                before_owned: Callable[[], None]) -> dict[str, Any]:
+        """Take the launch lock, check that the cluster id is still free, run the client, label, release."""
+        lock = self._take_lock(spec, labels, annotations)
+        try:
+            existing = self.k8s.get("Deployment", spec.cluster_id, spec.namespace)
+            if existing is not None:  # created by a launch that takes no lock, after this task decided
+                raise ClusterIdTakenError(f"Deployment {spec.namespace}/{spec.cluster_id} exists", existing)
+            return self._run_client(spec, labels, annotations, before_owned)
+        finally:
+            self._release_lock(lock)
+
+    def _take_lock(self, spec: FlinkApplicationSpec, labels: dict[str, str],
+                   annotations: dict[str, str]) -> dict[str, Any]:
+        """Create ``flink-launch-lock-<cid>``; a lock past its expiry (its launcher died) is taken over once."""
+        name, namespace = launch_lock_name(spec.cluster_id), spec.namespace
+        expires = str(int(time.time() + self.timeout + 120))
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": name, "labels": labels, "annotations": {**annotations, ANNOTATION_LOCK_EXPIRES: expires}}}
+        for _ in range(2):
+            try:
+                return _with_retries(lambda: self.k8s.create(body, namespace), f"create ConfigMap {name}")
+            except KubernetesApiError as exc:
+                if exc.status != 409:
+                    raise
+                holder = self.k8s.get("ConfigMap", name, namespace)
+                held_until = float(((holder or {}).get("metadata", {}).get("annotations") or {}).get(
+                    ANNOTATION_LOCK_EXPIRES, "inf"))
+                if holder is not None and held_until > time.time():
+                    raise ClusterIdTakenError(f"another launch holds the launch lock ConfigMap {namespace}/{name}",
+                                              holder) from exc
+                if holder is not None:
+                    log.warning("taking over the launch lock %s/%s: it expired at %s (its launcher died)",
+                                namespace, name, time.ctime(held_until))
+                    self._release_lock(holder)
+        raise ClusterIdTakenError(f"the launch lock ConfigMap {namespace}/{name} keeps being taken",
+                                  self.k8s.get("ConfigMap", name, namespace))
+
+    def _release_lock(self, lock: dict[str, Any]) -> None:
+        meta = lock["metadata"]
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": meta["uid"]}}
+        try:
+            _with_retries(lambda: self.k8s.request("DELETE", object_path("ConfigMap", meta["namespace"], meta["name"]),
+                                                   body=body, what=f"delete ConfigMap {meta['name']}"),
+                          f"release launch lock {meta['name']}")
+        except KubernetesApiError as exc:
+            if exc.status != 409:  # 409: the uid differs, someone took over an expired lock of ours
+                raise
+
+    def _roll_back(self, spec: FlinkApplicationSpec, annotations: dict[str, str]) -> None:
+        """Delete what the client created: the Deployment, unless it is another launch's (a different job id)."""
+        current = self.k8s.get("Deployment", spec.cluster_id, spec.namespace)
+        found = ((current or {}).get("metadata", {}).get("annotations") or {}).get(ANNOTATION_JOB_ID)
+        if current is not None and found in (None, annotations.get(ANNOTATION_JOB_ID)):
+            delete_cluster(self.k8s, spec.cluster_id, spec.namespace, timeout=120, uid=current["metadata"]["uid"])
+
+    def _run_client(self, spec: FlinkApplicationSpec, labels: dict[str, str], annotations: dict[str, str],
+                    before_owned: Callable[[], None]) -> dict[str, Any]:
         before_owned()
         with tempfile.TemporaryDirectory(prefix="flink-cli-") as tmp:
             template_file = None
@@ -139,7 +291,7 @@ class CliLauncher:
                 run_flink_cli(argv, env=env, timeout=self.timeout, on_line=self.on_line)
             except BaseException:
                 # The client fails after creating objects in some cases (NodePort without a node address, …).
-                delete_cluster(self.k8s, spec.cluster_id, spec.namespace, timeout=120)
+                self._roll_back(spec, annotations)
                 raise
         deployment = self.k8s.get("Deployment", spec.cluster_id, spec.namespace)
         if deployment is None:

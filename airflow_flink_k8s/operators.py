@@ -127,7 +127,9 @@ class FlinkApplicationOperator(BaseOperator):
             if decision.action is Action.REPLACE:
                 from airflow_flink_k8s.launchers import delete_cluster
 
-                delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=self.delete_timeout)
+                assert existing is not None
+                delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=self.delete_timeout,
+                               uid=existing["metadata"]["uid"])
             spec = dataclasses.replace(spec, job_id=self._job_id(spec, run, k8s))
             result = self._launch(spec, run, k8s)
         context["ti"].xcom_push(key=FlinkWebUILink.XCOM_KEY, value=result["web_ui_url"])
@@ -181,17 +183,27 @@ class FlinkApplicationOperator(BaseOperator):
         try:
             launcher.launch(spec, launch_labels(run), launch_annotations(spec, run, spec.job_id),
                             before_owned=lambda: self._prepare_ha(spec, k8s))
-        except ClusterIdTakenError:
-            # Another task instance won the race for this cluster id: decide again against what it created.
-            from airflow_flink_k8s.launch_plan import Action, decide
-
-            decision = decide(spec, run, k8s.get("Deployment", spec.cluster_id, spec.namespace), "reuse"
-                              if self.if_exists == "reuse" else "fail")
-            if decision.action is not Action.REATTACH:
-                raise
-            return self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
+        except ClusterIdTakenError as lost:
+            return self._after_lost_race(spec, run, k8s, lost.holder)
         self._created = (spec.namespace, spec.cluster_id)
         return self._result(k8s, spec, launched=True)
+
+    def _after_lost_race(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook,
+                         holder: dict[str, Any] | None) -> dict[str, Any]:
+        """Another task instance took the cluster id after this one decided (see ``decide_after_lost_race``):
+        ``fail`` fails at once; ``reuse``/``replace`` wait for that launch to finish, then reattach to an identical
+        spec or fail naming the options that differ."""
+        from airflow_flink_k8s.launch_plan import decide_after_lost_race
+        from airflow_flink_k8s.launchers import await_concurrent_launch
+
+        winner, config = holder, None
+        if self.if_exists != "fail":
+            winner = await_concurrent_launch(k8s, spec.cluster_id, spec.namespace,
+                                             timeout=120 + (self.cli_timeout if self.launcher == "cli" else 0))
+            config = k8s.get("ConfigMap", f"flink-config-{spec.cluster_id}", spec.namespace) if winner else None
+        decision = decide_after_lost_race(spec, run, winner, self.if_exists, config)
+        self.log.info("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, decision.reason)
+        return self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
 
     def _job_id(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook) -> str:
         """Resume: the checkpointed job in the HA data. Fresh: the given id, else one derived from this try."""
@@ -308,7 +320,8 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         deployment = k8s.get("Deployment", self.cluster_id, self.namespace)
         existed = deployment is not None
         savepoint_path = self._stop_with_savepoint(k8s, deployment) if self.savepoint and existed else None
-        delete_cluster(k8s, self.cluster_id, self.namespace, timeout=self.delete_timeout)
+        delete_cluster(k8s, self.cluster_id, self.namespace, timeout=self.delete_timeout,
+                       uid=deployment["metadata"]["uid"] if deployment else None)
         removed: list[str] = []
         if not self.keep_ha_data and self.ha == "kubernetes":
             for name in ha_configmap_names(self.cluster_id,
