@@ -87,4 +87,7 @@ class Faults:
         return delay, status
 
     def summary(self) -> list[dict[str, Any]]:
-        return [{"status": r.status, "resource": r.resource, "seen": r.seen, "fired": r.fired} for r in self.rules]
+        """Per rule: what it injects (``status``, ``delay_ms``), what it matches, and how often it matched (``seen``)
+        and fired."""
+        return [{"status": r.status, "delay_ms": r.delay_ms, "methods": list(r.methods), "resource": r.resource,
+                 "seen": r.seen, "fired": r.fired} for r in self.rules]
