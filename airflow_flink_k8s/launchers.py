@@ -1,5 +1,6 @@
 """The two ways to create an application cluster: ``native`` (pure Python, objects through the API) and ``cli``
-(the ``flink`` binary). Both leave nothing half-created: a failed launch deletes what it made.
+(the ``flink`` binary). Both leave nothing half-created: a failed launch deletes what it made, and when that
+clean-up fails too (a Role without ``delete``, say) the error names what was left behind.
 
 The native launcher creates the Deployment first. Its name is the cluster id, so the API's 409 on it is the lock
 that makes two simultaneous launches of one cluster id safe. Leftover HA data is cleaned only after that (the
@@ -58,6 +59,11 @@ class ClusterIdTakenError(RuntimeError):
 def launch_lock_name(cluster_id: str) -> str:
     """The cli launcher's lock ConfigMap (no ``app`` label, so HA clean-up never selects it)."""
     return f"{LAUNCH_LOCK_PREFIX}{cluster_id}"
+
+
+class LaunchRollbackError(RuntimeError):
+    """A launch failed half-way and deleting what it had created failed too; the message names both and what
+    may be left behind."""
 
 
 def _with_retries(call: Callable[[], Any], what: str, attempts: int = 4) -> Any:
@@ -184,11 +190,11 @@ class NativeLauncher:
                 _with_retries(lambda o=obj: self._create_owned(o, namespace, annotations),
                               f"create {obj['kind']} {obj['metadata']['name']}")
                 created.append((obj["kind"], obj["metadata"]["name"]))
-        except BaseException:
+        except BaseException as failure:
             log.error("launch of %s failed half-way; deleting the Deployment and %s", spec.cluster_id,
                       ", ".join(f"{k} {n}" for k, n in created) or "nothing else")
-            delete_cluster(self.k8s, spec.cluster_id, namespace, timeout=120, extra=tuple(created),
-                           uid=deployment["metadata"]["uid"])
+            roll_back(self.k8s, spec.cluster_id, namespace, failure, extra=tuple(created),
+                      uid=deployment["metadata"]["uid"])
             raise
         return deployment
 
@@ -265,12 +271,12 @@ class CliLauncher:
             if exc.status != 409:  # 409: the uid differs, someone took over an expired lock of ours
                 raise
 
-    def _roll_back(self, spec: FlinkApplicationSpec, annotations: dict[str, str]) -> None:
+    def _roll_back(self, spec: FlinkApplicationSpec, annotations: dict[str, str], failure: BaseException) -> None:
         """Delete what the client created: the Deployment, unless it is another launch's (a different job id)."""
         current = self.k8s.get("Deployment", spec.cluster_id, spec.namespace)
         found = ((current or {}).get("metadata", {}).get("annotations") or {}).get(ANNOTATION_JOB_ID)
         if current is not None and found in (None, annotations.get(ANNOTATION_JOB_ID)):
-            delete_cluster(self.k8s, spec.cluster_id, spec.namespace, timeout=120, uid=current["metadata"]["uid"])
+            roll_back(self.k8s, spec.cluster_id, spec.namespace, failure, uid=current["metadata"]["uid"])
 
     def _run_client(self, spec: FlinkApplicationSpec, labels: dict[str, str], annotations: dict[str, str],
                     before_owned: Callable[[], None]) -> dict[str, Any]:
@@ -289,15 +295,37 @@ class CliLauncher:
                 env["FLINK_CONF_DIR"] = self.flink_conf_dir
             try:
                 run_flink_cli(argv, env=env, timeout=self.timeout, on_line=self.on_line)
-            except BaseException:
+            except BaseException as failure:
                 # The client fails after creating objects in some cases (NodePort without a node address, …).
-                self._roll_back(spec, annotations)
+                self._roll_back(spec, annotations, failure)
                 raise
-        deployment = self.k8s.get("Deployment", spec.cluster_id, spec.namespace)
-        if deployment is None:
-            raise RuntimeError(f"the Flink client reported success but Deployment {spec.cluster_id} does not exist")
         patch = {"metadata": {"labels": labels, "annotations": annotations}}
-        for kind, name in (("Deployment", spec.cluster_id), ("Service", f"{spec.cluster_id}-rest"),
-                           ("ConfigMap", f"flink-config-{spec.cluster_id}")):
-            _with_retries(lambda k=kind, n=name: self.k8s.patch(k, n, spec.namespace, patch), f"label {kind} {name}")
+        try:
+            deployment = self.k8s.get("Deployment", spec.cluster_id, spec.namespace)
+            if deployment is None:
+                raise RuntimeError(f"the Flink client reported success but Deployment {spec.cluster_id} does not "
+                                   "exist")
+            for kind, name in (("Deployment", spec.cluster_id), ("Service", f"{spec.cluster_id}-rest"),
+                               ("ConfigMap", f"flink-config-{spec.cluster_id}")):
+                _with_retries(lambda k=kind, n=name: self.k8s.patch(k, n, spec.namespace, patch),
+                              f"label {kind} {name}")
+        except BaseException as failure:
+            self._roll_back(spec, annotations, failure)
+            raise
         return deployment
+
+
+def roll_back(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, failure: BaseException, *,
+              extra: tuple[tuple[str, str], ...] = (), uid: str | None = None) -> None:
+    """Delete what a failed launch created (``delete_cluster``); when that fails too, raise
+    ``LaunchRollbackError`` naming the launch failure, the clean-up failure and what may be left behind."""
+    try:
+        delete_cluster(k8s, cluster_id, namespace, timeout=120, extra=extra, uid=uid)
+    except Exception as cleanup:  # noqa: BLE001 - whatever stopped the clean-up, say what it left
+        left = dict.fromkeys([("Deployment", cluster_id), ("Service", f"{cluster_id}-rest"),
+                              ("ConfigMap", f"flink-config-{cluster_id}"), *extra])
+        raise LaunchRollbackError(
+            f"launching Flink cluster {namespace}/{cluster_id} failed: {failure}\nDeleting what the launch created "
+            f"failed too, so these objects may be left behind: {', '.join(f'{k} {namespace}/{n}' for k, n in left)} "
+            f"(and the pods of the Deployment); delete them before launching again. The clean-up failed with: "
+            f"{cleanup}") from failure

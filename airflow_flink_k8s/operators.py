@@ -369,6 +369,9 @@ class FlinkApplicationTeardownOperator(BaseOperator):
             deadline = time.monotonic() + self.savepoint_timeout
             while time.monotonic() < deadline:
                 status = rest.send("GET", rest_api.savepoint_status_path(job_id, trigger))
+                if status.status in (401, 403):
+                    raise AirflowException(f"{where}: reading the savepoint status was refused ({status.status}): "
+                                           f"{'; '.join(rest_api.error_messages(status.body)) or status.body}")
                 if status.status == 200:
                     done, location, failure = rest_api.parse_savepoint_status(status.body)
                     if done and failure:

@@ -26,6 +26,11 @@ class RestDataError(ValueError):
     """A REST answer that is not the JSON Flink sends for that endpoint."""
 
 
+class RestRefusedError(RestDataError):
+    """A REST request refused for lack of rights (HTTP 401/403, e.g. by the API server's service proxy): waiting
+    longer cannot help."""
+
+
 class JobState(StrEnum):
     """``org.apache.flink.api.common.JobStatus`` (identical in 1.13-2.3)."""
 
@@ -117,9 +122,12 @@ def parse_savepoint_status(body: Any) -> tuple[bool, str | None, str | None]:
 
 
 def error_messages(body: Any) -> list[str]:
-    """The ``errors`` list of Flink's error body; empty for any other body."""
+    """The ``errors`` list of Flink's error body, or the message of a Kubernetes ``Status`` (the API server's proxy
+    answering for itself); empty for any other body."""
     if isinstance(body, dict) and isinstance(body.get("errors"), list):
         return [str(message) for message in body["errors"]]
+    if isinstance(body, dict) and body.get("kind") == "Status" and body.get("message"):
+        return [str(body["message"])]
     return []
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_flink_k8s.hooks.kubernetes import KubernetesApiError
 from airflow_flink_k8s.leader import LeaderDataError, LeaderInfo
 from airflow_flink_k8s.readiness import (
     JobTerminalError,
@@ -90,7 +91,7 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
         except JobTerminalError as error:
             return {"status": "failed", "message": str(error), "job_id": error.job_id,
                     "job_state": error.state.value, "root_cause": error.root_cause, "details": readiness.details()}
-        except (LeaderDataError, RestDataError) as error:
+        except (LeaderDataError, RestDataError, KubernetesApiError) as error:
             return {"status": "error", "message": str(error), "details": readiness.details()}
         finally:
             for client in clients:

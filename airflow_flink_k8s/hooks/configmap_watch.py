@@ -55,6 +55,7 @@ class Subscription:
     def __init__(self, name: str) -> None:
         self.name = name
         self._value: Any = _MISSING
+        self._refusal: Exception | None = None
         self._changed = asyncio.Event()
 
     @property
@@ -63,8 +64,15 @@ class Subscription:
         return self._value is not _MISSING
 
     def current(self) -> dict[str, Any] | None:
-        """The newest value seen (``None`` also before the first list)."""
+        """The newest value seen (``None`` also before the first list); raises the API's refusal
+        (``KubernetesApiError`` 401/403) once the watch was refused."""
+        if self._refusal is not None:
+            raise self._refusal
         return None if self._value is _MISSING else self._value
+
+    def _refuse(self, error: Exception) -> None:
+        self._refusal = error
+        self._changed.set()
 
     def _offer(self, value: dict[str, Any] | None) -> None:
         old = self._value
@@ -154,6 +162,9 @@ class NamespaceConfigMapWatch:
             except asyncio.CancelledError:
                 raise
             except ApiException as error:
+                if error.status in (401, 403):  # RBAC refuses: no retry can help; tell every subscriber
+                    self._refuse_all(error)
+                    return
                 self._record_error(f"HTTP {error.status} {error.reason}")
                 if error.status == 410:
                     continue  # the version we watched from is compacted away: list again at once
@@ -161,6 +172,18 @@ class NamespaceConfigMapWatch:
                 self._record_error(f"{type(error).__name__}: {error}")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX)
+
+    def _refuse_all(self, error: Any) -> None:
+        from airflow_flink_k8s.hooks.kubernetes import api_error
+
+        refusal = api_error(error, "list/watch", f"ConfigMaps in {self.namespace} ({self.label_selector})")
+        self.stats.errors += 1
+        self.stats.last_error = str(refusal)
+        log.warning("ConfigMap watch in namespace %s refused, not retried: %s", self.namespace, refusal)
+        self._task = None  # a later subscriber starts a fresh attempt (the Role may have been fixed)
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription._refuse(refusal)
 
     def _record_error(self, text: str) -> None:
         self.stats.errors += 1
@@ -174,7 +197,9 @@ class NamespaceConfigMapWatch:
             self.namespace, label_selector=self.label_selector, _preload_content=False, _request_timeout=60)
         async with answer:
             if answer.status != 200:
-                raise ApiException(status=answer.status, reason=f"list ConfigMaps: {await answer.text()}")
+                error = ApiException(status=answer.status, reason="list ConfigMaps")
+                error.body = await answer.text()
+                raise error
             body = await answer.json()
         self.stats.lists += 1
         items = {item["metadata"]["name"]: item for item in body.get("items") or []}

@@ -82,7 +82,7 @@ class FlinkKubernetesHook:
         except ApiException as exc:
             if exc.status == 404 and method in ("GET", "DELETE"):
                 return None
-            raise _api_error(exc, method, what or path) from None
+            raise api_error(exc, method, what or path) from None
 
     def get(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         return self.request("GET", object_path(kind, namespace, name), what=f"{kind} {namespace}/{name}")
@@ -164,7 +164,9 @@ class FlinkKubernetesHook:
                          client_key=configuration.key_file)
 
 
-def _api_error(exc: Any, verb: str, what: str) -> KubernetesApiError:
+def api_error(exc: Any, verb: str, what: str) -> KubernetesApiError:
+    """A ``KubernetesApiError`` from a (sync or async) client's ``ApiException``, with the message of the API's
+    ``Status`` body (for a 403: the user, verb, resource and namespace that were refused)."""
     reason, message = exc.reason or "", str(exc.body or "")
     try:
         status_body = json.loads(exc.body)

@@ -118,6 +118,7 @@ class LocalPod:
     next_start: float = 0.0
     failed_reason: str | None = None
     finished: bool = False
+    service_account: str = "default"
 
 
 class LocalKubelet:
@@ -130,7 +131,6 @@ class LocalKubelet:
         self.api_url, self.workdir = api_url.rstrip("/"), workdir
         self.images, self.usrlib = images or {}, usrlib
         self.restart_backoff, self.resync = restart_backoff, resync
-        self.kubeconfig = write_kubeconfig(workdir / "kubelet.kubeconfig", self.api_url)
         configuration = k8s.Configuration()
         configuration.host = self.api_url
         configuration.api_key = {"authorization": "Bearer sandbox-kubelet-token"}
@@ -262,7 +262,8 @@ class LocalKubelet:
         if local is None:
             local = LocalPod(meta["namespace"], meta["name"], meta["uid"],
                              self.workdir / "pods" / meta["namespace"] / f"{meta['name']}-{meta['uid'][:8]}",
-                             meta.get("labels") or {}, spec.get("restartPolicy", "Always"))
+                             meta.get("labels") or {}, spec.get("restartPolicy", "Always"),
+                             service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
             self.pods[key] = local
             self._patch_status(local, {"conditions": [
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}]},
@@ -391,7 +392,7 @@ class LocalKubelet:
             if jobmanager is not None and 6123 in jobmanager.ports:
                 conf["jobmanager.rpc.address"] = POD_IP
                 conf["jobmanager.rpc.port"] = str(jobmanager.ports[6123])
-        conf["kubernetes.config.file"] = str(self.kubeconfig)
+        conf["kubernetes.config.file"] = str(self._service_account_kubeconfig(local))
         path.write_text(write_flink_conf(name, conf))
 
     def _jobmanager_of(self, local: LocalPod) -> LocalPod | None:
@@ -406,7 +407,7 @@ class LocalKubelet:
             "PATH": f"{flink_home / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "FLINK_HOME": str(flink_home), "FLINK_CONF_DIR": str(conf_dir),
             "FLINK_LOG_DIR": str(local.directory / "log"), "FLINK_PLUGINS_DIR": str(flink_home / "plugins"),
-            "HOSTNAME": local.name, "KUBECONFIG": str(self.kubeconfig), "HOME": str(local.directory),
+            "HOSTNAME": local.name, "KUBECONFIG": str(local.directory / "kubeconfig"), "HOME": str(local.directory),
         })
         field_values = {"status.podIP": POD_IP, "status.hostIP": POD_IP, "metadata.name": local.name,
                         "metadata.namespace": local.namespace, "spec.nodeName": NODE_NAME,
@@ -487,6 +488,15 @@ class LocalKubelet:
             urllib.request.urlopen(request, timeout=10).close()
         except OSError:
             log.debug("emulator admin call %s failed", action, exc_info=True)
+
+    def _service_account_kubeconfig(self, local: LocalPod) -> Path:
+        """The pod's API credentials: a token of its service account (``system:serviceaccount:<ns>:<sa>``), as
+        the projected token a real kubelet mounts; RBAC on the emulator then applies to the pod's own calls."""
+        user = f"system:serviceaccount:{local.namespace}:{local.service_account}"
+        token = f"sandbox-sa-{local.namespace}-{local.service_account}"
+        self._admin("tokens", {"token": token, "user": user})
+        return write_kubeconfig(local.directory / "kubeconfig", self.api_url, namespace=local.namespace,
+                                user=user.replace(":", "-"), token=token)
 
     def _register_pod_log(self, local: LocalPod) -> None:
         assert local.process is not None
