@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLINK_VERSIONS ?= 2.3.0 1.20.3
 export AIRFLOW_FLINK_K8S_CACHE ?= $(HOME)/.cache/airflow-flink-k8s
 
-.PHONY: test demo bench deps system-deps flink lint clean
+.PHONY: test demo bench fuzz deps system-deps flink lint clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: flink
 
 bench: flink
 	$(PY) -m bench
+
+# A long fuzz run (the CI suite runs the same properties with a bounded, derandomized budget).
+fuzz: deps
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz_*.py --hypothesis-show-statistics $(PYTEST_ARGS)
 
 lint: deps
 	$(VENV)/bin/ruff check airflow_flink_k8s tests bench example_dags
