@@ -18,18 +18,20 @@ the same name meanwhile is never touched.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import shlex
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from airflow_flink_k8s.command import build_flink_command
-from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
+from airflow_flink_k8s.hooks.flink_cli import client_conf_dir, conf_dir_with, run_flink_cli
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError, object_path
 from airflow_flink_k8s.kubernetes_objects import (
     DEFAULT_LOGGING_FILES,
@@ -37,6 +39,7 @@ from airflow_flink_k8s.kubernetes_objects import (
     with_owner_references,
 )
 from airflow_flink_k8s.launch_plan import ANNOTATION_JOB_ID, ANNOTATION_PREFIX, mark
+from airflow_flink_k8s.sensitive_keys import sensitive_options
 from airflow_flink_k8s.spec import FlinkApplicationSpec
 
 log = logging.getLogger(__name__)
@@ -215,12 +218,17 @@ def _carries(obj: dict[str, Any] | None, annotations: dict[str, str]) -> bool:
 
 
 class CliLauncher:
-    """Runs ``flink run-application``/``flink run`` with the spec's argv, then labels what the client created."""
+    """Runs ``flink run-application``/``flink run`` with the spec's argv, then labels what the client created.
+
+    ``on_line`` gets the argv it runs and each line the client prints. Options ``sensitive_keys`` finds in
+    ``flink_conf`` (with Airflow's ``sensitive_fields``) reach the client through a copy of its conf dir instead.
+    """
 
     def __init__(self, k8s: FlinkKubernetesHook, flink_bin: str, *, timeout: float, flink_conf_dir: str | None,
-                 on_line: Callable[[str], None]) -> None:
+                 on_line: Callable[[str], None], sensitive_fields: Iterable[str] = ()) -> None:
         self.k8s, self.flink_bin, self.timeout = k8s, flink_bin, timeout
         self.flink_conf_dir, self.on_line = flink_conf_dir, on_line
+        self.sensitive_fields = tuple(sensitive_fields)
 
     def launch(self, spec: FlinkApplicationSpec, labels: dict[str, str], annotations: dict[str, str],
                before_owned: Callable[[], None]) -> dict[str, Any]:
@@ -280,19 +288,30 @@ class CliLauncher:
 
     def _run_client(self, spec: FlinkApplicationSpec, labels: dict[str, str], annotations: dict[str, str],
                     before_owned: Callable[[], None]) -> dict[str, Any]:
-        before_owned()
         with tempfile.TemporaryDirectory(prefix="flink-cli-") as tmp:
+            env = dict(os.environ)
+            # Credentials go into a copy of the client's conf dir, not onto its argv (``ps`` shows argv).
+            hidden = sensitive_options(spec.flink_conf, self.sensitive_fields)
+            conf_dir = self.flink_conf_dir
+            if hidden:
+                source = client_conf_dir(self.flink_bin, self.flink_conf_dir, env)
+                conf_dir = str(conf_dir_with(source, Path(tmp) / "conf", hidden))
+                spec = dataclasses.replace(spec, flink_conf={k: v for k, v in spec.flink_conf.items()
+                                                             if k not in hidden})
+                self.on_line(f"passing {', '.join(hidden)} through a copy of the client conf dir {source}, not its "
+                             "argv")
+            before_owned()
             template_file = None
             if spec.taskmanager_pod_template is not None:
                 template_file = str(Path(tmp) / "taskmanager-pod-template.yaml")
                 Path(template_file).write_text(yaml.safe_dump(dict(spec.taskmanager_pod_template)))
             argv = build_flink_command(spec, self.flink_bin, template_file)
-            env = dict(os.environ)
             kubeconfig = self.k8s.kubeconfig_file(Path(tmp))
             if kubeconfig is not None:
                 env["KUBECONFIG"] = str(kubeconfig)
-            if self.flink_conf_dir:
-                env["FLINK_CONF_DIR"] = self.flink_conf_dir
+            if conf_dir:
+                env["FLINK_CONF_DIR"] = conf_dir
+            self.on_line(f"running the Flink client: {shlex.join(argv)}")
             try:
                 run_flink_cli(argv, env=env, timeout=self.timeout, on_line=self.on_line)
             except BaseException as failure:

@@ -7,7 +7,7 @@ inside ``execute``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
@@ -29,6 +29,17 @@ _REQUIRED = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec)
 LAUNCHERS = ("native", "cli")
 #: XCom key of the launch result while the task waits (it survives a deferral).
 LAUNCH_XCOM_KEY = "launch"
+
+
+def airflow_sensitive_fields() -> frozenset[str]:
+    """Airflow's sensitive field names as its masker holds them (defaults plus ``[core] sensitive_var_conn_names``);
+    none when ``[core] hide_sensitive_var_conn_fields`` is off."""
+    from airflow.sdk._shared.secrets_masker import DEFAULT_SENSITIVE_FIELDS, _secrets_masker
+
+    masker = _secrets_masker()
+    if not masker.hide_sensitive_var_conn_fields:
+        return frozenset()
+    return frozenset(masker.sensitive_variables_fields or DEFAULT_SENSITIVE_FIELDS)
 
 
 def _defaults() -> dict[str, Any]:
@@ -70,7 +81,8 @@ class FlinkApplicationOperator(BaseOperator):
 
     template_fields: Sequence[str] = (*SPEC_FIELDS, "if_exists")
     template_fields_renderers: ClassVar[dict[str, str]] = {"flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
-                                 "jobmanager_node_selector": "json", "taskmanager_node_selector": "json"}
+                                 "jobmanager_node_selector": "json", "taskmanager_node_selector": "json",
+                                 "secret_mounts": "json", "secret_env": "json"}
     operator_extra_links = (FlinkWebUILink(),)
     ui_color = "#e6522c"
 
@@ -106,10 +118,28 @@ class FlinkApplicationOperator(BaseOperator):
         """The validated spec from the (rendered) arguments; raises ``FlinkSpecError`` naming the field."""
         return FlinkApplicationSpec.from_dict({name: getattr(self, name) for name in SPEC_FIELDS})
 
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Render, then mask the credentials in ``flink_conf``: the task runner sends the rendered fields to the
+        API server right after this, before ``execute``."""
+        super().render_template_fields(context, jinja_env)
+        self.mask_sensitive_conf()
+
+    def mask_sensitive_conf(self) -> None:
+        """Register the values of ``flink_conf``'s credential keys (``sensitive_keys``) with Airflow's masker, so
+        task logs, rendered fields and error text show ``***`` instead."""
+        from airflow.sdk.log import mask_secret
+
+        from airflow_flink_k8s.sensitive_keys import values_to_mask
+
+        if isinstance(self.flink_conf, Mapping):
+            for value in values_to_mask(self.flink_conf, airflow_sensitive_fields()):
+                mask_secret(value)
+
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
         from airflow_flink_k8s.launch_plan import Action, RunIdentity, decide
 
+        self.mask_sensitive_conf()
         spec = self.build_spec()
         check_if_exists(self.if_exists)
         if self.wait_until is not None and spec.ha == "none":
@@ -177,7 +207,8 @@ class FlinkApplicationOperator(BaseOperator):
 
         assert spec.job_id is not None
         launcher = NativeLauncher(k8s) if self.launcher == "native" else CliLauncher(
-            k8s, self.flink_bin, timeout=self.cli_timeout, flink_conf_dir=self.flink_conf_dir, on_line=self.log.info)
+            k8s, self.flink_bin, timeout=self.cli_timeout, flink_conf_dir=self.flink_conf_dir, on_line=self.log.info,
+            sensitive_fields=airflow_sensitive_fields())
         self.log.info("launching %s with job id %s (checkpoints under %s/%s)", spec.cluster_id, spec.job_id,
                       spec.checkpoint_dir, spec.job_id)
         try:

@@ -7,8 +7,10 @@ It plays three Kubernetes parts on one machine, in a level-triggered loop woken 
 * the scheduler: unbound pods are bound to ``sandbox-node`` and marked ``PodScheduled=True`` (Flink's
   ResourceManager registers a TaskManager only after that watch event);
 * the kubelet: a pod's container runs as a local process built the way the Flink image's ``/docker-entrypoint.sh``
-  would run it, with ``_POD_IP_ADDRESS=127.0.0.1``, the pod's ConfigMap/Secret volumes written to local dirs
-  (``/opt/flink/conf`` becomes ``FLINK_CONF_DIR``), ``/opt/flink/usrlib`` mapped to the local job jars, and
+  would run it, with ``_POD_IP_ADDRESS=127.0.0.1``, env from Secret/ConfigMap keys (a missing one keeps the
+  container Waiting with ``CreateContainerConfigError``, retried), the pod's ConfigMap/Secret volumes written to
+  local dirs, one file per key (``/opt/flink/conf`` becomes ``FLINK_CONF_DIR``), ``/opt/flink/usrlib`` mapped to
+  the local job jars, and
   free loopback ports instead of 8081/6123/6124/6122 so that many clusters fit on one host. Containers restart
   with back-off (``restartPolicy: Always``); deleted pods are stopped by PID (SIGTERM, then SIGKILL), and stay
   listed (Terminating, held by the ``sandbox.airflow-flink-k8s/process`` finalizer) until their process is gone.
@@ -100,6 +102,10 @@ def map_paths(value: Any, mounts: dict[str, Path]) -> Any:
     for mount, local in sorted(mounts.items(), key=lambda m: -len(m[0])):
         value = re.sub(rf"(^|(?<=[\s,=:])|(?<=://)){re.escape(mount)}(?=/|$)", str(local), value)
     return value
+
+
+class ContainerConfigError(Exception):
+    """A container's env names a Secret/ConfigMap (or key) that does not exist: ``CreateContainerConfigError``."""
 
 
 @dataclass
@@ -329,12 +335,20 @@ class LocalKubelet:
             return
         conf_dir = mounts.get(CONF_MOUNT) or local.directory / "conf"
         conf_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            env = self._environment(local, pod, container, flink_home, conf_dir)
+        except ContainerConfigError as exc:
+            # As a real kubelet: the container waits (and is retried) until the Secret or ConfigMap is there.
+            self._patch_status(local, {"phase": "Pending", "containerStatuses": [self._container_status(
+                local, {"waiting": {"reason": "CreateContainerConfigError", "message": str(exc)}})]})
+            local.next_start = time.monotonic() + self.restart_backoff
+            threading.Timer(self.restart_backoff, self.wake.set).start()
+            return
         if not local.ports:
             local.ports = {int(p["containerPort"]): free_port() for p in container.get("ports") or []}
             if local.labels.get("component") == "taskmanager" and 6122 not in local.ports:
                 local.ports[6122] = free_port()
         self._rewrite_conf(local, conf_dir, mounts)
-        env = self._environment(local, pod, container, flink_home, conf_dir)
         argv = ([sys.executable, "-m", "airflow_flink_k8s.sandbox.jobmanager_standin", "--flink-version", version]
                 if standin else self._argv(container, mounts))
         local.process = ManagedProcess.start(argv, log_path=local.directory / "container.log", env=env,
@@ -413,13 +427,10 @@ class LocalKubelet:
                         "metadata.namespace": local.namespace, "spec.nodeName": NODE_NAME,
                         "metadata.uid": local.uid}
         for source in container.get("envFrom") or []:
-            if "configMapRef" in source:
-                data = self.core.read_namespaced_config_map(source["configMapRef"]["name"], local.namespace).data
-                env.update({(source.get("prefix") or "") + k: v for k, v in (data or {}).items()})
-            if "secretRef" in source:
-                data = self.core.read_namespaced_secret(source["secretRef"]["name"], local.namespace).data
-                env.update({(source.get("prefix") or "") + k: base64.b64decode(v).decode()
-                            for k, v in (data or {}).items()})
+            for kind, ref_name in (("configMap", "configMapRef"), ("secret", "secretRef")):
+                if ref_name in source:
+                    data = self._env_source(local, kind, source[ref_name]) or {}
+                    env.update({(source.get("prefix") or "") + k: v for k, v in data.items()})
         for item in container.get("env") or []:
             if "value" in item:
                 env[item["name"]] = str(item["value"])
@@ -427,14 +438,31 @@ class LocalKubelet:
             ref = item.get("valueFrom") or {}
             if "fieldRef" in ref:
                 env[item["name"]] = field_values.get(ref["fieldRef"]["fieldPath"], "")
-            elif "secretKeyRef" in ref:
-                data = self.core.read_namespaced_secret(ref["secretKeyRef"]["name"], local.namespace).data or {}
-                env[item["name"]] = base64.b64decode(data.get(ref["secretKeyRef"]["key"], "")).decode()
-            elif "configMapKeyRef" in ref:
-                data = self.core.read_namespaced_config_map(ref["configMapKeyRef"]["name"], local.namespace).data
-                env[item["name"]] = (data or {}).get(ref["configMapKeyRef"]["key"], "")
+            for kind, ref_name in (("configMap", "configMapKeyRef"), ("secret", "secretKeyRef")):
+                if ref_name in ref:
+                    key_ref = ref[ref_name]
+                    data = self._env_source(local, kind, key_ref)
+                    if data is not None and key_ref["key"] in data:
+                        env[item["name"]] = data[key_ref["key"]]
+                    elif data is not None and not key_ref.get("optional"):
+                        raise ContainerConfigError(f"couldn't find key {key_ref['key']} in {kind.capitalize()} "
+                                                   f"{local.namespace}/{key_ref['name']}")
         env["_POD_IP_ADDRESS"] = POD_IP
         return env
+
+    def _env_source(self, local: LocalPod, kind: str, ref: dict[str, Any]) -> dict[str, str] | None:
+        """The decoded data of the ConfigMap/Secret an env entry names; None when it is missing but optional."""
+        try:
+            if kind == "secret":
+                data = self.core.read_namespaced_secret(ref["name"], local.namespace).data or {}
+                return {k: base64.b64decode(v).decode() for k, v in data.items()}
+            return self.core.read_namespaced_config_map(ref["name"], local.namespace).data or {}
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            if ref.get("optional"):
+                return None
+            raise ContainerConfigError(f'{kind} "{ref["name"]}" not found') from None
 
     @staticmethod
     def _argv(container: dict[str, Any], mounts: dict[str, Path]) -> list[str]:
