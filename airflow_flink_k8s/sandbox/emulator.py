@@ -580,7 +580,7 @@ class KubernetesApiEmulator:
                 raise ApiError(400, "BadRequest", f'previous terminated container "{container}" in pod "{name}" '
                                                   "not found")
         else:
-            path = self.pod_logs.get(key)
+            path = None if "waiting" in state else self.pod_logs.get(key)
         if path is None or not Path(path).exists():
             reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
             raise ApiError(400, "BadRequest", f'container "{container}" in pod "{name}" is waiting to start: '

@@ -124,6 +124,7 @@ class LocalPod:
     next_start: float = 0.0
     failed_reason: str | None = None
     finished: bool = False
+    last_state: dict[str, Any] = field(default_factory=dict)  # the last terminated container, as the API shows it
     service_account: str = "default"
 
 
@@ -287,6 +288,7 @@ class LocalKubelet:
     def _container_exited(self, local: LocalPod) -> None:
         assert local.process is not None
         code = local.process.returncode or 0
+        code = 128 - code if code < 0 else code  # killed by a signal: 128 + its number, as container runtimes say
         terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error", "finishedAt": _now()}
         if local.restart_policy == "Never" or (local.restart_policy == "OnFailure" and code == 0):
             local.finished = True
@@ -297,11 +299,14 @@ class LocalKubelet:
         local.restarts += 1
         delay = min(self.restart_backoff * 2 ** (local.restarts - 1), 60.0)
         local.next_start = time.monotonic() + delay
+        # The crashed container's log becomes the "previous" one (``GET pods/<name>/log?previous=true``).
+        local.process.log_path.replace(local.directory / "container.previous.log")
+        local.last_state = {"terminated": terminated}
+        self._register_pod_log(local)
         local.process = None
         self._patch_status(local, {"phase": "Running", "containerStatuses": [self._container_status(
             local, {"waiting": {"reason": "CrashLoopBackOff",
-                                "message": f"back-off {delay:.0f}s restarting failed container"}},
-            last_state={"terminated": terminated})]})
+                                "message": f"back-off {delay:.0f}s restarting failed container"}})]})
         threading.Timer(delay, self.wake.set).start()
 
     def _start_container(self, local: LocalPod, pod: dict[str, Any]) -> None:
@@ -481,9 +486,8 @@ class LocalKubelet:
             log.info("stopped %s/%s (pid %s)", local.namespace, local.name, local.process.pid)
 
     # ----------------------------------------------------------------- API writes
-    def _container_status(self, local: LocalPod, state: dict[str, Any],
-                          last_state: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {"name": "flink-main-container", "state": state, "lastState": last_state or {},
+    def _container_status(self, local: LocalPod, state: dict[str, Any]) -> dict[str, Any]:
+        return {"name": "flink-main-container", "state": state, "lastState": local.last_state,
                 "ready": "running" in state, "restartCount": local.restarts, "image": "sandbox",
                 "imageID": "sandbox", "started": "running" in state}
 
@@ -527,9 +531,10 @@ class LocalKubelet:
                                 user=user.replace(":", "-"), token=token)
 
     def _register_pod_log(self, local: LocalPod) -> None:
-        assert local.process is not None
+        previous = local.directory / "container.previous.log"
         self._admin("pod-logs", {"namespace": local.namespace, "pod": local.name,
-                                 "path": str(local.process.log_path)})
+                                 "path": str(local.directory / "container.log"),
+                                 "previous": str(previous) if previous.exists() else None})
 
     def _register_proxies(self) -> None:
         """Point each Service's proxy at the local ports of the running pods its selector matches."""
