@@ -135,6 +135,55 @@ class FlinkKubernetesHook:
     def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
         return self.list("Pod", namespace, label_selector)
 
+    def pod_log(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None,
+                previous: bool = False, limit_bytes: int | None = None) -> str:
+        """A container's log (``kubectl logs``; ``previous``: its last terminated instance). Any refusal, 404
+        included, raises ``KubernetesApiError`` with the API's reason."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            answer = self.api_client.call_api(
+                f"{object_path('Pod', namespace, name)}/log", "GET",
+                query_params=_log_query(container, tail_lines, previous, limit_bytes),
+                header_params={"Accept": "text/plain"}, auth_settings=["BearerToken"],
+                _return_http_data_only=True, _preload_content=False, _request_timeout=60)
+        except ApiException as exc:
+            raise api_error(exc, "GET", f"log of pod {namespace}/{name}") from None
+        return answer.data.decode("utf-8", errors="replace")
+
+    async def alist_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+        """:meth:`list_pods` for the triggerer, through the trigger's shared kubernetes_asyncio client."""
+        query = [("labelSelector", label_selector)] if label_selector else []
+        answer = await self._aget(object_path("Pod", namespace), query, f"list Pod in {namespace}")
+        return list(json.loads(answer).get("items") or [])
+
+    async def apod_log(self, name: str, namespace: str, *, container: str | None = None,
+                       tail_lines: int | None = None, previous: bool = False, limit_bytes: int | None = None) -> str:
+        """:meth:`pod_log` for the triggerer."""
+        return await self._aget(f"{object_path('Pod', namespace, name)}/log",
+                                _log_query(container, tail_lines, previous, limit_bytes),
+                                f"log of pod {namespace}/{name}")
+
+    async def _aget(self, path: str, query: list[tuple[str, Any]], what: str) -> str:
+        """GET ``path`` with the connection's async client; the body as text, else ``KubernetesApiError``."""
+        from kubernetes_asyncio.client.exceptions import ApiException
+
+        from airflow_flink_k8s.hooks.configmap_watch import _client_factory
+
+        open_client, _ = await _client_factory(self.kubernetes_conn_id)
+        async with open_client() as api_client:
+            answer = await api_client.call_api(
+                path, "GET", query_params=query, header_params={"Accept": "application/json, text/plain"},
+                auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=False,
+                _request_timeout=60)
+            async with answer:
+                text = await answer.text(errors="replace")
+                if answer.status >= 300:
+                    error = ApiException(status=answer.status, reason=answer.reason)
+                    error.body = text
+                    raise api_error(error, "GET", what)
+        return text
+
     def kubeconfig_file(self, directory: Path) -> Path | None:
         """A kubeconfig file for tools that read one (the ``flink`` CLI): the connection's path, or its inline
         content written to ``directory``; None for in-cluster or the default kubeconfig."""
@@ -162,6 +211,19 @@ class FlinkKubernetesHook:
         return ApiServer(url=configuration.host, headers=headers, ca_file=configuration.ssl_ca_cert,
                          verify=bool(configuration.verify_ssl), client_cert=configuration.cert_file,
                          client_key=configuration.key_file)
+
+
+def _log_query(container: str | None, tail_lines: int | None, previous: bool,
+               limit_bytes: int | None) -> list[tuple[str, Any]]:
+    """The query of ``GET pods/<name>/log``."""
+    query: list[tuple[str, Any]] = [("container", container)] if container else []
+    if tail_lines is not None:
+        query.append(("tailLines", tail_lines))
+    if previous:
+        query.append(("previous", "true"))
+    if limit_bytes is not None:
+        query.append(("limitBytes", limit_bytes))
+    return query
 
 
 def api_error(exc: Any, verb: str, what: str) -> KubernetesApiError:
