@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Run order: the import timings first, on a machine nothing else of ours is loading yet.
-MODULES = ("import_cost", "launch_latency", "trigger_detection")
+MODULES = ("import_cost", "launch_latency", "trigger_detection", "load")
 _CHILD = ("import importlib, json, sys\n"
           "lines = importlib.import_module(sys.argv[1]).run()\n"
           "open(sys.argv[2], 'w').write(json.dumps(lines))\n")
@@ -70,6 +70,9 @@ GOALS = (
     Goal("trigger_detection", "RSS added by 1,000 waiting triggers",
          r"(?P<note>RSS \d+ MB total) \(\+?(?P<value>-?\d+) MB for the triggers", at_most=True, target=100,
          unit=" MB"),
+    Goal("load", "50 launches + waits + teardowns under API faults vs without",
+         r"(?P<note>wall [\d.]+ s with faults, [\d.]+ s without); faults/anchor = (?P<value>[\d.]+)x",
+         at_most=True, target=4, unit="x"),
 )
 
 
