@@ -131,8 +131,9 @@ class FlinkApplicationOperator(BaseOperator):
 
         from airflow_flink_k8s.sensitive_keys import values_to_mask
 
-        if isinstance(self.flink_conf, Mapping):
-            for value in values_to_mask(self.flink_conf, airflow_sensitive_fields()):
+        conf = getattr(self, "flink_conf", None)  # a spec field, set in __init__ (and rendered)
+        if isinstance(conf, Mapping):
+            for value in values_to_mask(conf, airflow_sensitive_fields()):
                 mask_secret(value)
 
     def execute(self, context: Context) -> dict[str, Any]:
