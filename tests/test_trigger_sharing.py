@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,13 +62,18 @@ def test_a_hundred_triggers_share_one_watch_and_each_gets_its_own_leader(
 
     async def scenario() -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
         tasks = [asyncio.create_task(first_event(trigger(cid))) for cid in ids]
-        await asyncio.sleep(1.0)  # all subscribed and waiting: no leader map exists yet
+        # Wait until all 100 are subscribed and the stream is open (slow on a busy machine): no leader map exists yet.
+        deadline = time.monotonic() + 60
+        while (sum(w.subscriber_count for w in shared_watches().values()) < len(ids)
+               or k8s_emulator.stats()["watches_open"] < 1):
+            assert time.monotonic() < deadline, "the triggers never all subscribed"
+            await asyncio.sleep(0.1)
         assert not any(task.done() for task in tasks)
         watching = k8s_emulator.stats()["watches_open"]
         for n, cid in enumerate(ids):
             await asyncio.to_thread(api, k8s_emulator, "POST", "/api/v1/namespaces/flink/configmaps",
                                     leader_configmap(cid, f"http://10.0.0.{n}:8081", datetime.now(UTC)))
-        events = await asyncio.wait_for(asyncio.gather(*tasks), 30)
+        events = await asyncio.wait_for(asyncio.gather(*tasks), 120)
         await asyncio.sleep(0.2)
         return events, watching, {key: watch.subscriber_count for key, watch in shared_watches().items()}
 
