@@ -32,7 +32,12 @@ import yaml
 
 from airflow_flink_k8s.command import build_flink_command
 from airflow_flink_k8s.hooks.flink_cli import client_conf_dir, conf_dir_with, run_flink_cli
-from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError, object_path
+from airflow_flink_k8s.hooks.kubernetes import (
+    TRANSIENT_STATUSES,
+    FlinkKubernetesHook,
+    KubernetesApiError,
+    object_path,
+)
 from airflow_flink_k8s.kubernetes_objects import (
     DEFAULT_LOGGING_FILES,
     render_kubernetes_objects,
@@ -43,7 +48,6 @@ from airflow_flink_k8s.sensitive_keys import sensitive_options
 from airflow_flink_k8s.spec import FlinkApplicationSpec
 
 log = logging.getLogger(__name__)
-_TRANSIENT = (429, 500, 502, 503, 504)
 
 
 LAUNCH_LOCK_PREFIX = "flink-launch-lock-"
@@ -75,7 +79,7 @@ def _with_retries(call: Callable[[], Any], what: str, attempts: int = 4) -> Any:
         try:
             return call()
         except KubernetesApiError as exc:
-            if exc.status not in _TRANSIENT or attempt == attempts:
+            if exc.status not in TRANSIENT_STATUSES or attempt == attempts:
                 raise
             log.warning("%s: %s; retrying (%d/%d)", what, exc, attempt, attempts - 1)
             time.sleep(0.5 * 2 ** (attempt - 1))

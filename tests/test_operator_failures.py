@@ -78,3 +78,21 @@ def test_if_exists_fail_names_the_cluster(run_dag: DagRunner, kube_conn: Emulato
     assert "Flink cluster 'taken' in namespace 'flink' already exists (launched by first_owner.launch" in log
     deployments = [r for r in kube_conn.requests() if r["method"] == "POST" and r["resource"] == "deployments"]
     assert len(deployments) == 1
+
+
+def test_transient_api_answers_to_reads_are_retried_and_a_lasting_one_fails_the_task(
+        run_dag: DagRunner, kube_conn: EmulatorProcess, capfd: pytest.CaptureFixture[str]) -> None:
+    kube_conn.set_faults({"status": 503, "methods": ["GET"], "resource": "deployments", "times": 2})
+    dag_run = run_dag(DAG.format(dag_id="flaky_reads", cluster_id="flaky-reads", extra=""))
+    assert task_states(dag_run) == {"launch": "success"}
+    assert "deployment/flaky-reads" in _objects(kube_conn)
+
+    kube_conn.set_faults({"status": 503, "methods": ["GET"], "resource": "deployments"})
+    since = kube_conn.requests()[-1]["seq"]
+    dag_run = run_dag(DAG.format(dag_id="down_reads", cluster_id="down-reads", extra=""))
+    assert task_states(dag_run) == {"launch": "failed"}
+    assert "failed with 503" in capfd.readouterr().out
+    reads = [r for r in kube_conn.requests(since) if r["method"] == "GET" and r["resource"] == "deployments"
+             and r.get("name") == "down-reads"]
+    assert len(reads) == 4  # tried, then three more times with back-off; nothing written
+    assert not any(r["method"] != "GET" and r.get("name") == "down-reads" for r in kube_conn.requests(since))

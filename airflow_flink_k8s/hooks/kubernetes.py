@@ -29,6 +29,10 @@ KIND_PATHS: dict[str, tuple[str, str]] = {
 
 
 _JSON_ANSWERS = {200: "object", 201: "object", 202: "object"}
+#: API answers that say "try again": throttled, or the server (or a proxy in front of it) briefly failing.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: How often a GET is tried before a transient answer is final (back-off 0.25, 0.5, 1 s between tries).
+READ_ATTEMPTS = 4
 
 
 class KubernetesApiError(RuntimeError):
@@ -69,20 +73,26 @@ class FlinkKubernetesHook:
     def request(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None,
                 content_type: str = "application/json", what: str = "") -> Any:
         """One API call; returns the JSON answer, or None for a 404 on GET/DELETE. Other failures raise
-        ``KubernetesApiError`` carrying the API's reason and message."""
+        ``KubernetesApiError`` carrying the API's reason and message. A read of the API itself (a GET, not through a
+        service proxy) is repeated with back-off when the API answers a transient status (429, 5xx)."""
         from kubernetes.client.exceptions import ApiException
 
-        try:
-            return self.api_client.call_api(
-                path, method, query_params=list((query or {}).items()), body=body,
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
-                response_types_map=_JSON_ANSWERS, auth_settings=["BearerToken"], _return_http_data_only=True,
-                _request_timeout=60,
-            )
-        except ApiException as exc:
-            if exc.status == 404 and method in ("GET", "DELETE"):
-                return None
-            raise api_error(exc, method, what or path) from None
+        attempts = READ_ATTEMPTS if method == "GET" and "/proxy" not in path else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.api_client.call_api(
+                    path, method, query_params=list((query or {}).items()), body=body,
+                    header_params={"Content-Type": content_type, "Accept": "application/json"},
+                    response_types_map=_JSON_ANSWERS, auth_settings=["BearerToken"], _return_http_data_only=True,
+                    _request_timeout=60,
+                )
+            except ApiException as exc:
+                if exc.status == 404 and method in ("GET", "DELETE"):
+                    return None
+                if exc.status not in TRANSIENT_STATUSES or attempt == attempts:
+                    raise api_error(exc, method, what or path) from None
+                time.sleep(0.25 * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
 
     def get(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         return self.request("GET", object_path(kind, namespace, name), what=f"{kind} {namespace}/{name}")
