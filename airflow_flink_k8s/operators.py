@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
+from airflow_flink_k8s.failure_report import (
+    DEFAULT_LOG_TAIL_LINES,
+    DEFAULT_RESTART_LIMIT,
+    check_report_options,
+)
 from airflow_flink_k8s.launch_plan import check_if_exists
 from airflow_flink_k8s.links import FlinkWebUILink
 from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
@@ -73,7 +78,9 @@ class FlinkApplicationOperator(BaseOperator):
     :param wait_until: after launching, wait until the JobManager reaches this readiness level (``leader``,
         ``rest``, ``running`` or ``checkpointed``), with the same trigger as ``FlinkJobManagerReadySensor``;
         ``deferrable`` waits in the triggerer instead of a worker slot. ``wait_timeout`` and
-        ``wait_poll_interval`` are seconds; ``access_mode`` is how REST is reached (see the sensor).
+        ``wait_poll_interval`` are seconds; ``access_mode`` is how REST is reached (see the sensor). A failed job,
+        a JobManager that cannot start (``jobmanager_restart_limit`` restarts in back-off) and a timeout fail the
+        task with Flink's root cause and the last ``log_tail_lines`` lines of the JobManager log (0: none).
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
     ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached).
@@ -91,6 +98,7 @@ class FlinkApplicationOperator(BaseOperator):
                  flink_bin: str = "flink", cli_timeout: float = 300, flink_conf_dir: str | None = None,
                  delete_timeout: float = 300, wait_until: str | None = None, wait_timeout: float = 600,
                  wait_poll_interval: float = 5.0, access_mode: str = "auto",
+                 log_tail_lines: int = DEFAULT_LOG_TAIL_LINES, jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
                  **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
@@ -112,6 +120,8 @@ class FlinkApplicationOperator(BaseOperator):
             wait_until = ReadinessLevel.parse(wait_until).value
         self.wait_until, self.wait_timeout, self.wait_poll_interval = wait_until, wait_timeout, wait_poll_interval
         self.access_mode, self.deferrable = access_mode, deferrable
+        check_report_options(log_tail_lines, jobmanager_restart_limit)
+        self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self._created: tuple[str, str] | None = None
 
     def build_spec(self) -> FlinkApplicationSpec:
@@ -184,7 +194,8 @@ class FlinkApplicationOperator(BaseOperator):
             kubernetes_conn_id=self.kubernetes_conn_id,
             zookeeper_conn_id=self.zookeeper_conn_id if spec.ha == "zookeeper" else None,
             zookeeper_quorum=spec.zookeeper_quorum if spec.ha == "zookeeper" and not self.zookeeper_conn_id
-            else None, zookeeper_root=spec.zookeeper_root)
+            else None, zookeeper_root=spec.zookeeper_root, log_tail_lines=self.log_tail_lines,
+            jobmanager_restart_limit=self.jobmanager_restart_limit)
         trigger = FlinkJobManagerReadyTrigger(**asdict(check), poll_interval=self.wait_poll_interval,
                                               end_time=time.time() + self.wait_timeout)
         context["ti"].xcom_push(key=LAUNCH_XCOM_KEY, value=result)

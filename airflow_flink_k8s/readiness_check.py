@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_flink_k8s.failure_report import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, ReportTarget
 from airflow_flink_k8s.leader import LeaderInfo, parse_kubernetes_leader
 from airflow_flink_k8s.readiness import Evaluation, ReadinessLevel, evaluate_readiness
 from airflow_flink_k8s.rest_api import normalize_job_id
@@ -40,6 +41,8 @@ class ReadinessCheck:
     rest_client_cert: str | None = None
     rest_client_key: str | None = None
     rest_timeout: float = 10.0
+    log_tail_lines: int = DEFAULT_LOG_TAIL_LINES
+    jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT
 
     def __post_init__(self) -> None:
         if not isinstance(self.cluster_id, str) or not self.cluster_id:
@@ -65,6 +68,11 @@ class ReadinessCheck:
             raise ValueError(f"rest_port: must be in 1..65535, got {self.rest_port}")
         if self.rest_timeout <= 0:
             raise ValueError(f"rest_timeout: must be > 0 seconds, got {self.rest_timeout}")
+        self.report_target()
+
+    def report_target(self) -> ReportTarget:
+        """What failure reports say about this cluster, and how much of the JobManager log they show."""
+        return ReportTarget(self.cluster_id, self.namespace, self.log_tail_lines, self.jobmanager_restart_limit)
 
     def checkpointed_after_time(self) -> datetime | None:
         if self.checkpointed_after is None:
@@ -110,20 +118,16 @@ class ReadinessCheck:
 
 
 
-def with_root_cause(message: str, root_cause: str | None) -> str:
-    """``message`` followed by Flink's root-cause text, when there is one."""
-    return f"{message}\nRoot cause reported by Flink:\n{root_cause}" if root_cause else message
-
-
 def readiness_from_event(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
-    """The readiness details of a ``success`` event; for the others raise what a task should fail with."""
+    """The readiness details of a ``success`` event; for the others raise what a task should fail with (the
+    event's ``report``: see :mod:`airflow_flink_k8s.failure_report`)."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
     status, message = event.get("status"), event.get("message", "")
     if status == "success":
         return event["details"]
     if status == "failed":
-        raise AirflowFailException(with_root_cause(message, event.get("root_cause")))
+        raise AirflowFailException(event.get("report") or f"Flink cluster {cluster_id}: {message}")
     if status == "timeout":
-        raise AirflowSensorTimeout(f"Flink cluster {cluster_id}: {message}")
+        raise AirflowSensorTimeout(event.get("report") or f"Flink cluster {cluster_id}: {message}")
     raise AirflowException(f"Flink cluster {cluster_id}: {message}")

@@ -9,8 +9,12 @@ on Kubernetes, the ``rest_server`` znode on ZooKeeper), then its REST API is che
   cluster's single job;
 * ``checkpointed``: the job completed a checkpoint (triggered at or after ``checkpointed_after`` when given).
 
-A job in a terminal state fails the sensor at once (no retries) with the job id, state and Flink's root-cause text.
-Passing API-server hiccups (5xx, 409, 429, dropped connections) and REST 503s only mean "not ready yet".
+A job in a terminal state fails the sensor at once (no retries) with the job id, state and Flink's root-cause text;
+so does a JobManager that cannot start (every JobManager pod crash-looping with ``jobmanager_restart_limit``
+restarts, an image that cannot be pulled, a failed pod). Those failures and a timeout carry the last
+``log_tail_lines`` lines of the JobManager log, read through the Kubernetes API (``pods/log``), and a timeout says
+what was last seen (see :mod:`airflow_flink_k8s.failure_report`). Passing API-server hiccups (5xx, 409, 429, dropped
+connections) and REST 503s only mean "not ready yet".
 
 On success the sensor returns (pushes to XCom) the leader address Flink wrote, session id, the REST URL used, Flink
 version, job id and state, and the latest checkpoint's path and time.
@@ -27,15 +31,26 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
+from airflow_flink_k8s.failure_report import (
+    DEFAULT_LOG_TAIL_LINES,
+    DEFAULT_RESTART_LIMIT,
+    Steps,
+    check_report_options,
+    crash_report,
+    job_failure_report,
+    run_report,
+    timeout_report,
+)
 from airflow_flink_k8s.readiness import (
     JobTerminalError,
+    Readiness,
     RestRequest,
     RestResponse,
     run_evaluation,
 )
-from airflow_flink_k8s.readiness_check import ReadinessCheck, readiness_from_event, with_root_cause
+from airflow_flink_k8s.readiness_check import ReadinessCheck, readiness_from_event
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -68,6 +83,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     :param rest_port, rest_scheme: the REST port and scheme for ``service`` and ``proxy``.
     :param rest_ca_file, rest_verify, rest_client_cert, rest_client_key: TLS to Flink's REST (not used by ``proxy``).
     :param rest_timeout: seconds per REST request.
+    :param log_tail_lines: lines of the JobManager log a failure or timeout shows (0: none; at most 1000).
+    :param jobmanager_restart_limit: restarts after which a JobManager in ``CrashLoopBackOff`` fails the sensor.
     :param deferrable: wait in the triggerer instead of a worker slot.
     """
 
@@ -100,6 +117,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         rest_client_cert: str | None = None,
         rest_client_key: str | None = None,
         rest_timeout: float = 10.0,
+        log_tail_lines: int = DEFAULT_LOG_TAIL_LINES,
+        jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -115,8 +134,11 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         self.rest_port, self.rest_scheme, self.rest_timeout = rest_port, rest_scheme, rest_timeout
         self.rest_ca_file, self.rest_verify = rest_ca_file, rest_verify
         self.rest_client_cert, self.rest_client_key = rest_client_cert, rest_client_key
+        check_report_options(log_tail_lines, jobmanager_restart_limit)
+        self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self.deferrable = deferrable
         self._check: ReadinessCheck | None = None
+        self._last_seen = Readiness(False, "not checked yet")
         self._api_server: ApiServer | None = None
         self._zookeeper_hook: Any = None
 
@@ -131,7 +153,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
             zookeeper_quorum=self.zookeeper_quorum, zookeeper_root=self.zookeeper_root, rest_port=self.rest_port,
             rest_scheme=self.rest_scheme, rest_ca_file=self.rest_ca_file, rest_verify=self.rest_verify,
             rest_client_cert=self.rest_client_cert, rest_client_key=self.rest_client_key,
-            rest_timeout=self.rest_timeout)
+            rest_timeout=self.rest_timeout, log_tail_lines=self.log_tail_lines,
+            jobmanager_restart_limit=self.jobmanager_restart_limit)
 
     def _launched_job_id(self, context: Context) -> str | None:
         if self.job_id or not self.launch_task_id:
@@ -147,16 +170,19 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
 
     # ----------------------------------------------------------------- execution
     def execute(self, context: Context) -> Any:
-        self._check = self.readiness_check(self._launched_job_id(context))
+        check = self._check = self.readiness_check(self._launched_job_id(context))
         if not self.deferrable:
             try:
                 return super().execute(context)
+            except AirflowSensorTimeout:  # say what was last seen, with the JobManager log
+                raise AirflowSensorTimeout(self._report(check, timeout_report(
+                    self._last_seen, check.report_target(), check.target))) from None
             finally:
                 self._close()
         from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 
         trigger = FlinkJobManagerReadyTrigger(
-            **asdict(self._check), poll_interval=self.poke_interval, end_time=time.time() + self.timeout)
+            **asdict(check), poll_interval=self.poke_interval, end_time=time.time() + self.timeout)
         self.defer(trigger=trigger, method_name="execute_complete",
                    timeout=timedelta(seconds=self.timeout + 60))  # the trigger times out first, with a reason
         return None
@@ -182,9 +208,14 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
                 with SyncFlinkRestClient(endpoint, timeout=check.rest_timeout) as client:
                     readiness = run_evaluation(check.evaluation(leader, endpoint), client.fetch)
         except JobTerminalError as error:
-            raise AirflowFailException(with_root_cause(str(error), error.root_cause)) from None
+            raise AirflowFailException(self._report(check, job_failure_report(
+                error, check.report_target(), leader.address if leader else None))) from None
+        self._last_seen = readiness
         if not readiness.ready:
             self.log.info("JobManager of %s not ready: %s", check.cluster_id, readiness.reason)
+            crashed = self._report(check, crash_report(check.report_target()))
+            if crashed is not None:
+                raise AirflowFailException(crashed)
             return PokeReturnValue(False)
         self.log.info("JobManager of %s is ready: %s", check.cluster_id, readiness.reason)
         return PokeReturnValue(True, xcom_value=readiness.details())
@@ -193,6 +224,16 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         self._close()
 
     # ----------------------------------------------------------------- I/O helpers
+    @staticmethod
+    def _report(check: ReadinessCheck, steps: Steps) -> Any:
+        """Run a failure report with the blocking Kubernetes client (best effort, see ``failure_report``)."""
+        if not check.kubernetes_conn_id:
+            return run_report(steps, None, None)
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+
+        hook = FlinkKubernetesHook(check.kubernetes_conn_id)
+        return run_report(steps, hook.list_pods, hook.pod_log)
+
     def _read_leader(self, check: ReadinessCheck) -> LeaderInfo | None:
         """The live ``restserver`` leader, or None when absent, stale, or unreadable for a passing reason."""
         if check.ha == "zookeeper":

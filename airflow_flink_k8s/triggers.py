@@ -7,8 +7,11 @@ sensor's ``poke`` (:func:`airflow_flink_k8s.readiness.evaluate_readiness`) with 
 it never deletes or changes anything.
 
 Events: ``{"status": "success", "details": {...}}`` when ready; ``"failed"`` when the job reached a terminal state
-(``message`` names job id and state, ``root_cause`` holds the REST exception text); ``"error"`` for HA or REST data
-Flink does not write; ``"timeout"`` at ``end_time`` with the last reason it was not ready.
+(``message`` names job id and state, ``root_cause`` holds the REST exception text) or every JobManager pod is
+crash-looping or cannot start (looked at every ``POD_CHECK_INTERVAL`` or ``poll_interval``, the longer, while not
+ready); ``"error"`` for HA or REST data Flink does not write; ``"timeout"`` at ``end_time`` with the last reason it
+was not ready. ``"failed"`` and ``"timeout"`` carry ``report``: the text the task fails with, with the tail of the
+JobManager log (:mod:`airflow_flink_k8s.failure_report`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_flink_k8s.failure_report import (
+    Steps,
+    crash_report,
+    job_failure_report,
+    run_report_async,
+    timeout_report,
+)
 from airflow_flink_k8s.hooks.kubernetes import KubernetesApiError
 from airflow_flink_k8s.leader import LeaderDataError, LeaderInfo
 from airflow_flink_k8s.readiness import (
@@ -38,6 +48,10 @@ from airflow_flink_k8s.rest_endpoint import ApiServer, RestEndpoint
 
 if TYPE_CHECKING:
     from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient
+
+#: Seconds between looks at the JobManager pods while not ready (one pod list per waiting trigger): a crash loop
+#: shows only after several restarts, and a JobManager takes this long to start anyway.
+POD_CHECK_INTERVAL = 30.0
 
 class FlinkJobManagerReadyTrigger(BaseTrigger):
     """Fires once the JobManager of ``cluster_id`` reaches ``target`` (see :class:`ReadinessCheck` for the fields).
@@ -66,10 +80,13 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
     async def wait_for_event(self) -> dict[str, Any]:
         """Wait until ready, failed or timed out and return the event's payload, with everything closed (the
         operator drives this directly when it waits without deferring)."""
-        check = self.check
+        check, target = self.check, self.check.report_target()
         clients: list[FlinkRestClient] = []
         last_reason = ""
         readiness = Readiness(False, "not checked yet")
+        leader: LeaderInfo | None = None
+        pod_check_interval = max(self.poll_interval, POD_CHECK_INTERVAL)
+        next_pod_check = time.monotonic() + pod_check_interval
         try:
             api_server = await self._api_server()
             async with _leader_source(check) as source:
@@ -83,19 +100,36 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
                     if readiness.reason != last_reason:
                         self.log.info("JobManager of %s not ready: %s", check.cluster_id, readiness.reason)
                         last_reason = readiness.reason
+                    if time.monotonic() >= next_pod_check:  # a crash-looping JobManager: fail now, not at timeout
+                        next_pod_check = time.monotonic() + pod_check_interval
+                        report = await self._report(crash_report(target))
+                        if report is not None:
+                            return {"status": "failed", "message": report.partition("\n")[0], "report": report,
+                                    "details": readiness.details()}
                     remaining = None if self.end_time is None else self.end_time - time.time()
                     if remaining is not None and remaining <= 0:
                         return {"status": "timeout", "message": f"not ready: {readiness.reason}",
+                                "report": await self._report(timeout_report(readiness, target, check.target)),
                                 "details": readiness.details()}
                     await source.wait(_next_wake(self.poll_interval, remaining, leader))
         except JobTerminalError as error:
-            return {"status": "failed", "message": str(error), "job_id": error.job_id,
-                    "job_state": error.state.value, "root_cause": error.root_cause, "details": readiness.details()}
+            report = await self._report(job_failure_report(error, target, leader.address if leader else None))
+            return {"status": "failed", "message": str(error), "job_id": error.job_id, "job_state": error.state.value,
+                    "root_cause": error.root_cause, "report": report, "details": readiness.details()}
         except (LeaderDataError, RestDataError, KubernetesApiError) as error:
             return {"status": "error", "message": str(error), "details": readiness.details()}
         finally:
             for client in clients:
                 await client.close()
+
+    async def _report(self, steps: Steps) -> Any:
+        """Run a failure report with the async Kubernetes client (best effort, see ``failure_report``)."""
+        if not self.check.kubernetes_conn_id:
+            return await run_report_async(steps, None, None)
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+
+        hook = FlinkKubernetesHook(self.check.kubernetes_conn_id)
+        return await run_report_async(steps, hook.alist_pods, hook.apod_log)
 
     async def _api_server(self) -> ApiServer | None:
         if not self.check.needs_api_server():

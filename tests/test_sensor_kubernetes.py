@@ -1,8 +1,8 @@
 """Acceptance: the sensor and its trigger against real Flink 2.3/1.20 JobManagers with Kubernetes HA on the emulator.
 
 One application cluster per Flink version is launched with the real CLI and shared by the tests of this module
-(in file order): every level in poke and in deferrable mode, API faults, kill -9 and the new leader; then a second
-cluster whose job fails on purpose.
+(in file order): every level in poke and in deferrable mode, API faults, kill -9 and the new leader. A job that fails
+on purpose is in ``test_failure_reporting.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import signal
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_flink_k8s.leader import parse_kubernetes_leader
 from airflow_flink_k8s.sandbox.flink_client import run_flink_application
@@ -29,7 +27,7 @@ from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
 from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
 from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 from tests.fixtures.airflow_db import task_states, xcom_value
-from tests.sensor_support import LEVELS, kubernetes_connection, run_trigger, sensor_dag_source
+from tests.sensor_support import LEVELS, kubernetes_connection, sensor_dag_source
 
 pytestmark = pytest.mark.flink
 NAMESPACE = "flink"
@@ -214,33 +212,3 @@ def test_kill_9_makes_it_not_ready_once_the_lease_expires_then_it_follows_the_ne
     assert new_session != old_session
     assert (details["session_id"], details["leader_address"]) == (new_session, new_address)
     assert details["job_state"] == "RUNNING"
-
-
-def test_a_failed_job_fails_the_sensor_at_once_with_flinks_error_text(deployed: Deployed) -> None:
-    _delete(deployed.k8s, f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{deployed.cluster_id}")
-    cluster_id = deployed.cluster_id + "-fails"
-    _launch(deployed.k8s, deployed.version, cluster_id, deployed.workdir, "--fail-after-seconds", "0",
-            **{"restart-strategy.type": "none", "execution.shutdown-on-application-finish": "false"})
-    args = {"cluster_id": cluster_id, "namespace": NAMESPACE, "flink_version": deployed.version,
-            "target": "checkpointed", "poke_interval": 1, "timeout": 240}
-
-    started = time.monotonic()
-    with pytest.raises(AirflowFailException) as failure:
-        FlinkJobManagerReadySensor(task_id="wait", **args).execute({})
-    message = str(failure.value)
-    assert "is FAILED" in message and "failing on purpose after 0 s (--fail-after-seconds)" in message
-    assert time.monotonic() - started < 200  # it failed, it did not wait for the timeout
-
-    event = run_trigger(60, **{k: v for k, v in args.items() if k not in ("poke_interval", "timeout")})
-    assert event["status"] == "failed" and event["job_state"] == "FAILED"
-    assert "failing on purpose after 0 s" in event["root_cause"]
-    sensor = FlinkJobManagerReadySensor(task_id="wait", deferrable=True, **args)
-    with pytest.raises(AirflowFailException, match="failing on purpose"):
-        sensor.execute_complete({}, event)
-
-
-def _delete(k8s: LocalKubernetes, path: str) -> None:
-    request = urllib.request.Request(k8s.url + path, method="DELETE", data=json.dumps(
-        {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"}).encode(),
-        headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=30).read()
