@@ -43,6 +43,7 @@ class Action(StrEnum):
     CREATE = "create"
     REATTACH = "reattach"
     REPLACE = "replace"
+    AWAIT = "await"  # another run's launch of this cluster id has not finished: wait for it, then reattach or fail
 
 
 class ClusterExistsError(RuntimeError):
@@ -113,9 +114,21 @@ def check_if_exists(value: str) -> str:
     return value
 
 
+def launch_finished(deployment: Mapping[str, Any], config: Mapping[str, Any] | None, locked: bool) -> bool:
+    """Whether the launch that created ``deployment`` got to its end: no launch lock is held and its job id is on
+    ``config`` (``flink-config-<cid>``, the last object a launch writes), or it carries no job id at all (a
+    cluster this provider did not launch)."""
+    job_id = ((deployment.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_JOB_ID)
+    if job_id is None:
+        return not locked
+    config_job_id = (((config or {}).get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_JOB_ID)
+    return not locked and config_job_id == job_id
+
+
 def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any] | None,
-           if_exists: str) -> Decision:
-    """What to do given the Deployment ``<cluster-id>`` as the API returned it (None when absent)."""
+           if_exists: str, *, finished: bool = True) -> Decision:
+    """What to do given the Deployment ``<cluster-id>`` as the API returned it (None when absent); ``finished``
+    says whether its launch got to the end (``launch_finished``)."""
     check_if_exists(if_exists)
     if existing is None:
         return Decision(Action.CREATE)
@@ -127,6 +140,12 @@ def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any
     ours = owner_run == {"dag_id": run.dag_id, "task_id": run.task_id, "run_id": run.run_id}
     where = _where(spec)
     launched_by = _launched_by(owner_run)
+    if not deleting and not finished:
+        if ours:  # an earlier try of this task failed half-way and its roll-back failed too
+            return Decision(Action.REPLACE, reason=f"{where} was left half-created by an earlier try of this task; "
+                                                   "replacing it")
+        if if_exists != "fail":
+            return Decision(Action.AWAIT, reason=f"{where} is still being launched ({launched_by}); waiting for it")
     if not deleting and same_spec and job_id and (ours or if_exists == "reuse"):
         return Decision(Action.REATTACH, job_id, f"{where} is already running this spec ({launched_by})")
     if if_exists == "replace":

@@ -43,7 +43,7 @@ from airflow_flink_k8s.kubernetes_objects import (
     render_kubernetes_objects,
     with_owner_references,
 )
-from airflow_flink_k8s.launch_plan import ANNOTATION_JOB_ID, ANNOTATION_PREFIX, mark
+from airflow_flink_k8s.launch_plan import ANNOTATION_JOB_ID, ANNOTATION_PREFIX, launch_finished, mark
 from airflow_flink_k8s.sensitive_keys import sensitive_options
 from airflow_flink_k8s.spec import FlinkApplicationSpec
 
@@ -158,10 +158,8 @@ def await_concurrent_launch(k8s: FlinkKubernetesHook, cluster_id: str, namespace
         if deployment is None and not locked:
             return None
         if deployment is not None and not locked:
-            job_id = (deployment["metadata"].get("annotations") or {}).get(ANNOTATION_JOB_ID)
-            config = k8s.get("ConfigMap", f"flink-config-{cluster_id}", namespace) if job_id else None
-            if job_id is None or ((config or {}).get("metadata", {}).get("annotations") or {}).get(
-                    ANNOTATION_JOB_ID) == job_id:
+            config = k8s.get("ConfigMap", f"flink-config-{cluster_id}", namespace)
+            if launch_finished(deployment, config, locked):
                 return deployment
         if time.monotonic() > deadline:
             raise TimeoutError(f"Flink cluster {namespace}/{cluster_id}: the concurrent launch holding the cluster id "

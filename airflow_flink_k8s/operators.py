@@ -148,7 +148,8 @@ class FlinkApplicationOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-        from airflow_flink_k8s.launch_plan import Action, RunIdentity, decide
+        from airflow_flink_k8s.launch_plan import Action, RunIdentity, decide, launch_finished
+        from airflow_flink_k8s.launchers import launch_lock_name
 
         self.mask_sensitive_conf()
         spec = self.build_spec()
@@ -159,10 +160,14 @@ class FlinkApplicationOperator(BaseOperator):
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
         k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
         existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
-        decision = decide(spec, run, existing, self.if_exists)
+        decision = decide(spec, run, existing, self.if_exists, finished=existing is None or launch_finished(
+            existing, k8s.get("ConfigMap", f"flink-config-{spec.cluster_id}", spec.namespace),
+            k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None))
         self.log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value,
                       decision.reason)
-        if decision.action is Action.REATTACH:
+        if decision.action is Action.AWAIT:
+            result = self._after_lost_race(spec, run, k8s, existing)
+        elif decision.action is Action.REATTACH:
             result = self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
         else:
             if decision.action is Action.REPLACE:

@@ -96,3 +96,21 @@ def test_transient_api_answers_to_reads_are_retried_and_a_lasting_one_fails_the_
              and r.get("name") == "down-reads"]
     assert len(reads) == 4  # tried, then three more times with back-off; nothing written
     assert not any(r["method"] != "GET" and r.get("name") == "down-reads" for r in kube_conn.requests(since))
+
+
+def test_a_retry_replaces_what_a_failed_launch_and_a_failed_roll_back_left_half_created(
+        run_dag: DagRunner, kube_conn: EmulatorProcess, capfd: pytest.CaptureFixture[str]) -> None:
+    # Try 1: the ConfigMap creates fail (every attempt), and so does the roll-back's delete of the Deployment.
+    kube_conn.set_faults({"status": 500, "methods": ["POST"], "resource": "configmaps", "times": 4},
+                         {"status": 500, "methods": ["DELETE"], "resource": "deployments", "times": 4})
+    dag_run = run_dag(DAG.format(dag_id="half_left", cluster_id="half-left", extra="").replace(
+        "retries=0", "retries=1, retry_delay=datetime.timedelta(0)"))
+    log = capfd.readouterr().out
+    assert "may be left behind" in log  # try 1 said what it could not delete
+    assert "was left half-created by an earlier try of this task; replacing it" in log
+    assert task_states(dag_run) == {"launch": "success"}
+    config = kube_conn.api_get("/api/v1/namespaces/flink/configmaps/flink-config-half-left")
+    deployment = kube_conn.api_get("/apis/apps/v1/namespaces/flink/deployments/half-left")
+    job_id = "airflow-flink-k8s.apache.org/job-id"
+    assert config["metadata"]["annotations"][job_id] == deployment["metadata"]["annotations"][job_id]
+    assert deployment["metadata"]["annotations"]["airflow-flink-k8s.apache.org/try-number"] == "2"
