@@ -12,9 +12,9 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ class Deployed:
         """renewTime + leaseDuration of the lease record Flink (fabric8) wrote on the leader ConfigMap."""
         raw = self.k8s.get(self.configmap_path)["metadata"]["annotations"]["control-plane.alpha.kubernetes.io/leader"]
         record = json.loads(raw)
-        renewed = datetime.fromisoformat(record["renewTime"].replace("Z", "+00:00"))
+        renewed = datetime.fromisoformat(record["renewTime"])
         duration = record["leaseDuration"]  # "PT8S" from Flink 2.x's fabric8, 8.000000000 from 1.x's
         seconds = float(duration.removeprefix("PT").removesuffix("S")) if isinstance(duration, str) else duration
         return renewed + timedelta(seconds=seconds)
