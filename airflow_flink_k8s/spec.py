@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from fractions import Fraction
 from typing import Any
 
 from airflow_flink_k8s.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
@@ -40,10 +41,13 @@ _DURATION = re.compile(
     r"|millisecond|milliseconds|s|sec|secs|second|seconds|m|min|minute|minutes|h|hour|hours|d|day|days)?",
     re.IGNORECASE | re.ASCII,
 )
-#: Milliseconds per unit of a _DURATION; sub-millisecond units count 1 each, which only bounds the number.
-_DURATION_MILLIS = {
-    label: millis
-    for labels, millis in (("ns nano nanos nanosecond nanoseconds µs micro micros microsecond microseconds", 1),
+#: Flink's smallest checkpoint interval (CheckpointCoordinatorConfiguration.MINIMAL_CHECKPOINT_TIME).
+MIN_CHECKPOINT_INTERVAL_MS = 10
+#: Milliseconds per unit of a _DURATION.
+_DURATION_MILLIS: dict[str, Fraction] = {
+    label: Fraction(millis)
+    for labels, millis in (("ns nano nanos nanosecond nanoseconds", Fraction(1, 1_000_000)),
+                           ("µs micro micros microsecond microseconds", Fraction(1, 1000)),
                            ("ms milli millis millisecond milliseconds", 1), ("s sec secs second seconds", 1000),
                            ("m min minute minutes", 60_000), ("h hour hours", 3_600_000), ("d day days", 86_400_000))
     for label in labels.split()
@@ -388,12 +392,15 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
         if value is not None:
             _check_uri(name, value)
     interval = spec.checkpoint_interval
-    # Passed to Flink as written: trimmed as Java trims, positive, and a Java long in milliseconds.
+    # Passed to Flink as written: trimmed as Java trims, at least Flink's minimum checkpoint interval (below it the
+    # job fails at submission: CheckpointConfig.setCheckpointInterval), and a Java long in milliseconds.
     match = _DURATION.fullmatch(interval.strip(_JAVA_TRIM)) if isinstance(interval, str) else None
     if interval is not None and (
-        not match or not 0 < int(match[1]) * _DURATION_MILLIS[(match[2] or "ms").lower()] < 1 << 63
+        not match or not MIN_CHECKPOINT_INTERVAL_MS <= int(match[1]) * _DURATION_MILLIS[(match[2] or "ms").lower()]
+        < 1 << 63
     ):
-        raise FlinkSpecError("checkpoint_interval", "must be a positive Flink duration such as 10s or 1 min", interval)
+        raise FlinkSpecError("checkpoint_interval", f"must be a Flink duration of at least {MIN_CHECKPOINT_INTERVAL_MS}"
+                             " ms (Flink's minimum checkpoint interval), such as 10s or 1 min", interval)
     job_id = spec.job_id
     if job_id is not None and (not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id)):
         raise FlinkSpecError("job_id", "must be 32 lowercase hexadecimal digits", job_id)

@@ -169,14 +169,17 @@ def test_memory_sizes_are_what_flink_parses_of_at_least_1_mib(value):
 @fuzz_settings(2)
 @given(value=canonical_sizes(DURATION_UNITS) | odd_sizes)
 @example(value="\u0661s")
+@example(value="9ms")
+@example(value="10000000ns")
+@example(value="9999999ns")
 @example(value="1\u0660s")
 @example(value="\x8510s")
 @example(value="106751991167301d")
 @example(value="9223372036854775808ms")
 @example(value="9" * 5000 + "s")
-def test_checkpoint_intervals_are_positive_flink_durations(value):
+def test_checkpoint_intervals_are_flink_durations_of_at_least_10_ms(value):
     millis = flink_duration_millis(value)
-    allowed = millis is not None and millis > 0 and millis <= LONG_MAX
+    allowed = millis is not None and 10 <= millis <= LONG_MAX  # Flink's MINIMAL_CHECKPOINT_TIME is 10 ms
     result = outcome(checkpoint_interval=value)
     if isinstance(result, FlinkApplicationSpec):
         assert allowed, f"checkpoint_interval={value!r} accepted; Flink reads {millis!r} ms"
