@@ -11,9 +11,7 @@ together and the request log shows one 201 and one 409.
 from __future__ import annotations
 
 import datetime
-import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +26,8 @@ POST_DELAY = {"delay_ms": 1500, "methods": ["POST"], "resource": "deployments"}
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKubernetes]:
-    cluster = LocalKubernetes.start(tmp_path_factory.mktemp("races") / "k8s", namespaces=("default", NS))
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
-                {"conn_type": "kubernetes", "extra": {"kube_config_path": str(cluster.kubeconfig)}}))
-            yield cluster
-    finally:
-        survivors = cluster.stop()
-    assert not survivors, f"processes survived the sandbox: {survivors}"
+def sandbox(module_sandbox: LocalKubernetes) -> LocalKubernetes:
+    return module_sandbox
 
 
 def _launch_op(dag_id: str, cluster_id: str, if_exists: str, tmp: Path, **options: Any) -> Any:

@@ -9,7 +9,6 @@ import datetime
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +45,8 @@ def test_fifty_concurrent_launches_under_faults_end_running_or_cleanly_failed(tm
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKubernetes]:
-    cluster = LocalKubernetes.start(tmp_path_factory.mktemp("standin") / "k8s", namespaces=("default", NS))
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
-                {"conn_type": "kubernetes", "extra": {"kube_config_path": str(cluster.kubeconfig)}}))
-            yield cluster
-    finally:
-        survivors = cluster.stop()
-    assert not survivors, f"processes survived the sandbox: {survivors}"
+def sandbox(module_sandbox: LocalKubernetes) -> LocalKubernetes:
+    return module_sandbox
 
 
 def _shape(configmap: dict[str, Any], cluster_id: str, job_id: str) -> dict[str, Any]:
