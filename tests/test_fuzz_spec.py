@@ -148,6 +148,18 @@ def canonical_sizes(units: dict[str, Any]) -> st.SearchStrategy[str]:
 odd_sizes = st.text(st.sampled_from("0123456789 kmgtbKMGTBsSdhHnµ" + ODD), max_size=14)
 
 
+def assert_matches_flink(field_name: str, value: str, allowed: bool, flink_reads: str) -> None:
+    """The spec accepts ``value`` for ``field_name`` only where Flink's parser gives an allowed value, and refuses
+    (naming the field) every plain ASCII spelling Flink would not take."""
+    result = outcome(**{field_name: value})
+    if isinstance(result, FlinkApplicationSpec):
+        assert allowed, f"{field_name}={value!r} accepted; Flink reads {flink_reads}"
+    else:
+        assert result.field == field_name
+        ascii_only = all(char.isascii() and (char.isalnum() or char == " ") for char in value)
+        assert not (allowed and ascii_only), f"{field_name}={value!r} refused: {result}"
+
+
 @fuzz_settings(2)
 @given(value=canonical_sizes(MEMORY_UNITS) | odd_sizes)
 @example(value="\u0661\u0666\u0660\u0660m")
@@ -157,13 +169,7 @@ odd_sizes = st.text(st.sampled_from("0123456789 kmgtbKMGTBsSdhHnµ" + ODD), max_
 def test_memory_sizes_are_what_flink_parses_of_at_least_1_mib(value):
     size = flink_memory_bytes(value.strip())  # the launch passes memory sizes stripped
     allowed = size is not None and size >= 2**20
-    result = outcome(jobmanager_memory=value)
-    if isinstance(result, FlinkApplicationSpec):
-        assert allowed, f"jobmanager_memory={value!r} accepted; Flink reads {size!r} bytes"
-    else:
-        assert result.field == "jobmanager_memory"
-        ascii_only = all(char.isascii() and (char.isalnum() or char == " ") for char in value)
-        assert not (allowed and ascii_only), f"jobmanager_memory={value!r} refused: {result}"
+    assert_matches_flink("jobmanager_memory", value, allowed, f"{size!r} bytes")
 
 
 @fuzz_settings(2)
@@ -180,13 +186,7 @@ def test_memory_sizes_are_what_flink_parses_of_at_least_1_mib(value):
 def test_checkpoint_intervals_are_flink_durations_of_at_least_10_ms(value):
     millis = flink_duration_millis(value)
     allowed = millis is not None and 10 <= millis <= LONG_MAX  # Flink's MINIMAL_CHECKPOINT_TIME is 10 ms
-    result = outcome(checkpoint_interval=value)
-    if isinstance(result, FlinkApplicationSpec):
-        assert allowed, f"checkpoint_interval={value!r} accepted; Flink reads {millis!r} ms"
-    else:
-        assert result.field == "checkpoint_interval"
-        ascii_only = all(char.isascii() and (char.isalnum() or char == " ") for char in value)
-        assert not (allowed and ascii_only), f"checkpoint_interval={value!r} refused: {result}"
+    assert_matches_flink("checkpoint_interval", value, allowed, f"{millis!r} ms")
 
 
 @fuzz_settings()
