@@ -13,7 +13,9 @@ RBAC enforced, the Airflow identity bound to the Role of its launcher and HA mod
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ import pytest
 import yaml
 
 from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
+from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
 from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
 from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
@@ -388,6 +391,29 @@ class _UnderTheMinimalRole:
         refused = [r for r in combo.refusals(before) if r.startswith(AIRFLOW_USER)]
         assert len(refused) == 1, f"a 403 must fail at once, not be retried: {refused}"
         assert combo.exists(PROBE) == [], "a launch refused half-way left objects behind"
+
+    def test_flink_replaces_a_lost_taskmanager(self, combo: ComboRun) -> None:
+        """After kill -9 of the TaskManager, Flink deletes its failed pod and starts another under its Role, and
+        the job checkpoints again (the only sure way Flink's ``delete pods`` is exercised: idle-release is timing)."""
+        combo.wait_for_checkpoint()
+        combo.load()
+        before = combo.k8s.emulator.stats()["request_seq"]
+        ns, selector = combo.combo.namespace, f"app={combo.cluster_id},component=taskmanager"
+        [lost] = combo.k8s.pods(ns, selector)
+        os.kill(int(lost["metadata"]["annotations"][ANNOTATION_PID]), signal.SIGKILL)
+
+        def replaced() -> bool:
+            names = {pod["metadata"]["name"] for pod in combo.k8s.pods(ns, selector)}
+            return bool(names) and lost["metadata"]["name"] not in names
+
+        combo.k8s.wait_for("Flink to replace the killed TaskManager's pod", replaced, timeout=180)
+        directory = combo.workdir / "checkpoints" / combo.cluster_id / combo.running_cluster()["job_id"]
+        last = max([int(path.name.removeprefix("chk-")) for path in directory.glob("chk-*")], default=0)
+        combo.k8s.wait_for("a checkpoint completed after the TaskManager was replaced", lambda: any(
+            int(path.parent.name.removeprefix("chk-")) > last for path in directory.glob("chk-*/_metadata")),
+            timeout=180)
+        assert ("delete", "pods") in combo.jobmanager_calls()
+        assert combo.refusals(before) == [], "an identity was refused a call under the documented Roles"
 
     def test_teardown_with_savepoint(self, combo: ComboRun) -> None:
         combo.wait_for_checkpoint()
