@@ -287,6 +287,19 @@ def test_service_proxy_forwards_to_the_registered_local_address(
         assert json.loads(response.read())["path"] == "/a"
 
 
+def test_a_lost_response_fault_applies_the_request_then_answers_the_error(core: client.CoreV1Api,
+                                                                         k8s_emulator: EmulatorProcess) -> None:
+    k8s_emulator.set_faults({"status": 503, "methods": ["POST"], "resource": "configmaps", "times": 1,
+                             "applied": True})
+    with pytest.raises(ApiException) as lost:
+        core.create_namespaced_config_map(NS, _cm("landed", a="1"))
+    assert lost.value.status == 503
+    assert core.read_namespaced_config_map("landed", NS).data == {"a": "1"}, "the failed POST did land"
+    with pytest.raises(ApiException) as again:
+        core.create_namespaced_config_map(NS, _cm("landed", a="1"))
+    assert _status(again) == (409, "AlreadyExists")
+
+
 def test_fault_injection_rate_latency_and_dropped_watches(core: client.CoreV1Api,
                                                           k8s_emulator: EmulatorProcess) -> None:
     core.create_namespaced_config_map(NS, _cm("f"))

@@ -283,13 +283,15 @@ class KubernetesApiEmulator:
                                                                       "serverAddress": f"{self.host}:{self.port}"}]})
         if route is None:
             return self._discovery(path)
-        delay, injected = self.faults.decide(request.method, route.rtype.plural, route.name, watch)
+        delay, injected, applied = self.faults.decide(request.method, route.rtype.plural, route.name, watch)
         if delay:
             await asyncio.sleep(delay)
         try:
-            if injected is not None:
+            if injected is not None and not applied:
                 raise self._injected(injected, route)
             response = await self._dispatch(request, route, watch)
+            if injected is not None:
+                raise self._injected(injected, route)
         except ApiError as exc:
             response = web.json_response(exc.status(), status=exc.code)
         except SelectorError as exc:

@@ -12,7 +12,8 @@ class FaultRule:
     """Answer matching requests with ``status`` (and/or delay them), by count, rate or period.
 
     ``every=3`` fires on every third matching request; ``probability=0.1`` on one in ten (seeded);
-    ``times`` caps how often it fires. An empty ``methods`` matches every verb.
+    ``times`` caps how often it fires. An empty ``methods`` matches every verb. ``applied=True`` carries the
+    request out before answering ``status`` (a response lost on its way back: the client cannot tell it landed).
     """
 
     status: int | None = None
@@ -24,13 +25,14 @@ class FaultRule:
     times: int | None = None
     delay_ms: int = 0
     include_watch: bool = False
+    applied: bool = False
     seen: int = 0
     fired: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultRule:
         allowed = {"status", "methods", "resource", "name_prefix", "every", "probability", "times", "delay_ms",
-                   "include_watch"}
+                   "include_watch", "applied"}
         unknown = set(data) - allowed
         if unknown:
             raise ValueError(f"unknown fault rule fields: {sorted(unknown)}")
@@ -64,9 +66,10 @@ class Faults:
         self.seed = int(data.get("seed", 0))
         self._random = random.Random(self.seed)
 
-    def decide(self, method: str, plural: str | None, name: str | None, watch: bool) -> tuple[float, int | None]:
-        """Return (delay in seconds, injected status or None) for one request."""
-        delay, status = 0.0, None
+    def decide(self, method: str, plural: str | None, name: str | None,
+               watch: bool) -> tuple[float, int | None, bool]:
+        """Return (delay in seconds, injected status or None, whether to apply the request first) for one request."""
+        delay, status, applied = 0.0, None, False
         for rule in self.rules:
             if not rule.matches(method, plural, name, watch):
                 continue
@@ -83,11 +86,11 @@ class Faults:
             rule.fired += 1
             delay += rule.delay_ms / 1000.0
             if rule.status is not None and status is None:
-                status = rule.status
-        return delay, status
+                status, applied = rule.status, rule.applied
+        return delay, status, applied
 
     def summary(self) -> list[dict[str, Any]]:
         """Per rule: what it injects (``status``, ``delay_ms``), what it matches, and how often it matched (``seen``)
         and fired."""
         return [{"status": r.status, "delay_ms": r.delay_ms, "methods": list(r.methods), "resource": r.resource,
-                 "seen": r.seen, "fired": r.fired} for r in self.rules]
+                 "applied": r.applied, "seen": r.seen, "fired": r.fired} for r in self.rules]
