@@ -258,6 +258,8 @@ class CliLauncher:
                 if exc.status != 409:
                     raise
                 holder = self.k8s.get("ConfigMap", name, namespace)
+                if _carries(holder, annotations):  # a retried POST whose first attempt did land: the lock is ours
+                    return holder
                 held_until = float(((holder or {}).get("metadata", {}).get("annotations") or {}).get(
                     ANNOTATION_LOCK_EXPIRES, "inf"))
                 if holder is not None and held_until > time.time():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,41 @@ def test_a_launch_failing_half_way_leaves_nothing_behind(run_dag: DagRunner, kub
     created = [r for r in kube_conn.requests() if r["method"] == "POST" and r.get("status") == 201]
     assert {r["resource"] for r in created} == {"deployments", "services"}, "the launch got half-way"
     assert _objects(kube_conn) == []
+
+
+@pytest.mark.parametrize("resource", ["deployments", "services", "configmaps"])
+def test_a_create_whose_answer_was_lost_is_retried_and_recognised_as_its_own(
+        run_dag: DagRunner, kube_conn: EmulatorProcess, resource: str) -> None:
+    # The first POST of the kind lands, but the answer is a 503: the retry meets a 409 from its own object.
+    kube_conn.set_faults({"status": 503, "methods": ["POST"], "resource": resource, "times": 1, "applied": True})
+    dag_run = run_dag(DAG.format(dag_id=f"lost_{resource}", cluster_id="lost-answer", extra=""))
+    assert task_states(dag_run) == {"launch": "success"}
+    posts = [r["status"] for r in kube_conn.requests() if r["method"] == "POST" and r["resource"] == resource]
+    assert posts[:2] == [503, 409]
+    assert sorted(_objects(kube_conn)) == ["configmap/flink-config-lost-answer", "deployment/lost-answer",
+                                           "service/lost-answer-rest"]
+    uid = kube_conn.api_get("/apis/apps/v1/namespaces/flink/deployments/lost-answer")["metadata"]["uid"]
+    for path in ("/api/v1/namespaces/flink/services/lost-answer-rest",
+                 "/api/v1/namespaces/flink/configmaps/flink-config-lost-answer"):
+        assert [ref["uid"] for ref in kube_conn.api_get(path)["metadata"]["ownerReferences"]] == [uid]
+
+
+@pytest.mark.flink
+def test_a_cli_launch_lock_whose_answer_was_lost_is_its_own(run_dag: DagRunner, kube_conn: EmulatorProcess,
+                                                            tmp_path: Path) -> None:
+    """Else the launch would wait on, or fail against, the lock it holds itself, until the lock expires."""
+    from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
+
+    home = ensure_flink_home("2.3.0")
+    shutil.copytree(home / "conf", tmp_path / "flink-conf")
+    kube_conn.set_faults({"status": 503, "methods": ["POST"], "resource": "configmaps", "times": 1, "applied": True})
+    dag_run = run_dag(DAG.format(dag_id="lost_lock", cluster_id="lost-lock", extra=(
+        f"launcher='cli', flink_bin={str(home / 'bin' / 'flink')!r}, flink_conf_dir={str(tmp_path / 'flink-conf')!r},")))
+    assert task_states(dag_run) == {"launch": "success"}
+    lock_posts = [r["status"] for r in kube_conn.requests() if r["method"] == "POST" and r["resource"] == "configmaps"]
+    assert lock_posts[:2] == [503, 409]
+    assert "configmap/flink-launch-lock-lost-lock" not in _objects(kube_conn), "the lock was released"
+    assert "deployment/lost-lock" in _objects(kube_conn)
 
 
 def test_if_exists_fail_names_the_cluster(run_dag: DagRunner, kube_conn: EmulatorProcess,
