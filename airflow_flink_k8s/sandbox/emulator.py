@@ -18,7 +18,8 @@ the controller and node parts. It is strict where Flink and the Kubernetes clien
 * optional RBAC (``--rbac`` or ``POST /_emulator/rbac``): bearer tokens map to users (``POST /_emulator/tokens``),
   and a request the loaded Roles and bindings do not allow gets the API server's 401/403 ``Status``
   (see ``sandbox.authorizer``). The sandbox's own identities (the admin kubeconfig, the kubelet) are in
-  ``system:masters``; the admin endpoints stay open.
+  ``system:masters``; the admin endpoints stay open. A token revoked through ``DELETE /_emulator/tokens`` gets
+  the 401 of an expired token whether RBAC is enforced or not.
 
 Why not ``kmock``: kmock 0.8's ``KubernetesEmulator`` stores objects and serves list/watch, but it hands out no
 real resourceVersion (a list answers ``'...'``), never answers 409 for a stale write, treats PUT as a merge,
@@ -120,6 +121,7 @@ class KubernetesApiEmulator:
                  rbac: bool = False) -> None:
         self.host, self.port = host, port
         self.tokens: dict[str, UserInfo] = dict(BUILTIN_TOKENS)
+        self.revoked: set[str] = set()
         self.rbac: RbacPolicy | None = RbacPolicy.from_documents([]) if rbac else None
         self.bookmark_interval = bookmark_interval
         self.store = ObjectStore(history_limit=history_limit, gc_delay=gc_delay, scheduler=self._schedule)
@@ -218,6 +220,10 @@ class KubernetesApiEmulator:
             if body.get("previous"):
                 self.previous_pod_logs[(body["namespace"], body["pod"])] = body["previous"]
             return web.json_response({"logs": len(self.pod_logs)})
+        if action == "tokens" and request.method == "DELETE":
+            self.revoked.add(body["token"])  # an expired token: refused (401) from now on, RBAC or not
+            self.tokens.pop(body["token"], None)
+            return web.json_response({"revoked": True})
         if action == "tokens":
             self.tokens[body["token"]] = UserInfo.authenticated(body["user"], body.get("groups") or ())
             return web.json_response({"user": body["user"], "groups": list(self.tokens[body["token"]].groups)})
@@ -241,8 +247,11 @@ class KubernetesApiEmulator:
             return ANONYMOUS
         return self.tokens.get(token.strip())
 
-    def _refusal(self, user: UserInfo | None, attributes: RequestAttributes) -> web.Response | None:
-        """The 401/403 answer when RBAC is enforced and does not allow the request, else None."""
+    def _refusal(self, request: web.Request, user: UserInfo | None,
+                 attributes: RequestAttributes) -> web.Response | None:
+        """The 401 for a revoked token; the 401/403 when RBAC is enforced and does not allow the request; else None."""
+        if request.headers.get("Authorization", "").partition(" ")[2].strip() in self.revoked:
+            return web.json_response(unauthorized_status(), status=401)
         if self.rbac is None:
             return None
         if user is None:
@@ -256,7 +265,7 @@ class KubernetesApiEmulator:
         path = request.path
         user = self._authenticate(request)
         attributes = request_attributes(user or ANONYMOUS, request.method, path, request.query)
-        refusal = self._refusal(user, attributes)
+        refusal = self._refusal(request, user, attributes)
         route = parse_route(path)
         watch = request.method == "GET" and route is not None and route.name is None and watch_requested(
             request.query)

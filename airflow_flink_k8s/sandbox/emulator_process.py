@@ -115,12 +115,20 @@ class EmulatorProcess:
         """A kubeconfig for the sandbox admin (``system:masters``)."""
         return write_kubeconfig(path, self.url, namespace=namespace)
 
+    def add_token(self, token: str, user: str, groups: tuple[str, ...] = ()) -> None:
+        """Let ``token`` stand for ``user`` (in ``groups``)."""
+        self.admin("tokens", {"token": token, "user": user, "groups": list(groups)})
+
+    def revoke_token(self, token: str) -> None:
+        """Refuse ``token`` from now on with the API server's 401, as it refuses an expired one."""
+        self.admin("tokens", {"token": token}, method="DELETE")
+
     def user_kubeconfig(self, path: str | Path, user: str, groups: tuple[str, ...] = (),
                         namespace: str = "default") -> Path:
         """A kubeconfig with a fresh bearer token for ``user`` (e.g. ``system:serviceaccount:airflow:worker``);
         a service account's groups are added as the API server adds them."""
         token = f"sandbox-user-{secrets.token_hex(12)}"
-        self.admin("tokens", {"token": token, "user": user, "groups": list(groups)})
+        self.add_token(token, user, groups)
         return write_kubeconfig(path, self.url, namespace=namespace, user=user.replace(":", "-"), token=token)
 
     def set_rbac(self, documents: str | list[dict[str, Any]], namespace: str = "default") -> None:
