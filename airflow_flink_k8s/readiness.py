@@ -248,7 +248,7 @@ def _unavailable(path: str, response: RestResponse, rest_url: str | None) -> str
     """Why ``path`` gave no usable answer; raises ``RestRefusedError`` for a 401/403, which no wait can fix."""
     where = f"{rest_url or ''}{path}"
     if response.status in (401, 403):
-        raise rest_api.RestRefusedError(f"{where}: refused: {_describe(response)}")
+        raise rest_api.RestRefusedError(f"{where}: refused: {_describe(response)}", response.status)
     if rest_api.is_leader_election(response.status, response.body):
         return f"{where}: REST endpoint is waiting for a leader election (HTTP 503)"
     return f"{where}: {_describe(response)}"

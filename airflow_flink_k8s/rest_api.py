@@ -28,7 +28,11 @@ class RestDataError(ValueError):
 
 class RestRefusedError(RestDataError):
     """A REST request refused for lack of rights (HTTP 401/403, e.g. by the API server's service proxy): waiting
-    longer cannot help."""
+    longer cannot help (a 401 through the API server may be an expired token, which a caller can read anew)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class JobState(StrEnum):

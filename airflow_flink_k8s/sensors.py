@@ -51,6 +51,7 @@ from airflow_flink_k8s.readiness import (
     run_evaluation,
 )
 from airflow_flink_k8s.readiness_check import ReadinessCheck, readiness_from_event
+from airflow_flink_k8s.rest_api import RestRefusedError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -194,19 +195,12 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         return details
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
-
         check = self._check or self.readiness_check()
         leader = self._read_leader(check)
         if leader is None and check.target != "leader":
             self.log.info("No live leader for %s in the HA data yet", check.cluster_id)
-        endpoint = check.endpoint(leader, self._get_api_server(check))
         try:
-            if endpoint is None:
-                readiness = run_evaluation(check.evaluation(leader, None), _no_fetch)
-            else:
-                with SyncFlinkRestClient(endpoint, timeout=check.rest_timeout) as client:
-                    readiness = run_evaluation(check.evaluation(leader, endpoint), client.fetch)
+            readiness = self._evaluate(check, leader)
         except JobTerminalError as error:
             raise AirflowFailException(self._report(check, job_failure_report(
                 error, check.report_target(), leader.address if leader else None))) from None
@@ -222,6 +216,25 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
 
     def on_kill(self) -> None:
         self._close()
+
+    def _evaluate(self, check: ReadinessCheck, leader: LeaderInfo | None) -> Readiness:
+        """One evaluation. A 401 through the API server is retried once with the connection's credentials read
+        anew: the token read earlier may have expired (service-account and exec credentials rotate)."""
+        from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
+
+        for attempt in (1, 2):
+            endpoint = check.endpoint(leader, self._get_api_server(check))
+            try:
+                if endpoint is None:
+                    return run_evaluation(check.evaluation(leader, None), _no_fetch)
+                with SyncFlinkRestClient(endpoint, timeout=check.rest_timeout) as client:
+                    return run_evaluation(check.evaluation(leader, endpoint), client.fetch)
+            except RestRefusedError as error:
+                if error.status != 401 or self._api_server is None or attempt == 2:
+                    raise
+                self.log.info("The API server refused the token read earlier (HTTP 401); reading it again")
+                self._api_server = None
+        raise AssertionError("unreachable")
 
     # ----------------------------------------------------------------- I/O helpers
     @staticmethod

@@ -43,7 +43,7 @@ from airflow_flink_k8s.readiness import (
     run_evaluation_async,
 )
 from airflow_flink_k8s.readiness_check import ReadinessCheck
-from airflow_flink_k8s.rest_api import RestDataError
+from airflow_flink_k8s.rest_api import RestDataError, RestRefusedError
 from airflow_flink_k8s.rest_endpoint import ApiServer, RestEndpoint
 
 if TYPE_CHECKING:
@@ -89,12 +89,23 @@ class FlinkJobManagerReadyTrigger(BaseTrigger):
         next_pod_check = time.monotonic() + pod_check_interval
         try:
             api_server = await self._api_server()
+            token_read_again = False
             async with _leader_source(check) as source:
                 while True:
                     leader = source.leader()
                     endpoint = check.endpoint(leader, api_server)
                     fetch = _no_fetch if endpoint is None else await self._client(clients, endpoint)
-                    readiness = await run_evaluation_async(check.evaluation(leader, endpoint), fetch)
+                    try:
+                        readiness = await run_evaluation_async(check.evaluation(leader, endpoint), fetch)
+                    except RestRefusedError as error:
+                        # Through the API server, the token read earlier may have expired (service-account and
+                        # exec credentials rotate): read it again once before the refusal counts.
+                        if error.status != 401 or api_server is None or token_read_again:
+                            raise
+                        self.log.info("The API server refused the token read earlier (HTTP 401); reading it again")
+                        api_server, token_read_again = await self._api_server(), True
+                        continue
+                    token_read_again = False
                     if readiness.ready:
                         return {"status": "success", "message": readiness.reason, "details": readiness.details()}
                     if readiness.reason != last_reason:

@@ -15,6 +15,8 @@ namespace) has one :class:`NamespaceConfigMapWatch`, started by its first subscr
 The watch lists, then watches from the list's ``resourceVersion`` (with bookmarks). A stream the server ends is
 resumed from the last version seen; a ``410 Gone`` or a broken stream or failed request means a fresh list (after a
 short back-off), from which subscribers get the current state, and ``None`` for a map that went away meanwhile.
+A 401 also means a fresh list, once, with the connection's credentials loaded anew (tokens expire); a 401 that
+persists, or a 403, reaches every subscriber as the refusal it is.
 Subscribers see only the newest value of their map: a slow reader skips intermediate versions, never queues them.
 """
 
@@ -150,19 +152,25 @@ class NamespaceConfigMapWatch:
         from kubernetes_asyncio.client import CoreV1Api
         from kubernetes_asyncio.client.exceptions import ApiException
 
-        backoff = _BACKOFF_MIN
+        backoff, credentials_read_again = _BACKOFF_MIN, False
         while True:
             try:
-                async with self.open_client() as api_client:
+                async with self.open_client() as api_client:  # loads the connection's credentials anew
                     core = CoreV1Api(api_client)
                     version = await self._list(core)
-                    backoff = _BACKOFF_MIN
+                    backoff, credentials_read_again = _BACKOFF_MIN, False
                     while True:
                         version = await self._watch(api_client, core, version)
             except asyncio.CancelledError:
                 raise
             except ApiException as error:
-                if error.status in (401, 403):  # RBAC refuses: no retry can help; tell every subscriber
+                if error.status == 401 and not credentials_read_again:
+                    # The token this client loaded may have expired (service-account and exec credentials
+                    # rotate): list again once with a fresh client before the refusal counts.
+                    credentials_read_again = True
+                    self._record_error("HTTP 401 Unauthorized: loading the credentials again")
+                    continue
+                if error.status in (401, 403):  # refused with fresh credentials: no retry can help
                     self._refuse_all(error)
                     return
                 self._record_error(f"HTTP {error.status} {error.reason}")
