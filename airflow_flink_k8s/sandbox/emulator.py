@@ -240,17 +240,19 @@ class KubernetesApiEmulator:
         return web.json_response({"error": f"unknown admin action {action}"}, status=404)
 
     # ----------------------------------------------------------------- API
-    def _authenticate(self, request: web.Request) -> UserInfo | None:
-        """The user of the request's bearer token; anonymous without one; None for a token nobody was given."""
+    @staticmethod
+    def _bearer_token(request: web.Request) -> str | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return ANONYMOUS
-        return self.tokens.get(token.strip())
+        return (token.strip() or None) if scheme.lower() == "bearer" else None
 
-    def _refusal(self, request: web.Request, user: UserInfo | None,
+    def _authenticate(self, token: str | None) -> UserInfo | None:
+        """The user of a bearer token; anonymous without one; None for a token nobody was given."""
+        return ANONYMOUS if token is None else self.tokens.get(token)
+
+    def _refusal(self, token: str | None, user: UserInfo | None,
                  attributes: RequestAttributes) -> web.Response | None:
         """The 401 for a revoked token; the 401/403 when RBAC is enforced and does not allow the request; else None."""
-        if request.headers.get("Authorization", "").partition(" ")[2].strip() in self.revoked:
+        if token in self.revoked:
             return web.json_response(unauthorized_status(), status=401)
         if self.rbac is None:
             return None
@@ -263,9 +265,10 @@ class KubernetesApiEmulator:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        user = self._authenticate(request)
+        token = self._bearer_token(request)
+        user = self._authenticate(token)
         attributes = request_attributes(user or ANONYMOUS, request.method, path, request.query)
-        refusal = self._refusal(request, user, attributes)
+        refusal = self._refusal(token, user, attributes)
         route = parse_route(path)
         watch = request.method == "GET" and route is not None and route.name is None and watch_requested(
             request.query)
