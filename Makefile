@@ -8,9 +8,9 @@ export AIRFLOW_FLINK_K8S_CACHE ?= $(HOME)/.cache/airflow-flink-k8s
 
 .PHONY: test demo bench fuzz deps system-deps flink lint clean
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml sandbox/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
+	$(VENV)/bin/pip install -q --disable-pip-version-check -c constraints.txt -e ./sandbox -e '.[sandbox,test,bench,dev]'
 	touch $@
 
 deps: $(VENV)/.installed
@@ -19,13 +19,13 @@ system-deps:
 	./scripts/install-system-deps.sh
 
 flink: deps system-deps
-	$(PY) -m airflow_flink_k8s.sandbox.flink_dist $(FLINK_VERSIONS)
+	$(PY) -m airflow_flink_k8s_sandbox.flink_dist $(FLINK_VERSIONS)
 
 test: flink
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 demo: flink
-	$(PY) -m airflow_flink_k8s.sandbox.demo
+	$(PY) -m airflow_flink_k8s_sandbox.demo
 
 bench: flink
 	$(PY) -m bench

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "FlinkApplicationSpec": "airflow_flink_k8s.spec",
-    "FlinkSpecError": "airflow_flink_k8s.spec",
-    "LeaderDataError": "airflow_flink_k8s.leader",
-    "LeaderInfo": "airflow_flink_k8s.leader",
-    "build_flink_command": "airflow_flink_k8s.command",
-    "decode_zookeeper_leader": "airflow_flink_k8s.leader",
-    "flink_configuration": "airflow_flink_k8s.configuration",
-    "parse_kubernetes_leader": "airflow_flink_k8s.leader",
-    "render_kubernetes_objects": "airflow_flink_k8s.kubernetes_objects",
+    "FlinkApplicationSpec": "airflow_flink_k8s.core.spec",
+    "FlinkSpecError": "airflow_flink_k8s.core.spec",
+    "LeaderDataError": "airflow_flink_k8s.core.leader",
+    "LeaderInfo": "airflow_flink_k8s.core.leader",
+    "build_flink_command": "airflow_flink_k8s.core.command",
+    "decode_zookeeper_leader": "airflow_flink_k8s.core.leader",
+    "flink_configuration": "airflow_flink_k8s.core.configuration",
+    "parse_kubernetes_leader": "airflow_flink_k8s.core.leader",
+    "render_kubernetes_objects": "airflow_flink_k8s.core.kubernetes_objects",
 }
 
 __all__ = [
@@ -38,16 +38,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from airflow_flink_k8s.command import build_flink_command
-    from airflow_flink_k8s.configuration import flink_configuration
-    from airflow_flink_k8s.kubernetes_objects import render_kubernetes_objects
-    from airflow_flink_k8s.leader import (
+    from airflow_flink_k8s.core.command import build_flink_command
+    from airflow_flink_k8s.core.configuration import flink_configuration
+    from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects
+    from airflow_flink_k8s.core.leader import (
         LeaderDataError,
         LeaderInfo,
         decode_zookeeper_leader,
         parse_kubernetes_leader,
     )
-    from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
+    from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
 
 def __getattr__(name: str) -> Any:

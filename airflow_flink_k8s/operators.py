@@ -12,20 +12,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_flink_k8s.failure_report import (
+from airflow_flink_k8s.core.failure_report import (
     DEFAULT_LOG_TAIL_LINES,
     DEFAULT_RESTART_LIMIT,
     check_report_options,
 )
-from airflow_flink_k8s.launch_plan import check_if_exists
+from airflow_flink_k8s.core.launch_plan import check_if_exists
 from airflow_flink_k8s.links import FlinkWebUILink
-from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-    from airflow_flink_k8s.launch_plan import RunIdentity
+    from airflow_flink_k8s.core.launch_plan import RunIdentity
 
 #: Every ``FlinkApplicationSpec`` field is an operator argument of the same name, and templated.
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec))
@@ -115,7 +115,7 @@ class FlinkApplicationOperator(BaseOperator):
         self.flink_bin, self.cli_timeout, self.flink_conf_dir = flink_bin, cli_timeout, flink_conf_dir
         self.delete_timeout = delete_timeout
         if wait_until is not None:
-            from airflow_flink_k8s.readiness import ReadinessLevel
+            from airflow_flink_k8s.core.readiness import ReadinessLevel
 
             wait_until = ReadinessLevel.parse(wait_until).value
         self.wait_until, self.wait_timeout, self.wait_poll_interval = wait_until, wait_timeout, wait_poll_interval
@@ -139,7 +139,7 @@ class FlinkApplicationOperator(BaseOperator):
         task logs, rendered fields and error text show ``***`` instead."""
         from airflow.sdk.log import mask_secret
 
-        from airflow_flink_k8s.sensitive_keys import values_to_mask
+        from airflow_flink_k8s.core.sensitive_keys import values_to_mask
 
         conf = getattr(self, "flink_conf", None)  # a spec field, set in __init__ (and rendered)
         if isinstance(conf, Mapping):
@@ -148,8 +148,8 @@ class FlinkApplicationOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-        from airflow_flink_k8s.launch_plan import Action, RunIdentity, decide, launch_finished
-        from airflow_flink_k8s.launchers import launch_lock_name
+        from airflow_flink_k8s.core.launch_plan import Action, RunIdentity, decide, launch_finished
+        from airflow_flink_k8s.flows.launchers import launch_lock_name
 
         self.mask_sensitive_conf()
         spec = self.build_spec()
@@ -171,7 +171,7 @@ class FlinkApplicationOperator(BaseOperator):
             result = self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
         else:
             if decision.action is Action.REPLACE:
-                from airflow_flink_k8s.launchers import delete_cluster
+                from airflow_flink_k8s.flows.launchers import delete_cluster
 
                 assert existing is not None
                 delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=self.delete_timeout,
@@ -190,7 +190,7 @@ class FlinkApplicationOperator(BaseOperator):
         from dataclasses import asdict
         from datetime import timedelta
 
-        from airflow_flink_k8s.readiness_check import ReadinessCheck
+        from airflow_flink_k8s.core.readiness_check import ReadinessCheck
         from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 
         check = ReadinessCheck(
@@ -211,7 +211,7 @@ class FlinkApplicationOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """After the wait: the launch result plus the readiness details, or the failure Flink reported."""
-        from airflow_flink_k8s.readiness_check import readiness_from_event
+        from airflow_flink_k8s.core.readiness_check import readiness_from_event
 
         launch = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
         ready = readiness_from_event(event, launch["cluster_id"])
@@ -219,8 +219,8 @@ class FlinkApplicationOperator(BaseOperator):
         return {**launch, "ready": ready}
 
     def _launch(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook) -> dict[str, Any]:
-        from airflow_flink_k8s.launch_plan import launch_annotations, launch_labels
-        from airflow_flink_k8s.launchers import CliLauncher, ClusterIdTakenError, NativeLauncher
+        from airflow_flink_k8s.core.launch_plan import launch_annotations, launch_labels
+        from airflow_flink_k8s.flows.launchers import CliLauncher, ClusterIdTakenError, NativeLauncher
 
         assert spec.job_id is not None
         launcher = NativeLauncher(k8s) if self.launcher == "native" else CliLauncher(
@@ -241,8 +241,8 @@ class FlinkApplicationOperator(BaseOperator):
         """Another task instance took the cluster id after this one decided (see ``decide_after_lost_race``):
         ``fail`` fails at once; ``reuse``/``replace`` wait for that launch to finish, then reattach to an identical
         spec or fail naming the options that differ."""
-        from airflow_flink_k8s.launch_plan import decide_after_lost_race
-        from airflow_flink_k8s.launchers import await_concurrent_launch
+        from airflow_flink_k8s.core.launch_plan import decide_after_lost_race
+        from airflow_flink_k8s.flows.launchers import await_concurrent_launch
 
         winner, config = holder, None
         if self.if_exists != "fail":
@@ -255,7 +255,7 @@ class FlinkApplicationOperator(BaseOperator):
 
     def _job_id(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook) -> str:
         """Resume: the checkpointed job in the HA data. Fresh: the given id, else one derived from this try."""
-        from airflow_flink_k8s.job_id import derive_job_id
+        from airflow_flink_k8s.core.job_id import derive_job_id
 
         if spec.restore != "latest":
             return spec.job_id or derive_job_id(spec.cluster_id, run.run_key, run.try_number)
@@ -277,7 +277,7 @@ class FlinkApplicationOperator(BaseOperator):
         if spec.ha == "zookeeper":
             with self._zookeeper(spec) as zk:
                 return zk.checkpointed_job_ids(spec.cluster_id, spec.zookeeper_root)
-        from airflow_flink_k8s.ha_data import checkpointed_job_ids, ha_label_selector
+        from airflow_flink_k8s.core.ha_data import checkpointed_job_ids, ha_label_selector
 
         return checkpointed_job_ids(spec.cluster_id,
                                     k8s.list_configmaps(spec.namespace, ha_label_selector(spec.cluster_id)))
@@ -291,7 +291,7 @@ class FlinkApplicationOperator(BaseOperator):
                 if zk.delete_cluster_data(spec.cluster_id, spec.zookeeper_root):
                     self.log.info("removed leftover ZooKeeper HA data %s/%s", spec.zookeeper_root, spec.cluster_id)
             return
-        from airflow_flink_k8s.ha_data import ha_configmap_names, ha_label_selector
+        from airflow_flink_k8s.core.ha_data import ha_configmap_names, ha_label_selector
 
         for name in ha_configmap_names(spec.cluster_id,
                                        k8s.list_configmaps(spec.namespace, ha_label_selector(spec.cluster_id))):
@@ -305,7 +305,7 @@ class FlinkApplicationOperator(BaseOperator):
                                   else spec.zookeeper_quorum)
 
     def _result(self, k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, *, launched: bool) -> dict[str, Any]:
-        from airflow_flink_k8s.rest_endpoint import AccessMode, resolve_rest_endpoint
+        from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
 
         ui = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=spec.cluster_id,
                                    namespace=spec.namespace, api_server=k8s.api_server())
@@ -358,9 +358,9 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         self.delete_timeout = delete_timeout
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_flink_k8s.ha_data import ha_configmap_names, ha_label_selector
+        from airflow_flink_k8s.core.ha_data import ha_configmap_names, ha_label_selector
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-        from airflow_flink_k8s.launchers import delete_cluster
+        from airflow_flink_k8s.flows.launchers import delete_cluster
 
         if self.ha not in ("none", "kubernetes", "zookeeper"):
             raise FlinkSpecError("ha", "must be one of none, kubernetes, zookeeper", self.ha)
@@ -394,10 +394,10 @@ class FlinkApplicationTeardownOperator(BaseOperator):
 
         from airflow.sdk.exceptions import AirflowException
 
-        from airflow_flink_k8s import rest_api
+        from airflow_flink_k8s.core import rest_api
         from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
-        from airflow_flink_k8s.launch_plan import ANNOTATION_JOB_ID
-        from airflow_flink_k8s.rest_endpoint import AccessMode, resolve_rest_endpoint
+        from airflow_flink_k8s.core.launch_plan import ANNOTATION_JOB_ID
+        from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
 
         job_id = self.job_id or (deployment["metadata"].get("annotations") or {}).get(ANNOTATION_JOB_ID)
         if not job_id:

@@ -13,7 +13,7 @@ A job in a terminal state fails the sensor at once (no retries) with the job id,
 so does a JobManager that cannot start (every JobManager pod crash-looping with ``jobmanager_restart_limit``
 restarts, an image that cannot be pulled, a failed pod). Those failures and a timeout carry the last
 ``log_tail_lines`` lines of the JobManager log, read through the Kubernetes API (``pods/log``), and a timeout says
-what was last seen (see :mod:`airflow_flink_k8s.failure_report`). Passing API-server hiccups (5xx, 409, 429, dropped
+what was last seen (see :mod:`airflow_flink_k8s.core.failure_report`). Passing API-server hiccups (5xx, 409, 429, dropped
 connections) and REST 503s only mean "not ready yet".
 
 On success the sensor returns (pushes to XCom) the leader address Flink wrote, session id, the REST URL used, Flink
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_flink_k8s.failure_report import (
+from airflow_flink_k8s.core.failure_report import (
     DEFAULT_LOG_TAIL_LINES,
     DEFAULT_RESTART_LIMIT,
     Steps,
@@ -43,21 +43,21 @@ from airflow_flink_k8s.failure_report import (
     run_report,
     timeout_report,
 )
-from airflow_flink_k8s.readiness import (
+from airflow_flink_k8s.core.readiness import (
     JobTerminalError,
     Readiness,
     RestRequest,
     RestResponse,
     run_evaluation,
 )
-from airflow_flink_k8s.readiness_check import ReadinessCheck, readiness_from_event
-from airflow_flink_k8s.rest_api import RestRefusedError
+from airflow_flink_k8s.core.readiness_check import ReadinessCheck, readiness_from_event
+from airflow_flink_k8s.core.rest_api import RestRefusedError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_flink_k8s.leader import LeaderInfo
-    from airflow_flink_k8s.rest_endpoint import ApiServer
+    from airflow_flink_k8s.core.leader import LeaderInfo
+    from airflow_flink_k8s.core.rest_endpoint import ApiServer
 
 #: HTTP statuses from the API server that mean "try again", not "you may not".
 _TRANSIENT_API_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})

@@ -3,7 +3,7 @@
 It follows the leader the way Flink's clients do, from the HA data: on Kubernetes through the process's shared
 ConfigMap watch (:mod:`airflow_flink_k8s.hooks.configmap_watch`), on ZooKeeper through a kazoo data watch. Each
 change of the leader, each lease expiry and every ``poll_interval`` it runs the same readiness evaluator as the
-sensor's ``poke`` (:func:`airflow_flink_k8s.readiness.evaluate_readiness`) with the async REST client. It reads only;
+sensor's ``poke`` (:func:`airflow_flink_k8s.core.readiness.evaluate_readiness`) with the async REST client. It reads only;
 it never deletes or changes anything.
 
 Events: ``{"status": "success", "details": {...}}`` when ready; ``"failed"`` when the job reached a terminal state
@@ -11,7 +11,7 @@ Events: ``{"status": "success", "details": {...}}`` when ready; ``"failed"`` whe
 crash-looping or cannot start (looked at every ``POD_CHECK_INTERVAL`` or ``poll_interval``, the longer, while not
 ready); ``"error"`` for HA or REST data Flink does not write; ``"timeout"`` at ``end_time`` with the last reason it
 was not ready. ``"failed"`` and ``"timeout"`` carry ``report``: the text the task fails with, with the tail of the
-JobManager log (:mod:`airflow_flink_k8s.failure_report`).
+JobManager log (:mod:`airflow_flink_k8s.core.failure_report`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_flink_k8s.failure_report import (
+from airflow_flink_k8s.core.failure_report import (
     Steps,
     crash_report,
     job_failure_report,
@@ -34,17 +34,17 @@ from airflow_flink_k8s.failure_report import (
     timeout_report,
 )
 from airflow_flink_k8s.hooks.kubernetes import KubernetesApiError
-from airflow_flink_k8s.leader import LeaderDataError, LeaderInfo
-from airflow_flink_k8s.readiness import (
+from airflow_flink_k8s.core.leader import LeaderDataError, LeaderInfo
+from airflow_flink_k8s.core.readiness import (
     JobTerminalError,
     Readiness,
     RestRequest,
     RestResponse,
     run_evaluation_async,
 )
-from airflow_flink_k8s.readiness_check import ReadinessCheck
-from airflow_flink_k8s.rest_api import RestDataError, RestRefusedError
-from airflow_flink_k8s.rest_endpoint import ApiServer, RestEndpoint
+from airflow_flink_k8s.core.readiness_check import ReadinessCheck
+from airflow_flink_k8s.core.rest_api import RestDataError, RestRefusedError
+from airflow_flink_k8s.core.rest_endpoint import ApiServer, RestEndpoint
 
 if TYPE_CHECKING:
     from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient
@@ -172,7 +172,7 @@ def _next_wake(poll_interval: float, remaining: float | None, leader: LeaderInfo
         wake = min(wake, remaining)
     expires = leader.lease_expires_at if leader else None
     if expires is not None:
-        from airflow_flink_k8s.leader import DEFAULT_SKEW
+        from airflow_flink_k8s.core.leader import DEFAULT_SKEW
 
         until_stale = (expires + DEFAULT_SKEW - datetime.now(UTC)).total_seconds() + 0.05
         wake = min(wake, max(until_stale, 0.05))

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airflow_flink_k8s.job_id import derive_job_id
-from airflow_flink_k8s.spec import FlinkApplicationSpec
+from airflow_flink_k8s.core.job_id import derive_job_id
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
 if TYPE_CHECKING:
-    from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+    from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 
 if "AIRFLOW_HOME" not in os.environ:  # run on its own; ``python -m bench`` sets a throw-away home
     os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bench-airflow-home-")
@@ -85,8 +85,8 @@ def _timed(launch: Callable[[], object]) -> float:
 
 def _native_launch(spec: FlinkApplicationSpec) -> Callable[[], object]:
     from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-    from airflow_flink_k8s.launch_plan import RunIdentity, launch_annotations, launch_labels
-    from airflow_flink_k8s.launchers import NativeLauncher
+    from airflow_flink_k8s.core.launch_plan import RunIdentity, launch_annotations, launch_labels
+    from airflow_flink_k8s.flows.launchers import NativeLauncher
 
     run = RunIdentity("bench", "launch", spec.cluster_id, 1)
     labels, annotations = launch_labels(run), launch_annotations(spec, run, spec.job_id or "")
@@ -94,7 +94,7 @@ def _native_launch(spec: FlinkApplicationSpec) -> Callable[[], object]:
 
 
 def _cli_launch(spec: FlinkApplicationSpec, home: Path, env: dict[str, str]) -> Callable[[], object]:
-    from airflow_flink_k8s.command import build_flink_command
+    from airflow_flink_k8s.core.command import build_flink_command
     from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
 
     argv = build_flink_command(spec, str(home / "bin" / "flink"))
@@ -139,7 +139,7 @@ def _p90(values: list[float]) -> float:
 
 
 def _measure(version: str, emulator: EmulatorProcess, kubeconfig: Path, workdir: Path) -> LaunchTimes:
-    from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
+    from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 
     tag = version.replace(".", "")
     cold = [_cold_native(version, f"cold-{tag}-{n}", workdir, emulator) for n in range(COLD_RUNS)]
@@ -157,7 +157,7 @@ def _measure(version: str, emulator: EmulatorProcess, kubeconfig: Path, workdir:
 
 
 def run() -> list[str]:
-    from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+    from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-launch-") as tmp:

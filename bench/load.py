@@ -19,7 +19,7 @@ CLUSTERS = 50
 
 
 def run() -> list[str]:
-    from airflow_flink_k8s.sandbox.load_scenario import run_load
+    from airflow_flink_k8s_sandbox.load_scenario import run_load
 
     lines: list[str] = []
     walls = {}

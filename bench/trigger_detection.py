@@ -138,7 +138,7 @@ async def _many(emulator: Any) -> dict[str, float]:
 
 
 def run() -> list[str]:
-    from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+    from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-trigger-") as workdir:

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from airflow_flink_k8s.sandbox.flink_client import run_flink_application
-from airflow_flink_k8s.sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.flink_client import run_flink_application
+from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "ha"
 CLUSTER_ID = "recorded-cluster"

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from kazoo.client import KazooClient
 
-from airflow_flink_k8s.sandbox.flink_dist import (
+from airflow_flink_k8s_sandbox.flink_dist import (
     EXAMPLE_JOB_CLASS,
     FLINK_VERSIONS_UNDER_TEST,
     ensure_example_job,
 )
-from airflow_flink_k8s.sandbox.standalone import StandaloneApplicationCluster
-from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
+from airflow_flink_k8s_sandbox.standalone import StandaloneApplicationCluster
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "ha"
 CLUSTER_ID = "recorded-cluster"

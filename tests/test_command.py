@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.command import build_flink_command
-from airflow_flink_k8s.configuration import flink_configuration
-from airflow_flink_k8s.spec import FlinkApplicationSpec
+from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.configuration import flink_configuration
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 
 BASE: dict[str, Any] = {

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.configuration import FIELD_KEYS, MANAGED_KEYS, flink_configuration
-from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.configuration import FIELD_KEYS, MANAGED_KEYS, flink_configuration
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 from tests.fixtures.flink import flink_versions
 
 BASE: dict[str, Any] = {

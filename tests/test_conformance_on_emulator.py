@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.command import build_flink_command
-from airflow_flink_k8s.configuration import configuration_file_name
+from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.configuration import configuration_file_name
 from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
-from airflow_flink_k8s.kubernetes_objects import DEFAULT_LOGGING_FILES
-from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
-from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
-from airflow_flink_k8s.spec import FlinkApplicationSpec
+from airflow_flink_k8s.core.kubernetes_objects import DEFAULT_LOGGING_FILES
+from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 from tests.test_kubernetes_objects import full_spec, minimal_spec, normalised, write_client_conf
 
@@ -92,7 +92,7 @@ def test_the_real_client_and_the_native_launcher_create_the_same_objects(
         _delete(emulator, spec)
 
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-        from airflow_flink_k8s.launchers import NativeLauncher
+        from airflow_flink_k8s.flows.launchers import NativeLauncher
 
         NativeLauncher(FlinkKubernetesHook()).launch(spec, {}, {}, before_owned=lambda: None)
         by_launcher = _stored(emulator, spec)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "example_dags"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.failure_report import (
+from airflow_flink_k8s.core.failure_report import (
     MAX_LOG_CHARS,
     PodLogRequest,
     ReportTarget,
@@ -24,9 +24,9 @@ from airflow_flink_k8s.failure_report import (
     trim_stacktrace,
 )
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError
-from airflow_flink_k8s.readiness import JobTerminalError, Readiness
-from airflow_flink_k8s.rest_api import JobState, parse_root_cause
-from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
+from airflow_flink_k8s.core.rest_api import JobState, parse_root_cause
+from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 
 DATA = Path(__file__).parent / "data" / "failure"
 TARGET = ReportTarget("crashloop", "flink", log_tail_lines=50)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.sandbox import flink_dist
-from airflow_flink_k8s.sandbox.flink_dist import (
+from airflow_flink_k8s_sandbox import flink_dist
+from airflow_flink_k8s_sandbox.flink_dist import (
     EXAMPLE_JOB_CLASS,
     FLINK_VERSIONS_UNDER_TEST,
     ensure_example_job,
@@ -61,7 +61,7 @@ def test_example_job_is_java_11_bytecode_with_the_job_class(flink_version: str) 
 def test_second_run_reuses_the_cache() -> None:
     homes = {v: ensure_flink_home(v) for v in FLINK_VERSIONS_UNDER_TEST}
     before = {v: (h.stat().st_ino, ensure_example_job(v).stat().st_ino) for v, h in homes.items()}
-    result = subprocess.run([sys.executable, "-m", "airflow_flink_k8s.sandbox.flink_dist",
+    result = subprocess.run([sys.executable, "-m", "airflow_flink_k8s_sandbox.flink_dist",
                              *FLINK_VERSIONS_UNDER_TEST], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "installing" not in result.stdout and "compiled" not in result.stdout

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.sandbox.flink_client import run_flink_application
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.flink_client import run_flink_application
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from tests.fixtures.flink import flink_versions
 
 pytestmark = pytest.mark.flink

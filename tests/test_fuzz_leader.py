@@ -1,4 +1,4 @@
-"""Property tests and a bounded fuzz run over the HA leader readers (``airflow_flink_k8s.leader``).
+"""Property tests and a bounded fuzz run over the HA leader readers (``airflow_flink_k8s.core.leader``).
 
 Seeds are the bytes and ConfigMaps recorded from real Flink 2.3.0 and 1.20.3 (``tests/data/ha``). The
 oracles are independent of the code under test: a Java-serialisation writer built here from the layout in
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from airflow_flink_k8s.leader import (
+from airflow_flink_k8s.core.leader import (
     LEADER_ANNOTATION,
     LEADER_KEY_PREFIX,
     LeaderDataError,

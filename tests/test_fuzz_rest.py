@@ -1,4 +1,4 @@
-"""Property tests and a bounded fuzz run over the Flink REST answer parsers (``airflow_flink_k8s.rest_api``).
+"""Property tests and a bounded fuzz run over the Flink REST answer parsers (``airflow_flink_k8s.core.rest_api``).
 
 Seeds are bodies shaped as Flink 1.20/2.3 send them (``/jobs/overview``, ``/jobs/<id>``, ``/checkpoints``,
 ``/exceptions``, stop-with-savepoint and its status). Every parser returns the value written in the body
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from airflow_flink_k8s import rest_api
-from airflow_flink_k8s.rest_api import CheckpointSummary, JobSummary, RestDataError
+from airflow_flink_k8s.core import rest_api
+from airflow_flink_k8s.core.rest_api import CheckpointSummary, JobSummary, RestDataError
 from tests.fuzz_settings import fuzz_settings
 
 JOB = "0000000002d0eddd0000000000000000"

@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
-from airflow_flink_k8s.zookeeper_paths import zookeeper_leader_path
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.zookeeper_paths import zookeeper_leader_path
 from tests.fuzz_settings import fuzz_settings
 from tests.test_fuzz_zookeeper_paths import zookeeper_accepts
 

@@ -1,4 +1,4 @@
-"""Property tests over the ZooKeeper path helpers (``airflow_flink_k8s.zookeeper_paths``).
+"""Property tests over the ZooKeeper path helpers (``airflow_flink_k8s.core.zookeeper_paths``).
 
 Oracles: ZooKeeper's own path rule (``PathUtils.validatePath``, restated here character by character as
 ZooKeeper checks it) and the per-version leader layouts in FLINK_FACTS, written out here per version.
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from airflow_flink_k8s.zookeeper_paths import check_znode_path, zookeeper_leader_path, zookeeper_path
+from airflow_flink_k8s.core.zookeeper_paths import check_znode_path, zookeeper_leader_path, zookeeper_path
 from tests.fuzz_settings import fuzz_settings
 
 VERSIONS = ["1.12.7", "1.13.6", "1.14.6", "1.15.4", "1.16.3", "1.17.2", "1.18.1", "1.19.1", "1.20.3", "2.0.0",

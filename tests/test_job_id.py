@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.job_id import derive_job_id, flink_default_ha_job_id, java_string_hash
+from airflow_flink_k8s.core.job_id import derive_job_id, flink_default_ha_job_id, java_string_hash
 
 CLUSTER_IDS = ["probe", "state-machine-cluster", "a", "flink-job-with-a-rather-long-name-0123456789", "zz-negative-hash", "é-ünïcode-𝄞"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.sandbox.authorizer import (
+from airflow_flink_k8s_sandbox.authorizer import (
     ANONYMOUS,
     RbacPolicy,
     RbacPolicyError,
@@ -19,7 +19,7 @@ from airflow_flink_k8s.sandbox.authorizer import (
     forbidden_status,
     request_attributes,
 )
-from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 
 WORKER = UserInfo.authenticated("system:serviceaccount:airflow:worker")
 ALICE = UserInfo.authenticated("alice", ("team-a",))

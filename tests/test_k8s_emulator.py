@@ -15,7 +15,7 @@ import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 
 NS = "default"
 

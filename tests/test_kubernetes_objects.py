@@ -18,14 +18,14 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from airflow_flink_k8s.command import build_flink_command
-from airflow_flink_k8s.configuration import configuration_file_name
-from airflow_flink_k8s.kubernetes_objects import (
+from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.configuration import configuration_file_name
+from airflow_flink_k8s.core.kubernetes_objects import (
     LOGGING_FILES,
     render_kubernetes_objects,
     with_owner_references,
 )
-from airflow_flink_k8s.spec import FlinkApplicationSpec
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 
 CAPTURE_JAVA = r"""

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.sandbox.concurrent_tasks import TaskOutcome, execute, run_concurrently
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.concurrent_tasks import TaskOutcome, execute, run_concurrently
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 
 NS = "flink"
 IMAGE = "sandbox/jobmanager-standin:2.3.0"
@@ -157,7 +157,7 @@ def test_replace_racing_replace_ends_with_exactly_the_winners_cluster(sandbox: L
 def test_cli_launches_racing_never_run_two_clients(sandbox: LocalKubernetes, tmp_path: Path) -> None:
     """The Flink client deletes the Deployment ``<cid>`` by name when its own create fails, so two racing clients
     would take down the winner's cluster. The loser of the launch lock never runs its client and reattaches."""
-    from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
+    from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 
     cid, home = "race-cli", ensure_flink_home("2.3.0")
     conf_dir = tmp_path / "flink-conf"

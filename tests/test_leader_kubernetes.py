@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.leader import (
+from airflow_flink_k8s.core.leader import (
     LEADER_ANNOTATION,
     LeaderDataError,
     parse_iso8601_duration,
     parse_kubernetes_leader,
 )
-from airflow_flink_k8s.sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
+from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
 
 DATA_DIR = Path(__file__).parent / "data" / "ha"
 

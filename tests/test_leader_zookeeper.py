@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.leader import LeaderDataError, decode_zookeeper_leader
-from airflow_flink_k8s.sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
-from airflow_flink_k8s.zookeeper_paths import zookeeper_leader_path, zookeeper_path
+from airflow_flink_k8s.core.leader import LeaderDataError, decode_zookeeper_leader
+from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
+from airflow_flink_k8s.core.zookeeper_paths import zookeeper_leader_path, zookeeper_path
 
 DATA_DIR = Path(__file__).parent / "data" / "ha"
 

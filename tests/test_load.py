@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.sandbox.concurrent_tasks import execute
-from airflow_flink_k8s.sandbox.jobmanager_standin import IMAGE
-from airflow_flink_k8s.sandbox.load_scenario import run_load
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.concurrent_tasks import execute
+from airflow_flink_k8s_sandbox.jobmanager_standin import IMAGE
+from airflow_flink_k8s_sandbox.load_scenario import run_load
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 
 RECORDED = Path(__file__).parent / "data" / "ha"
 NS = "flink"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from tests.fixtures.airflow_db import DagRunner, task_states
 
 DAG = """
@@ -90,7 +90,7 @@ def test_a_create_whose_answer_was_lost_is_retried_and_recognised_as_its_own(
 def test_a_cli_launch_lock_whose_answer_was_lost_is_its_own(run_dag: DagRunner, kube_conn: EmulatorProcess,
                                                             tmp_path: Path) -> None:
     """Else the launch would wait on, or fail against, the lock it holds itself, until the lock expires."""
-    from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
+    from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 
     home = ensure_flink_home("2.3.0")
     shutil.copytree(home / "conf", tmp_path / "flink-conf")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
-from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
+from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
 
 pytestmark = pytest.mark.flink

@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
-from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
-from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
+from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
+from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
 
 pytestmark = pytest.mark.flink
@@ -276,7 +276,7 @@ def _admin_request(k8s: LocalKubernetes, method: str, path: str, body: Any = Non
     import urllib.error
     import urllib.request
 
-    from airflow_flink_k8s.sandbox.emulator_process import ADMIN_AUTHORIZATION
+    from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION
 
     request = urllib.request.Request(k8s.url + path, method=method, data=json.dumps(body).encode() if body else None,
                                      headers={**ADMIN_AUTHORIZATION, "Content-Type": "application/json"})

@@ -1,4 +1,4 @@
-"""``python -m airflow_flink_k8s.sandbox up | status | down`` as a developer uses it, with a real Flink cluster."""
+"""``python -m airflow_flink_k8s_sandbox up | status | down`` as a developer uses it, with a real Flink cluster."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s.sandbox.processes import pid_exists
-from airflow_flink_k8s.spec import FlinkApplicationSpec
+from airflow_flink_k8s_sandbox.processes import pid_exists
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
 pytestmark = pytest.mark.flink
 
 
 def _sandbox(command: str, env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "airflow_flink_k8s.sandbox", command], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "airflow_flink_k8s_sandbox", command], env=env, capture_output=True,
                           text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -37,13 +37,13 @@ def test_up_status_down_with_a_running_cluster(tmp_path: Path, monkeypatch: pyte
         assert all(pid_exists(pid) for pid in started)
         monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", connection.group(1))
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-        from airflow_flink_k8s.launchers import NativeLauncher
+        from airflow_flink_k8s.flows.launchers import NativeLauncher
 
         spec = FlinkApplicationSpec(cluster_id="cli-status", namespace="flink", image="flink:2.3.0",
                                     jar_uri="local:///opt/flink/usrlib/checkpointing-job.jar", flink_version="2.3.0",
                                     ha="kubernetes", ha_storage_dir=f"file://{tmp_path}/ha",
                                     jobmanager_memory="1024m", taskmanager_memory="1024m", job_id="cd" * 16)
-        from airflow_flink_k8s.launch_plan import RunIdentity, launch_annotations, launch_labels
+        from airflow_flink_k8s.core.launch_plan import RunIdentity, launch_annotations, launch_labels
 
         run = RunIdentity("sandbox_cli", "launch", "manual__1", 1)
         NativeLauncher(FlinkKubernetesHook()).launch(spec, launch_labels(run), launch_annotations(spec, run, "cd" * 16),

@@ -25,12 +25,12 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_flink_k8s.sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
-from airflow_flink_k8s.sandbox.flink_dist import ensure_flink_home
-from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
-from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
-from airflow_flink_k8s.sensitive_keys import (
+from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
+from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
+from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
+from airflow_flink_k8s.core.sensitive_keys import (
     FLINK_1_20_SENSITIVE_KEYS,
     FLINK_2_SENSITIVE_KEYS,
     is_sensitive_key,

@@ -7,7 +7,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
 VALID: dict[str, Any] = {
     "cluster_id": "state-machine-cluster",

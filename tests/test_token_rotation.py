@@ -23,9 +23,9 @@ import pytest
 import yaml
 
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-from airflow_flink_k8s.launchers import delete_cluster
-from airflow_flink_k8s.sandbox.concurrent_tasks import execute
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s.flows.launchers import delete_cluster
+from airflow_flink_k8s_sandbox.concurrent_tasks import execute
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
 
 NS = "flink"

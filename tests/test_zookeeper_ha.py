@@ -11,8 +11,8 @@ from typing import TypeVar
 import pytest
 from kazoo.client import KazooClient
 
-from airflow_flink_k8s.sandbox.processes import pid_exists
-from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer, four_letter_word
+from airflow_flink_k8s_sandbox.processes import pid_exists
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer, four_letter_word
 from tests.fixtures.flink import ClusterFactory, flink_versions
 
 CLUSTER_ID = "ha-probe"

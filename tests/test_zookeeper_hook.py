@@ -22,8 +22,8 @@ from airflow_flink_k8s.hooks.zookeeper import (
     quorum_hosts,
     settings_from_connection,
 )
-from airflow_flink_k8s.leader import LeaderDataError, decode_zookeeper_leader
-from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
+from airflow_flink_k8s.core.leader import LeaderDataError, decode_zookeeper_leader
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.sensor_support import env_connection
 
 pytestmark = pytest.mark.zookeeper

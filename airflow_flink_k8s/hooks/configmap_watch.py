@@ -44,7 +44,7 @@ _MISSING = object()
 
 def leader_configmap_name(cluster_id: str, flink_version: str, component: str = "restserver") -> str:
     """The ConfigMap holding ``component``'s leader: ``<cid>-cluster-config-map`` (1.15+), else ``<cid>-<comp>-leader``."""
-    from airflow_flink_k8s.versions import FlinkVersion
+    from airflow_flink_k8s.core.versions import FlinkVersion
 
     if FlinkVersion.parse(flink_version).at_least(1, 15):
         return f"{cluster_id}-cluster-config-map"

@@ -1,10 +1,10 @@
 """The Flink REST client behind the readiness evaluator's ``fetch``: one async implementation, a thin sync facade.
 
-:class:`FlinkRestClient` does GETs with aiohttp against a :class:`~airflow_flink_k8s.rest_endpoint.RestEndpoint`
+:class:`FlinkRestClient` does GETs with aiohttp against a :class:`~airflow_flink_k8s.core.rest_endpoint.RestEndpoint`
 (plain HTTP, TLS with a CA bundle and an optional client certificate, or the Kubernetes API server's service
 proxy with its auth headers). :class:`SyncFlinkRestClient` runs the same coroutines on a private event loop for
 ``poke``. Both honour the evaluator's contract: HTTP and network failures come back as a
-:class:`~airflow_flink_k8s.readiness.RestResponse`, never as an exception.
+:class:`~airflow_flink_k8s.core.readiness.RestResponse`, never as an exception.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import ssl
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from airflow_flink_k8s.readiness import RestRequest, RestResponse
-from airflow_flink_k8s.rest_endpoint import RestEndpoint
+from airflow_flink_k8s.core.readiness import RestRequest, RestResponse
+from airflow_flink_k8s.core.rest_endpoint import RestEndpoint
 
 if TYPE_CHECKING:
     import aiohttp

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_flink_k8s.rest_endpoint import ApiServer
+from airflow_flink_k8s.core.rest_endpoint import ApiServer
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient

@@ -11,7 +11,7 @@ Connection (``conn_type`` ``zookeeper``), so that no secret ever sits in a DAG:
 * ``extra.timeout``: session timeout in seconds (default 10).
 
 A hook can also be made from a bare quorum string (``FlinkZooKeeperHook(quorum="h1:2181,h2:2181/chroot")``), which
-carries hosts only. Paths are Flink's: ``<root>/<ha cluster id>/…`` (see :mod:`airflow_flink_k8s.zookeeper_paths`).
+carries hosts only. Paths are Flink's: ``<root>/<ha cluster id>/…`` (see :mod:`airflow_flink_k8s.core.zookeeper_paths`).
 
 Watches: :meth:`FlinkZooKeeperHook.watch_leader` turns kazoo's ``DataWatch`` callbacks (run on kazoo's own thread)
 into an async iterator with ``loop.call_soon_threadsafe``. Hooks with the same connection parameters in one process
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 from airflow.sdk import BaseHook
 
-from airflow_flink_k8s.leader import LeaderInfo, decode_zookeeper_leader
-from airflow_flink_k8s.rest_api import normalize_job_id
-from airflow_flink_k8s.zookeeper_paths import (
+from airflow_flink_k8s.core.leader import LeaderInfo, decode_zookeeper_leader
+from airflow_flink_k8s.core.rest_api import normalize_job_id
+from airflow_flink_k8s.core.zookeeper_paths import (
     DEFAULT_ROOT,
     zookeeper_leader_path,
     zookeeper_namespace,

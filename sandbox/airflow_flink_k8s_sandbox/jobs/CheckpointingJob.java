@@ -1,4 +1,4 @@
-package airflow_flink_k8s.sandbox.jobs;
+package airflow_flink_k8s_sandbox.jobs;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;

@@ -25,11 +25,11 @@ import time
 import zipfile
 from pathlib import Path
 
-from airflow_flink_k8s.versions import FlinkVersion
+from airflow_flink_k8s.core.versions import FlinkVersion
 
 FLINK_VERSIONS_UNDER_TEST = ("2.3.0", "1.20.3")
 #: Fully qualified class name of the example job in ``jobs/CheckpointingJob.java``.
-EXAMPLE_JOB_CLASS = "airflow_flink_k8s.sandbox.jobs.CheckpointingJob"
+EXAMPLE_JOB_CLASS = "airflow_flink_k8s_sandbox.jobs.CheckpointingJob"
 EXAMPLE_JOB_SOURCE = Path(__file__).parent / "jobs" / "CheckpointingJob.java"
 
 _PACKAGES = ("apache-flink", "apache-flink-libraries")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_flink_k8s.sandbox import k8s_validation
-from airflow_flink_k8s.sandbox.k8s_resources import (
+from airflow_flink_k8s_sandbox import k8s_validation
+from airflow_flink_k8s_sandbox.k8s_resources import (
     BY_PLURAL,
     ApiError,
     ResourceType,
@@ -27,7 +27,7 @@ from airflow_flink_k8s.sandbox.k8s_resources import (
     invalid,
     not_found,
 )
-from airflow_flink_k8s.sandbox.patches import PatchError, json_patch, merge_patch
+from airflow_flink_k8s_sandbox.patches import PatchError, json_patch, merge_patch
 
 Key = tuple[str, str, str]  # (plural, namespace or "", name)
 Scheduler = Callable[[float, Callable[[], None]], None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from airflow_flink_k8s.versions import FlinkVersion
+from airflow_flink_k8s.core.versions import FlinkVersion
 
 
 def derive_job_id(cluster_id: str, run_key: str, launch_attempt: int) -> str:

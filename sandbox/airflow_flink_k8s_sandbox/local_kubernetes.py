@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from airflow_flink_k8s.sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
-from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
-from airflow_flink_k8s.sandbox.processes import ManagedProcess, pid_exists
+from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
+from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
+from airflow_flink_k8s_sandbox.processes import ManagedProcess, pid_exists
 
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ class LocalKubernetes:
         the pods run with their service account's token."""
         workdir = Path(workdir)
         emulator = EmulatorProcess.start(workdir / "emulator", gc_delay=gc_delay, namespaces=namespaces, rbac=rbac)
-        argv = [sys.executable, "-m", "airflow_flink_k8s.sandbox.kubelet", "--api", emulator.url,
+        argv = [sys.executable, "-m", "airflow_flink_k8s_sandbox.kubelet", "--api", emulator.url,
                 "--workdir", str(workdir / "kubelet"), "--restart-backoff", str(restart_backoff)]
         for image, version in (images or {}).items():
             argv += ["--image", f"{image}={version}"]

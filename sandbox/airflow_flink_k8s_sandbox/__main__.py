@@ -1,4 +1,4 @@
-"""``python -m airflow_flink_k8s.sandbox up | down | status``: the local sandbox as background processes.
+"""``python -m airflow_flink_k8s_sandbox up | down | status``: the local sandbox as background processes.
 
 ``up`` starts the Kubernetes API emulator, the local kubelet and ZooKeeper on 127.0.0.1, writes a kubeconfig and
 prints the ``AIRFLOW_CONN_KUBERNETES_DEFAULT`` value to use; ``status`` shows clusters, pods (local PIDs), HA leaders
@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airflow_flink_k8s.sandbox.kubelet import ANNOTATION_PID
-from airflow_flink_k8s.sandbox.processes import pid_exists
+from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
+from airflow_flink_k8s_sandbox.processes import pid_exists
 
 NAMESPACES = ("default", "flink", "hke-flink")
 
@@ -38,8 +38,8 @@ def _connection(kubeconfig: Path) -> str:
 
 def up(directory: Path) -> dict[str, Any]:
     """Start the sandbox in the background and record its PIDs; refuse when one is already up."""
-    from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
-    from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
+    from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
+    from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 
     state_file = _state_file(directory)
     if state_file.exists() and any(pid_exists(p) for p in _pids(json.loads(state_file.read_text()))):
@@ -108,7 +108,7 @@ def _pod(pod: dict[str, Any]) -> tuple[str, str, str | None]:
 
 def status(directory: Path) -> list[str]:
     """Lines describing the sandbox: processes, clusters, pods with local PIDs, HA leaders and REST URLs."""
-    from airflow_flink_k8s.leader import LeaderDataError, parse_kubernetes_leader
+    from airflow_flink_k8s.core.leader import LeaderDataError, parse_kubernetes_leader
 
     state_file = _state_file(directory)
     if not state_file.exists():
@@ -139,7 +139,7 @@ def status(directory: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m airflow_flink_k8s.sandbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m airflow_flink_k8s_sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("up", "down", "status"))
     args = parser.parse_args(argv)
     directory = _state_dir()

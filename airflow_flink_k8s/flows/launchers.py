@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from airflow_flink_k8s.command import build_flink_command
+from airflow_flink_k8s.core.command import build_flink_command
 from airflow_flink_k8s.hooks.flink_cli import client_conf_dir, conf_dir_with, run_flink_cli
 from airflow_flink_k8s.hooks.kubernetes import (
     TRANSIENT_STATUSES,
@@ -38,14 +38,14 @@ from airflow_flink_k8s.hooks.kubernetes import (
     KubernetesApiError,
     object_path,
 )
-from airflow_flink_k8s.kubernetes_objects import (
+from airflow_flink_k8s.core.kubernetes_objects import (
     DEFAULT_LOGGING_FILES,
     render_kubernetes_objects,
     with_owner_references,
 )
-from airflow_flink_k8s.launch_plan import ANNOTATION_JOB_ID, ANNOTATION_PREFIX, launch_finished, mark
-from airflow_flink_k8s.sensitive_keys import sensitive_options
-from airflow_flink_k8s.spec import FlinkApplicationSpec
+from airflow_flink_k8s.core.launch_plan import ANNOTATION_JOB_ID, ANNOTATION_PREFIX, launch_finished, mark
+from airflow_flink_k8s.core.sensitive_keys import sensitive_options
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ All paths live under the cluster's namespace ``<high-availability.zookeeper.path
 
 from __future__ import annotations
 
-from airflow_flink_k8s.leader import split_component
-from airflow_flink_k8s.versions import OLDEST_READABLE, FlinkVersion
+from airflow_flink_k8s.core.leader import split_component
+from airflow_flink_k8s.core.versions import OLDEST_READABLE, FlinkVersion
 
 DEFAULT_ROOT = "/flink"
 

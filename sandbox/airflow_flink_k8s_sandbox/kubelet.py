@@ -41,13 +41,13 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from airflow_flink_k8s.sandbox import flink_dist
-from airflow_flink_k8s.sandbox.flink_conf_file import read_flink_conf, write_flink_conf
-from airflow_flink_k8s.sandbox.jobmanager_standin import is_standin_image, standin_version
-from airflow_flink_k8s.sandbox.kubeconfig import write_kubeconfig
-from airflow_flink_k8s.sandbox.processes import ManagedProcess, free_port
+from airflow_flink_k8s_sandbox import flink_dist
+from airflow_flink_k8s_sandbox.flink_conf_file import read_flink_conf, write_flink_conf
+from airflow_flink_k8s_sandbox.jobmanager_standin import is_standin_image, standin_version
+from airflow_flink_k8s_sandbox.kubeconfig import write_kubeconfig
+from airflow_flink_k8s_sandbox.processes import ManagedProcess, free_port
 
-log = logging.getLogger("airflow_flink_k8s.sandbox.kubelet")
+log = logging.getLogger("airflow_flink_k8s_sandbox.kubelet")
 
 ANNOTATION_PID = "sandbox.airflow-flink-k8s/pid"
 ANNOTATION_PORTS = "sandbox.airflow-flink-k8s/ports"
@@ -354,7 +354,7 @@ class LocalKubelet:
             if local.labels.get("component") == "taskmanager" and 6122 not in local.ports:
                 local.ports[6122] = free_port()
         self._rewrite_conf(local, conf_dir, mounts)
-        argv = ([sys.executable, "-m", "airflow_flink_k8s.sandbox.jobmanager_standin", "--flink-version", version]
+        argv = ([sys.executable, "-m", "airflow_flink_k8s_sandbox.jobmanager_standin", "--flink-version", version]
                 if standin else self._argv(container, mounts))
         local.process = ManagedProcess.start(argv, log_path=local.directory / "container.log", env=env,
                                              cwd=local.directory, name=f"{local.namespace}/{local.name}")
@@ -563,7 +563,7 @@ class LocalKubelet:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m airflow_flink_k8s.sandbox.kubelet --api URL --workdir DIR``."""
+    """``python -m airflow_flink_k8s_sandbox.kubelet --api URL --workdir DIR``."""
     parser = argparse.ArgumentParser(description="Run emulator pods of Flink images as local processes.")
     parser.add_argument("--api", required=True, help="the emulator's URL (http://127.0.0.1:PORT)")
     parser.add_argument("--workdir", required=True, type=Path)

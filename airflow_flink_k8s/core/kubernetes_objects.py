@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from airflow_flink_k8s.configuration import (
+from airflow_flink_k8s.core.configuration import (
     BLOB_SERVER_PORT,
     JOBMANAGER_RPC_PORT,
     POD_TEMPLATE_DIR,
@@ -39,7 +39,7 @@ from airflow_flink_k8s.configuration import (
     configuration_file_name,
     serialise_configuration,
 )
-from airflow_flink_k8s.spec import FlinkApplicationSpec, memory_mebibytes
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, memory_mebibytes
 
 #: Logging files the client copies from its conf dir into the ConfigMap, in the order it mounts them.
 LOGGING_FILES = ("logback-console.xml", "log4j-console.properties")

@@ -3,7 +3,7 @@
 ``FlinkApplicationSpec`` holds every option of a ``flink run-application -t kubernetes-application`` launch
 (cluster id, image, jar, resources, scheduling, HA, per-cluster checkpoint/savepoint dirs, job id, restore).
 Bad input raises ``FlinkSpecError`` naming the field and the rule. Which Flink key each field becomes, per
-Flink version, is the table in ``airflow_flink_k8s.configuration``.
+Flink version, is the table in ``airflow_flink_k8s.core.configuration``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
-from airflow_flink_k8s.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
-from airflow_flink_k8s.zookeeper_paths import check_znode_path
+from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
+from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
 
 #: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
 CLUSTER_ID_MAX_LENGTH = 45
@@ -128,7 +128,7 @@ class FlinkApplicationSpec:
         for check in _CHECKS:
             check(self)
         # Imported here: configuration imports this module for FlinkSpecError.
-        from airflow_flink_k8s.configuration import check_managed_keys
+        from airflow_flink_k8s.core.configuration import check_managed_keys
 
         check_managed_keys(self)
 
@@ -416,7 +416,7 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
 
 def _check_secrets(spec: FlinkApplicationSpec) -> None:
     """Secret names, mount paths and env entries as Kubernetes validates the pod Flink builds from them."""
-    from airflow_flink_k8s.kubernetes_objects import FLINK_MOUNT_PATHS
+    from airflow_flink_k8s.core.kubernetes_objects import FLINK_MOUNT_PATHS
 
     paths: set[str] = set()
     for name, path in spec.secret_mounts.items():

@@ -52,10 +52,10 @@ from typing import Any
 
 import yaml
 
-from airflow_flink_k8s.job_id import flink_default_ha_job_id
-from airflow_flink_k8s.sandbox.flink_conf_file import load_conf_dir
+from airflow_flink_k8s.core.job_id import flink_default_ha_job_id
+from airflow_flink_k8s_sandbox.flink_conf_file import load_conf_dir
 
-log = logging.getLogger("airflow_flink_k8s.sandbox.jobmanager_standin")
+log = logging.getLogger("airflow_flink_k8s_sandbox.jobmanager_standin")
 
 IMAGE = "sandbox/jobmanager-standin"
 DEFAULT_VERSION = "2.3.0"
@@ -413,7 +413,7 @@ def rest_answer(standin: JobManagerStandin, path: str) -> tuple[int, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m airflow_flink_k8s.sandbox.jobmanager_standin --version 2.3.0`` with ``FLINK_CONF_DIR`` set."""
+    """``python -m airflow_flink_k8s_sandbox.jobmanager_standin --version 2.3.0`` with ``FLINK_CONF_DIR`` set."""
     parser = argparse.ArgumentParser(description="A JobManager stand-in for the sandbox kubelet.")
     parser.add_argument("--flink-version", default=DEFAULT_VERSION)
     parser.add_argument("--conf-dir", type=Path, default=Path(os.environ.get("FLINK_CONF_DIR", ".")))

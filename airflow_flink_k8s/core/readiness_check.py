@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_flink_k8s.failure_report import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, ReportTarget
-from airflow_flink_k8s.leader import LeaderInfo, parse_kubernetes_leader
-from airflow_flink_k8s.readiness import Evaluation, ReadinessLevel, evaluate_readiness
-from airflow_flink_k8s.rest_api import normalize_job_id
-from airflow_flink_k8s.rest_endpoint import AccessMode, ApiServer, RestEndpoint, resolve_rest_endpoint
-from airflow_flink_k8s.versions import FlinkVersion
+from airflow_flink_k8s.core.failure_report import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, ReportTarget
+from airflow_flink_k8s.core.leader import LeaderInfo, parse_kubernetes_leader
+from airflow_flink_k8s.core.readiness import Evaluation, ReadinessLevel, evaluate_readiness
+from airflow_flink_k8s.core.rest_api import normalize_job_id
+from airflow_flink_k8s.core.rest_endpoint import AccessMode, ApiServer, RestEndpoint, resolve_rest_endpoint
+from airflow_flink_k8s.core.versions import FlinkVersion
 
 HA_MODES = ("kubernetes", "zookeeper")
 
@@ -120,7 +120,7 @@ class ReadinessCheck:
 
 def readiness_from_event(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
     """The readiness details of a ``success`` event; for the others raise what a task should fail with (the
-    event's ``report``: see :mod:`airflow_flink_k8s.failure_report`)."""
+    event's ``report``: see :mod:`airflow_flink_k8s.core.failure_report`)."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
     status, message = event.get("status"), event.get("message", "")

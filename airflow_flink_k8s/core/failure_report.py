@@ -6,7 +6,7 @@ container to read the log of (``previous=true`` for a container that crashed), a
 summary, Flink's root cause trimmed to its ``Caused by`` chain, what was last seen, and the tail of the JobManager
 log, every part bounded in size.
 
-Like :mod:`airflow_flink_k8s.readiness` it is sans-I/O: a report is a generator that yields :class:`PodsRequest`
+Like :mod:`airflow_flink_k8s.core.readiness` it is sans-I/O: a report is a generator that yields :class:`PodsRequest`
 and :class:`PodLogRequest`, is sent an :class:`Answer` for each, and returns the text. Drivers:
 :func:`run_report` (blocking ``list_pods``/``pod_log``) and :func:`run_report_async`. Reading pods and logs is best
 effort: a refused or failed request becomes a line saying why, never an error hiding the real failure.
@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_flink_k8s.readiness import JobTerminalError, Readiness
+from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
 
 #: The JobManager's container in the pods Flink's native Kubernetes integration creates.
 JOBMANAGER_CONTAINER = "flink-main-container"
@@ -134,7 +134,7 @@ def check_report_options(log_tail_lines: int, jobmanager_restart_limit: int) -> 
 
 def jobmanager_selector(cluster_id: str) -> str:
     """The label selector of a cluster's JobManager pods."""
-    from airflow_flink_k8s.kubernetes_objects import selector_labels  # not at import: it loads the spec model
+    from airflow_flink_k8s.core.kubernetes_objects import selector_labels  # not at import: it loads the spec model
 
     return ",".join(f"{key}={value}" for key, value in selector_labels(cluster_id).items())
 

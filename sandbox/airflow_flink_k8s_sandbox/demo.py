@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
-from airflow_flink_k8s.sandbox.zookeeper import ZooKeeperServer
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER_ID = "state-machine-cluster"
@@ -92,7 +92,7 @@ def _run(step: str, argv: list[str], env: dict[str, str], log: Path, timeout: fl
 
 def _leader(k8s: LocalKubernetes, ha: str, zookeeper: ZooKeeperServer, cluster_id: str) -> str | None:
     """The REST leader address Flink published in its HA data (parsed by the provider's own readers)."""
-    from airflow_flink_k8s.leader import parse_kubernetes_leader
+    from airflow_flink_k8s.core.leader import parse_kubernetes_leader
 
     if ha == "kubernetes":
         cm = k8s.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps/{cluster_id}-cluster-config-map")
@@ -100,8 +100,8 @@ def _leader(k8s: LocalKubernetes, ha: str, zookeeper: ZooKeeperServer, cluster_i
     else:
         from kazoo.client import KazooClient
 
-        from airflow_flink_k8s.leader import decode_zookeeper_leader
-        from airflow_flink_k8s.zookeeper_paths import zookeeper_leader_path
+        from airflow_flink_k8s.core.leader import decode_zookeeper_leader
+        from airflow_flink_k8s.core.zookeeper_paths import zookeeper_leader_path
 
         client = KazooClient(hosts=zookeeper.hosts, logger=logging.getLogger("demo.kazoo"))
         client.start(timeout=10)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
 ANNOTATION_PREFIX = "airflow-flink-k8s.apache.org"
 ANNOTATION_JOB_ID = f"{ANNOTATION_PREFIX}/job-id"
@@ -217,7 +217,7 @@ def differing_options(spec: FlinkApplicationSpec, config_map: Mapping[str, Any] 
     """
     import yaml  # here, not at module level: the operator module imports this one while DAGs are parsed
 
-    from airflow_flink_k8s.configuration import (
+    from airflow_flink_k8s.core.configuration import (
         cluster_configuration,
         configuration_file_name,
         key_for,

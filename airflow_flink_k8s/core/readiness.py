@@ -20,9 +20,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from airflow_flink_k8s import rest_api
-from airflow_flink_k8s.leader import LeaderInfo
-from airflow_flink_k8s.rest_api import JobState, JobSummary
+from airflow_flink_k8s.core import rest_api
+from airflow_flink_k8s.core.leader import LeaderInfo
+from airflow_flink_k8s.core.rest_api import JobState, JobSummary
 
 
 class ReadinessLevel(StrEnum):

@@ -45,7 +45,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, WSMsgType, web
 
-from airflow_flink_k8s.sandbox.authorizer import (
+from airflow_flink_k8s_sandbox.authorizer import (
     ANONYMOUS,
     RbacPolicy,
     RbacPolicyError,
@@ -56,10 +56,10 @@ from airflow_flink_k8s.sandbox.authorizer import (
     unauthorized_status,
     watch_requested,
 )
-from airflow_flink_k8s.sandbox.faults import Faults
-from airflow_flink_k8s.sandbox.k8s_resources import BY_PATH, BY_PLURAL, ApiError, ResourceType, conflict
-from airflow_flink_k8s.sandbox.k8s_selectors import SelectorError, parse_field_selector, parse_label_selector
-from airflow_flink_k8s.sandbox.object_store import Event, ObjectStore, Watcher
+from airflow_flink_k8s_sandbox.faults import Faults
+from airflow_flink_k8s_sandbox.k8s_resources import BY_PATH, BY_PLURAL, ApiError, ResourceType, conflict
+from airflow_flink_k8s_sandbox.k8s_selectors import SelectorError, parse_field_selector, parse_label_selector
+from airflow_flink_k8s_sandbox.object_store import Event, ObjectStore, Watcher
 
 WATCH_DEFAULT_TIMEOUT = 1800.0
 #: The sandbox's own identities: the default kubeconfig's user (``sandbox.kubeconfig``) and the kubelet.
@@ -640,7 +640,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the emulator as a process: ``python -m airflow_flink_k8s.sandbox.emulator --port 0 --port-file F``."""
+    """Run the emulator as a process: ``python -m airflow_flink_k8s_sandbox.emulator --port 0 --port-file F``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from airflow_flink_k8s.configuration import flink_configuration, key_for
-from airflow_flink_k8s.spec import FlinkApplicationSpec
+from airflow_flink_k8s.core.configuration import flink_configuration, key_for
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
 
 def build_flink_command(

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_flink_k8s.sandbox.concurrent_tasks import TaskOutcome, run_concurrently
-from airflow_flink_k8s.sandbox.jobmanager_standin import IMAGE
-from airflow_flink_k8s.sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.concurrent_tasks import TaskOutcome, run_concurrently
+from airflow_flink_k8s_sandbox.jobmanager_standin import IMAGE
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 
 NAMESPACE = "flink"
 VERSIONS = ("2.3.0", "1.20.3")
@@ -45,7 +45,7 @@ DROP_WATCHES_EVERY = 5.0
 LAUNCH_RETRIES, TEARDOWN_RETRIES = 2, 4
 #: Log lines that count as client-side retries, by logger.
 _RETRY_LINES = {
-    "airflow_flink_k8s.launchers": re.compile(r"retrying \(\d+/\d+\)"),
+    "airflow_flink_k8s.flows.launchers": re.compile(r"retrying \(\d+/\d+\)"),
     "airflow_flink_k8s.hooks.configmap_watch": re.compile(r"listing again"),
 }
 

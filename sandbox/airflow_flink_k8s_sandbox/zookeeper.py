@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from airflow_flink_k8s.sandbox.processes import ManagedProcess, free_port
+from airflow_flink_k8s_sandbox.processes import ManagedProcess, free_port
 
 ZOOKEEPER_JAR = Path("/usr/share/java/zookeeper.jar")
 SLF4J_BINDING_JAR = Path("/usr/share/java/slf4j-simple.jar")

@@ -14,8 +14,8 @@ from typing import Any, Self
 
 import yaml
 
-from airflow_flink_k8s.sandbox.kubeconfig import write_kubeconfig
-from airflow_flink_k8s.sandbox.processes import ManagedProcess
+from airflow_flink_k8s_sandbox.kubeconfig import write_kubeconfig
+from airflow_flink_k8s_sandbox.processes import ManagedProcess
 
 #: The default kubeconfig's bearer token: the sandbox admin, in ``system:masters`` (unrestricted under RBAC).
 ADMIN_AUTHORIZATION = {"Authorization": "Bearer sandbox-admin-token"}
@@ -36,7 +36,7 @@ class EmulatorProcess:
         workdir.mkdir(parents=True, exist_ok=True)
         port_file = workdir / "emulator.port"
         port_file.unlink(missing_ok=True)
-        argv = [sys.executable, "-m", "airflow_flink_k8s.sandbox.emulator", "--port", "0",
+        argv = [sys.executable, "-m", "airflow_flink_k8s_sandbox.emulator", "--port", "0",
                 "--port-file", str(port_file), "--gc-delay", str(gc_delay),
                 "--bookmark-interval", str(bookmark_interval)]
         for namespace in namespaces:

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from airflow_flink_k8s.spec import FlinkApplicationSpec, FlinkSpecError
-from airflow_flink_k8s.versions import FlinkVersion
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.versions import FlinkVersion
 
 #: (first release, key) per concept; the newest entry not newer than the launched release is used.
 _KEYS: dict[str, tuple[tuple[tuple[int, int], str], ...]] = {

@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from airflow_flink_k8s.sandbox.k8s_resources import ApiError, ResourceType, invalid
-from airflow_flink_k8s.sandbox.k8s_selectors import parse_label_selector
+from airflow_flink_k8s_sandbox.k8s_resources import ApiError, ResourceType, invalid
+from airflow_flink_k8s_sandbox.k8s_selectors import parse_label_selector
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
