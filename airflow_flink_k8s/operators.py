@@ -18,6 +18,7 @@ from airflow_flink_k8s.core.failure_report import (
     check_report_options,
 )
 from airflow_flink_k8s.core.launch_plan import check_if_exists
+from airflow_flink_k8s.core.names import config_map_name, service_rest_url
 from airflow_flink_k8s.links import FlinkWebUILink
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
@@ -149,7 +150,7 @@ class FlinkApplicationOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
         from airflow_flink_k8s.core.launch_plan import Action, RunIdentity, decide, launch_finished
-        from airflow_flink_k8s.flows.launchers import launch_lock_name
+        from airflow_flink_k8s.core.names import launch_lock_name
 
         self.mask_sensitive_conf()
         spec = self.build_spec()
@@ -161,7 +162,7 @@ class FlinkApplicationOperator(BaseOperator):
         k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
         existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
         decision = decide(spec, run, existing, self.if_exists, finished=existing is None or launch_finished(
-            existing, k8s.get("ConfigMap", f"flink-config-{spec.cluster_id}", spec.namespace),
+            existing, k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace),
             k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None))
         self.log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value,
                       decision.reason)
@@ -248,7 +249,7 @@ class FlinkApplicationOperator(BaseOperator):
         if self.if_exists != "fail":
             winner = await_concurrent_launch(k8s, spec.cluster_id, spec.namespace,
                                              timeout=120 + (self.cli_timeout if self.launcher == "cli" else 0))
-            config = k8s.get("ConfigMap", f"flink-config-{spec.cluster_id}", spec.namespace) if winner else None
+            config = k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace) if winner else None
         decision = decide_after_lost_race(spec, run, winner, self.if_exists, config)
         self.log.info("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, decision.reason)
         return self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
@@ -312,7 +313,7 @@ class FlinkApplicationOperator(BaseOperator):
         assert ui is not None
         return {
             "cluster_id": spec.cluster_id, "namespace": spec.namespace, "job_id": spec.job_id,
-            "rest_url": f"http://{spec.cluster_id}-rest.{spec.namespace}:8081",
+            "rest_url": service_rest_url(spec.cluster_id, spec.namespace),
             "checkpoint_dir": spec.checkpoint_dir, "savepoint_dir": spec.savepoint_dir,
             "flink_version": str(spec.version), "web_ui_url": ui.base_url + "/", "launched": launched,
         }

@@ -19,6 +19,13 @@ from typing import Any
 
 import yaml
 
+from airflow_flink_k8s.core.names import (  # noqa: F401 - REST_PORT and POD_TEMPLATE_DIR re-exported
+    BLOB_SERVER_PORT,
+    JOBMANAGER_RPC_PORT,
+    POD_TEMPLATE_DIR,
+    REST_PORT,
+    TASKMANAGER_RPC_PORT,
+)
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 from airflow_flink_k8s.core.versions import FlinkVersion
 
@@ -140,10 +147,8 @@ MANAGED_KEYS: dict[str, str] = {
 }
 
 #: Where the JobManager finds a TaskManager pod template (PodTemplateMountDecorator mounts it here).
-POD_TEMPLATE_DIR = "/opt/flink/pod-template"
 TASKMANAGER_POD_TEMPLATE_FILE = "taskmanager-pod-template.yaml"
 APPLICATION_ENTRYPOINT = "org.apache.flink.kubernetes.entrypoint.KubernetesApplicationClusterEntrypoint"
-REST_PORT, JOBMANAGER_RPC_PORT, BLOB_SERVER_PORT, TASKMANAGER_RPC_PORT = 8081, 6123, 6124, 6122
 
 
 def check_managed_keys(spec: FlinkApplicationSpec) -> None:

@@ -18,10 +18,11 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_flink_k8s.core.names import CONTAINER_NAME, jobmanager_pods_selector
 from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
 
 #: The JobManager's container in the pods Flink's native Kubernetes integration creates.
-JOBMANAGER_CONTAINER = "flink-main-container"
+JOBMANAGER_CONTAINER = CONTAINER_NAME
 DEFAULT_LOG_TAIL_LINES = 50
 MAX_LOG_TAIL_LINES = 1000
 #: Restarts after which a JobManager in back-off counts as crash-looping.
@@ -134,9 +135,7 @@ def check_report_options(log_tail_lines: int, jobmanager_restart_limit: int) -> 
 
 def jobmanager_selector(cluster_id: str) -> str:
     """The label selector of a cluster's JobManager pods."""
-    from airflow_flink_k8s.core.kubernetes_objects import selector_labels  # not at import: it loads the spec model
-
-    return ",".join(f"{key}={value}" for key, value in selector_labels(cluster_id).items())
+    return jobmanager_pods_selector(cluster_id)
 
 
 def main_container_status(pod: dict[str, Any]) -> dict[str, Any]:

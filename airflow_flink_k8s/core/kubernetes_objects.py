@@ -30,24 +30,30 @@ from typing import Any
 import yaml
 
 from airflow_flink_k8s.core.configuration import (
-    BLOB_SERVER_PORT,
-    JOBMANAGER_RPC_PORT,
-    POD_TEMPLATE_DIR,
-    REST_PORT,
     TASKMANAGER_POD_TEMPLATE_FILE,
     cluster_configuration,
     configuration_file_name,
     serialise_configuration,
 )
+from airflow_flink_k8s.core.names import (  # noqa: F401 - FLINK_MOUNT_PATHS, CONTAINER_NAME re-exported
+    BLOB_SERVER_PORT,
+    CONTAINER_NAME,
+    FLINK_CONF_DIR_IN_POD,
+    FLINK_MOUNT_PATHS,
+    JOBMANAGER_RPC_PORT,
+    POD_TEMPLATE_DIR,
+    REST_PORT,
+    USER_ARTIFACTS_DIR_IN_POD,
+    common_labels,
+    config_map_name,
+    pod_template_config_map_name,
+    rest_service_name,
+    selector_labels,
+)
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, memory_mebibytes
 
 #: Logging files the client copies from its conf dir into the ConfigMap, in the order it mounts them.
 LOGGING_FILES = ("logback-console.xml", "log4j-console.properties")
-CONTAINER_NAME = "flink-main-container"
-FLINK_CONF_DIR_IN_POD = "/opt/flink/conf"
-USER_ARTIFACTS_DIR_IN_POD = "/opt/flink/artifacts"
-#: Where Flink mounts its own volumes; a Secret cannot be mounted there too.
-FLINK_MOUNT_PATHS = (FLINK_CONF_DIR_IN_POD, USER_ARTIFACTS_DIR_IN_POD, POD_TEMPLATE_DIR)
 
 
 #: Console logging for JobManager and TaskManager pods of the native launcher (the CLI ships its own conf dir's
@@ -70,16 +76,6 @@ logger.shaded_zookeeper.level = WARN
 }
 
 
-def selector_labels(cluster_id: str) -> dict[str, str]:
-    """Labels selecting the JobManager pods of ``cluster_id``."""
-    return {"app": cluster_id, "component": "jobmanager", "type": "flink-native-kubernetes"}
-
-
-def common_labels(cluster_id: str) -> dict[str, str]:
-    """Labels on every object of the cluster (Services, ConfigMaps)."""
-    return {"app": cluster_id, "type": "flink-native-kubernetes"}
-
-
 def render_kubernetes_objects(
     spec: FlinkApplicationSpec, logging_files: Mapping[str, str] | None = None
 ) -> list[dict[str, Any]]:
@@ -100,10 +96,10 @@ def render_kubernetes_objects(
     if spec.ha == "none":
         objects.append(_internal_service(cid))
     objects.append(_rest_service(spec))
-    objects.append(_config_map(f"flink-config-{cid}", cid, conf_data))
+    objects.append(_config_map(config_map_name(cid), cid, conf_data))
     if spec.taskmanager_pod_template is not None:
         template = yaml.safe_dump(dict(spec.taskmanager_pod_template), sort_keys=False)
-        objects.append(_config_map(f"pod-template-{cid}", cid, {TASKMANAGER_POD_TEMPLATE_FILE: template}))
+        objects.append(_config_map(pod_template_config_map_name(cid), cid, {TASKMANAGER_POD_TEMPLATE_FILE: template}))
     return objects
 
 
@@ -145,7 +141,7 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
     mounts.append({"mountPath": FLINK_CONF_DIR_IN_POD, "name": "flink-config-volume"})
     volumes.append(
         {
-            "configMap": {"items": [{"key": k, "path": k} for k in conf_items], "name": f"flink-config-{cid}"},
+            "configMap": {"items": [{"key": k, "path": k} for k in conf_items], "name": config_map_name(cid)},
             "name": "flink-config-volume",
         }
     )
@@ -220,7 +216,7 @@ def _rest_service(spec: FlinkApplicationSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"labels": common_labels(cid), "name": f"{cid}-rest"},
+        "metadata": {"labels": common_labels(cid), "name": rest_service_name(cid)},
         "spec": {
             "ports": [{"name": "rest", "port": REST_PORT, "targetPort": REST_PORT}],
             "selector": selector_labels(cid),

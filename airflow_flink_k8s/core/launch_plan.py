@@ -26,13 +26,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from airflow_flink_k8s.core.names import (  # noqa: F401 - the annotation names re-exported
+    ANNOTATION_JOB_ID,
+    ANNOTATION_PREFIX,
+    ANNOTATION_RUN,
+    ANNOTATION_SPEC_HASH,
+    ANNOTATION_TRY,
+    config_map_name,
+)
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.errors import ClusterExistsError  # noqa: F401 - re-exported where they were defined
 
-ANNOTATION_PREFIX = "airflow-flink-k8s.apache.org"
-ANNOTATION_JOB_ID = f"{ANNOTATION_PREFIX}/job-id"
-ANNOTATION_SPEC_HASH = f"{ANNOTATION_PREFIX}/spec-hash"
-ANNOTATION_RUN = f"{ANNOTATION_PREFIX}/run"
-ANNOTATION_TRY = f"{ANNOTATION_PREFIX}/try-number"
 IF_EXISTS = ("fail", "reuse", "replace")
 #: Spec fields that differ between launches of the same application without making it a different spec.
 _NOT_FINGERPRINTED = ("job_id", "restore")
@@ -45,9 +49,6 @@ class Action(StrEnum):
     REPLACE = "replace"
     AWAIT = "await"  # another run's launch of this cluster id has not finished: wait for it, then reattach or fail
 
-
-class ClusterExistsError(RuntimeError):
-    """The cluster id is taken and ``if_exists`` does not allow using or replacing it."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ def decide_after_lost_race(spec: FlinkApplicationSpec, run: RunIdentity, winner:
     raise ClusterExistsError(
         f"{where} was launched concurrently by another task instance ({launched_by}) with a different spec: spec "
         f"hash {theirs or 'none'} there, {mine} here; Flink options that differ: "
-        f"{', '.join(differing) if differing else 'none readable in flink-config-' + spec.cluster_id}. This task "
+        f"{', '.join(differing) if differing else 'none readable in ' + config_map_name(spec.cluster_id)}. This task "
         f"lost the race for the cluster id and leaves that cluster running (if_exists={if_exists!r} never deletes a "
         "cluster launched after this task decided). Use another cluster_id, or rerun to replace it.")
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from airflow_flink_k8s.core.errors import LeaderDataError  # noqa: F401 - re-exported where they were defined
 
 #: Annotation holding fabric8's leader election record on the leader ConfigMap.
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
@@ -41,9 +42,6 @@ _DURATION = re.compile(
     r"(?:T(?=[0-9])(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+(?:\.[0-9]{1,9})?)S)?)?"
 )
 
-
-class LeaderDataError(ValueError):
-    """The HA leader data exists but is not in a format Flink writes."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 from airflow_flink_k8s.core import rest_api
 from airflow_flink_k8s.core.leader import LeaderInfo
 from airflow_flink_k8s.core.rest_api import JobState, JobSummary
+from airflow_flink_k8s.core.errors import JobTerminalError  # noqa: F401 - re-exported where they were defined
 
 
 class ReadinessLevel(StrEnum):
@@ -87,16 +88,6 @@ class Readiness:
             "checkpoint_time": self.checkpoint_time.isoformat() if self.checkpoint_time else None,
         }
 
-
-class JobTerminalError(RuntimeError):
-    """The job reached a state it will not leave; waiting longer cannot make it ready."""
-
-    def __init__(self, job_id: str, state: JobState, root_cause: str | None, note: str = "") -> None:
-        self.job_id = job_id
-        self.state = state
-        self.root_cause = root_cause
-        summary = rest_api.summarize_stacktrace(root_cause) if root_cause else note or "no exception recorded"
-        super().__init__(f"Flink job {job_id} is {state.value}: {summary}")
 
 
 Evaluation = Generator[RestRequest, RestResponse, Readiness]

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_flink_k8s.core.failure_report import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, ReportTarget
+from airflow_flink_k8s.core.names import LEADER_HA_MODES
 from airflow_flink_k8s.core.leader import LeaderInfo, parse_kubernetes_leader
 from airflow_flink_k8s.core.readiness import Evaluation, ReadinessLevel, evaluate_readiness
 from airflow_flink_k8s.core.rest_api import normalize_job_id
 from airflow_flink_k8s.core.rest_endpoint import AccessMode, ApiServer, RestEndpoint, resolve_rest_endpoint
 from airflow_flink_k8s.core.versions import FlinkVersion
 
-HA_MODES = ("kubernetes", "zookeeper")
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class ReadinessCheck:
     def __post_init__(self) -> None:
         if not isinstance(self.cluster_id, str) or not self.cluster_id:
             raise ValueError("cluster_id: must be a non-empty string")
-        if self.ha not in HA_MODES:
-            raise ValueError(f"ha: expected one of {', '.join(HA_MODES)}, got {self.ha!r}")
+        if self.ha not in LEADER_HA_MODES:
+            raise ValueError(f"ha: expected one of {', '.join(LEADER_HA_MODES)}, got {self.ha!r}")
         FlinkVersion.parse(self.flink_version)
         ReadinessLevel.parse(self.target)
         mode = AccessMode.parse(self.access_mode)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from airflow_flink_k8s.core.errors import RestDataError, RestRefusedError, summarize_stacktrace  # noqa: F401 - re-exported where they were defined
 
 CONFIG_PATH = "/config"
 JOBS_OVERVIEW_PATH = "/jobs/overview"
@@ -22,17 +23,6 @@ _JOB_ID = re.compile(r"[0-9a-f]{32}")  # fullmatch: ``$`` would let a trailing n
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class RestDataError(ValueError):
-    """A REST answer that is not the JSON Flink sends for that endpoint."""
-
-
-class RestRefusedError(RestDataError):
-    """A REST request refused for lack of rights (HTTP 401/403, e.g. by the API server's service proxy): waiting
-    longer cannot help (a 401 through the API server may be an expired token, which a caller can read anew)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class JobState(StrEnum):
@@ -204,15 +194,6 @@ def parse_root_cause(body: Any) -> str | None:
             return text
     root = obj.get("root-exception")
     return root if isinstance(root, str) and root else None
-
-
-def summarize_stacktrace(stacktrace: str) -> str:
-    """First line plus the innermost ``Caused by:`` line: what a user needs to see in a task log."""
-    lines = [line.strip() for line in stacktrace.strip().splitlines() if line.strip()]
-    if not lines:
-        return ""
-    causes = [line for line in lines if line.startswith("Caused by:")]
-    return lines[0] if not causes else f"{lines[0]} ... {causes[-1]}"
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from airflow_flink_k8s.core.names import rest_service_name
+
 
 class AccessMode(StrEnum):
     """How the worker reaches the REST API."""
@@ -57,9 +59,6 @@ class RestEndpoint:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-def rest_service_name(cluster_id: str) -> str:
-    """The Service Flink's client creates for the REST API."""
-    return f"{cluster_id}-rest"
 
 
 def resolve_rest_endpoint(mode: str | AccessMode, *, leader_address: str | None, cluster_id: str, namespace: str,

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
+from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
 from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
+from airflow_flink_k8s.core.errors import FlinkSpecError  # noqa: F401 - re-exported where they were defined
 
 #: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
 CLUSTER_ID_MAX_LENGTH = 45
-HA_MODES = ("none", "kubernetes", "zookeeper")
 REST_SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 PULL_POLICIES = ("IfNotPresent", "Always", "Never")
 TOLERATION_FIELDS = ("key", "operator", "value", "effect", "tolerationSeconds")
@@ -60,15 +61,6 @@ _ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 _ZK_QUORUM = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*", re.ASCII)
 
-
-class FlinkSpecError(ValueError):
-    """A spec field breaks a rule; ``field`` names the field and ``rule`` says what it must be."""
-
-    def __init__(self, field_name: str, rule: str, value: Any = None) -> None:
-        self.field = field_name
-        self.rule = rule
-        suffix = "" if value is None else f", got {value!r}"
-        super().__init__(f"{field_name}: {rule}{suffix}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -416,8 +408,6 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
 
 def _check_secrets(spec: FlinkApplicationSpec) -> None:
     """Secret names, mount paths and env entries as Kubernetes validates the pod Flink builds from them."""
-    from airflow_flink_k8s.core.kubernetes_objects import FLINK_MOUNT_PATHS
-
     paths: set[str] = set()
     for name, path in spec.secret_mounts.items():
         # Flink names the volume "<secret>-volume", which must be a DNS-1123 label (63 characters at most).

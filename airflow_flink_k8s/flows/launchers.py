@@ -43,34 +43,26 @@ from airflow_flink_k8s.core.kubernetes_objects import (
     render_kubernetes_objects,
     with_owner_references,
 )
-from airflow_flink_k8s.core.launch_plan import ANNOTATION_JOB_ID, ANNOTATION_PREFIX, launch_finished, mark
+from airflow_flink_k8s.core.launch_plan import launch_finished, mark
+from airflow_flink_k8s.core.names import (
+    ANNOTATION_JOB_ID,
+    ANNOTATION_LOCK_EXPIRES,
+    cluster_pods_selector,
+    config_map_name,
+    launch_lock_name,
+    owned_object_names,
+)
 from airflow_flink_k8s.core.sensitive_keys import sensitive_options
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from airflow_flink_k8s.core.errors import ClusterIdTakenError, LaunchRollbackError  # noqa: F401 - re-exported where they were defined
 
 log = logging.getLogger(__name__)
 
 
-LAUNCH_LOCK_PREFIX = "flink-launch-lock-"
-ANNOTATION_LOCK_EXPIRES = f"{ANNOTATION_PREFIX}/lock-expires"
 
 
-class ClusterIdTakenError(RuntimeError):
-    """Another launch holds the cluster id: it created the Deployment ``<cluster-id>`` (or, for the cli launcher,
-    the launch lock) first. ``holder`` is that object as the API returned it, None if it was gone again."""
-
-    def __init__(self, message: str, holder: dict[str, Any] | None) -> None:
-        super().__init__(message)
-        self.holder = holder
 
 
-def launch_lock_name(cluster_id: str) -> str:
-    """The cli launcher's lock ConfigMap (no ``app`` label, so HA clean-up never selects it)."""
-    return f"{LAUNCH_LOCK_PREFIX}{cluster_id}"
-
-
-class LaunchRollbackError(RuntimeError):
-    """A launch failed half-way and deleting what it had created failed too; the message names both and what
-    may be left behind."""
 
 
 def _with_retries(call: Callable[[], Any], what: str, attempts: int = 4) -> Any:
@@ -95,15 +87,14 @@ def delete_cluster(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *,
     has created a new Deployment of the same name, its objects and pods count as not ours.
     """
     _delete_deployment(k8s, cluster_id, namespace, uid)
-    owned = [("Deployment", cluster_id), ("Service", f"{cluster_id}-rest"), ("ConfigMap", f"flink-config-{cluster_id}"),
-             *extra]
+    owned = [*owned_object_names(cluster_id), *extra]
     deadline = time.monotonic() + timeout
     while left := [(kind, name) for kind, name in owned if _still_there(k8s.get(kind, name, namespace), uid)]:
         if time.monotonic() > deadline:
             raise TimeoutError(f"still present after {timeout:.0f} s: "
                                f"{', '.join(f'{kind} {namespace}/{name}' for kind, name in left)}")
         time.sleep(1.0)
-    while pods := k8s.list_pods(namespace, f"app={cluster_id},type=flink-native-kubernetes"):
+    while pods := k8s.list_pods(namespace, cluster_pods_selector(cluster_id)):
         if uid is not None and k8s.get("Deployment", cluster_id, namespace) is not None:
             return  # a newer launch of this cluster id: the pods left may be its own
         if time.monotonic() > deadline:
@@ -158,7 +149,7 @@ def await_concurrent_launch(k8s: FlinkKubernetesHook, cluster_id: str, namespace
         if deployment is None and not locked:
             return None
         if deployment is not None and not locked:
-            config = k8s.get("ConfigMap", f"flink-config-{cluster_id}", namespace)
+            config = k8s.get("ConfigMap", config_map_name(cluster_id), namespace)
             if launch_finished(deployment, config, locked):
                 return deployment
         if time.monotonic() > deadline:
@@ -328,8 +319,7 @@ class CliLauncher:
             if deployment is None:
                 raise RuntimeError(f"the Flink client reported success but Deployment {spec.cluster_id} does not "
                                    "exist")
-            for kind, name in (("Deployment", spec.cluster_id), ("Service", f"{spec.cluster_id}-rest"),
-                               ("ConfigMap", f"flink-config-{spec.cluster_id}")):
+            for kind, name in owned_object_names(spec.cluster_id):
                 _with_retries(lambda k=kind, n=name: self.k8s.patch(k, n, spec.namespace, patch),
                               f"label {kind} {name}")
         except BaseException as failure:
@@ -345,8 +335,7 @@ def roll_back(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, failure
     try:
         delete_cluster(k8s, cluster_id, namespace, timeout=120, extra=extra, uid=uid)
     except Exception as cleanup:  # noqa: BLE001 - whatever stopped the clean-up, say what it left
-        left = dict.fromkeys([("Deployment", cluster_id), ("Service", f"{cluster_id}-rest"),
-                              ("ConfigMap", f"flink-config-{cluster_id}"), *extra])
+        left = dict.fromkeys([*owned_object_names(cluster_id), *extra])
         raise LaunchRollbackError(
             f"launching Flink cluster {namespace}/{cluster_id} failed: {failure}\nDeleting what the launch created "
             f"failed too, so these objects may be left behind: {', '.join(f'{k} {namespace}/{n}' for k, n in left)} "

@@ -30,12 +30,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_flink_k8s.core.names import NATIVE_TYPE_SELECTOR, cluster_config_map_name
+from airflow_flink_k8s.core.versions import FlinkVersion
+
 if TYPE_CHECKING:
     from kubernetes_asyncio.client import ApiClient
 
 log = logging.getLogger(__name__)
 
-FLINK_LABEL_SELECTOR = "type=flink-native-kubernetes"
+FLINK_LABEL_SELECTOR = NATIVE_TYPE_SELECTOR
 #: Seconds a watch request asks the server to keep the stream open before it is resumed.
 WATCH_SECONDS = 300
 _BACKOFF_MIN, _BACKOFF_MAX = 0.2, 5.0
@@ -44,10 +47,8 @@ _MISSING = object()
 
 def leader_configmap_name(cluster_id: str, flink_version: str, component: str = "restserver") -> str:
     """The ConfigMap holding ``component``'s leader: ``<cid>-cluster-config-map`` (1.15+), else ``<cid>-<comp>-leader``."""
-    from airflow_flink_k8s.core.versions import FlinkVersion
-
     if FlinkVersion.parse(flink_version).at_least(1, 15):
-        return f"{cluster_id}-cluster-config-map"
+        return cluster_config_map_name(cluster_id)
     return f"{cluster_id}-{component}-leader"
 
 

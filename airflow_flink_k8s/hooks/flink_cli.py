@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from airflow_flink_k8s.core.errors import FlinkCliError  # noqa: F401 - re-exported where they were defined
 
 _ERROR_MARKERS = ("ERROR", "Exception", "Caused by", "error:", "Error:")
 
-
-class FlinkCliError(RuntimeError):
-    """The Flink client failed or timed out; the message holds its error lines."""
 
 
 @dataclass(frozen=True)

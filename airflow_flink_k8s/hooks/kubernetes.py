@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.core.rest_endpoint import ApiServer
+from airflow_flink_k8s.core.errors import KubernetesApiError  # noqa: F401 - re-exported where they were defined
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -34,13 +35,6 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: How often a GET is tried before a transient answer is final (back-off 0.25, 0.5, 1 s between tries).
 READ_ATTEMPTS = 4
 
-
-class KubernetesApiError(RuntimeError):
-    """An API answer other than success, with the API's own reason and message."""
-
-    def __init__(self, status: int, reason: str, message: str, verb: str, what: str) -> None:
-        self.status, self.reason = status, reason
-        super().__init__(f"Kubernetes API: {verb} {what} failed with {status} {reason}: {message}")
 
 
 def object_path(kind: str, namespace: str, name: str | None = None) -> str:
