@@ -19,14 +19,14 @@ from airflow_flink_k8s.core.failure_report import (
 )
 from airflow_flink_k8s.core.launch_plan import check_if_exists
 from airflow_flink_k8s.core.names import config_map_name, service_rest_url
-from airflow_flink_k8s.links import FlinkWebUILink
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.links import FlinkWebUILink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
     from airflow_flink_k8s.core.launch_plan import RunIdentity
+    from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
 #: Every ``FlinkApplicationSpec`` field is an operator argument of the same name, and templated.
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec))
@@ -148,9 +148,9 @@ class FlinkApplicationOperator(BaseOperator):
                 mask_secret(value)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
         from airflow_flink_k8s.core.launch_plan import Action, RunIdentity, decide, launch_finished
         from airflow_flink_k8s.core.names import launch_lock_name
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
         self.mask_sensitive_conf()
         spec = self.build_spec()
@@ -360,8 +360,8 @@ class FlinkApplicationTeardownOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.core.ha_data import ha_configmap_names, ha_label_selector
-        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
         from airflow_flink_k8s.flows.launchers import delete_cluster
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
         if self.ha not in ("none", "kubernetes", "zookeeper"):
             raise FlinkSpecError("ha", "must be one of none, kubernetes, zookeeper", self.ha)
@@ -396,9 +396,9 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         from airflow.sdk.exceptions import AirflowException
 
         from airflow_flink_k8s.core import rest_api
-        from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
         from airflow_flink_k8s.core.launch_plan import ANNOTATION_JOB_ID
         from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
+        from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
 
         job_id = self.job_id or (deployment["metadata"].get("annotations") or {}).get(ANNOTATION_JOB_ID)
         if not job_id:

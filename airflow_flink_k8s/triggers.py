@@ -33,7 +33,6 @@ from airflow_flink_k8s.core.failure_report import (
     run_report_async,
     timeout_report,
 )
-from airflow_flink_k8s.hooks.kubernetes import KubernetesApiError
 from airflow_flink_k8s.core.leader import LeaderDataError, LeaderInfo
 from airflow_flink_k8s.core.readiness import (
     JobTerminalError,
@@ -45,6 +44,7 @@ from airflow_flink_k8s.core.readiness import (
 from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 from airflow_flink_k8s.core.rest_api import RestDataError, RestRefusedError
 from airflow_flink_k8s.core.rest_endpoint import ApiServer, RestEndpoint
+from airflow_flink_k8s.hooks.kubernetes import KubernetesApiError
 
 if TYPE_CHECKING:
     from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from airflow_flink_k8s.core.failure_report import jobmanager_selector, main_container_status
-from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.flows.launchers import NativeLauncher
+from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
-from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "failure"
 NAMESPACE = "flink"

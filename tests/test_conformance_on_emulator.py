@@ -17,11 +17,11 @@ import pytest
 
 from airflow_flink_k8s.core.command import build_flink_command
 from airflow_flink_k8s.core.configuration import configuration_file_name
-from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
 from airflow_flink_k8s.core.kubernetes_objects import DEFAULT_LOGGING_FILES
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
-from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 from tests.test_kubernetes_objects import full_spec, minimal_spec, normalised, write_client_conf
 
@@ -91,8 +91,8 @@ def test_the_real_client_and_the_native_launcher_create_the_same_objects(
         by_client = _stored(emulator, spec)
         _delete(emulator, spec)
 
-        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
         from airflow_flink_k8s.flows.launchers import NativeLauncher
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
         NativeLauncher(FlinkKubernetesHook()).launch(spec, {}, {}, before_owned=lambda: None)
         by_launcher = _stored(emulator, spec)

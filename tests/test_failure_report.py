@@ -23,9 +23,9 @@ from airflow_flink_k8s.core.failure_report import (
     timeout_report,
     trim_stacktrace,
 )
-from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError
 from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
 from airflow_flink_k8s.core.rest_api import JobState, parse_root_cause
+from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 
 DATA = Path(__file__).parent / "data" / "failure"

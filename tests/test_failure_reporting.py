@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
-from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.flows.launchers import NativeLauncher
+from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
-from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
-from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.airflow_db import DagRunner, task_states
 from tests.sensor_support import kubernetes_connection, run_trigger
 

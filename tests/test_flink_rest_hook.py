@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient, SyncFlinkRestClient
 from airflow_flink_k8s.core.readiness import RestRequest, RestResponse
 from airflow_flink_k8s.core.rest_endpoint import RestEndpoint
+from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient, SyncFlinkRestClient
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 

@@ -102,7 +102,7 @@ def _session_of(record: bytes) -> uuid.UUID:
     return uuid.UUID(int=most << 64 | least)
 
 
-def _zk_outcome(data: bytes) -> LeaderInfo | None | str:
+def _zk_outcome(data: bytes) -> LeaderInfo | str | None:
     """The decoder's answer, or ``"error"`` for ``LeaderDataError``; any other exception fails the test."""
     try:
         return decode_zookeeper_leader(data)
@@ -110,7 +110,7 @@ def _zk_outcome(data: bytes) -> LeaderInfo | None | str:
         return "error"
 
 
-def _assert_canonical(data: bytes, outcome: LeaderInfo | None | str) -> None:
+def _assert_canonical(data: bytes, outcome: LeaderInfo | str | None) -> None:
     """A decoded leader must be exactly what Java writes for that address and session."""
     if isinstance(outcome, LeaderInfo):
         assert java_leader_record(outcome.address, outcome.session_id) == data, (
@@ -679,7 +679,7 @@ def _check_mutated_configmap(configmap: dict[str, Any], component: str, now: dat
         assert _RFC3339.fullmatch(record["renewTime"]), f"accepted renewTime {record['renewTime']!r}"
         duration = record["leaseDuration"]
         assert not isinstance(duration, bool) and (
-            isinstance(duration, int | float) and duration >= 0 or _ISO_RULE.fullmatch(str(duration))
+            (isinstance(duration, int | float) and duration >= 0) or _ISO_RULE.fullmatch(str(duration))
         ), f"accepted leaseDuration {duration!r}"
         assert outcome.lease_expires_at == outcome.renew_time + outcome.lease_duration >= now - skew
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from airflow_flink_k8s.core.leader import LeaderDataError, decode_zookeeper_leader
-from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
 from airflow_flink_k8s.core.zookeeper_paths import zookeeper_leader_path, zookeeper_path
+from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
 
 DATA_DIR = Path(__file__).parent / "data" / "ha"
 

@@ -25,8 +25,8 @@ from airflow_flink_k8s.core.readiness import (
     run_evaluation_async,
 )
 from airflow_flink_k8s.core.rest_api import RestDataError
-from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
 from airflow_flink_k8s.core.zookeeper_paths import zookeeper_leader_path
+from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
 
 LEADER = LeaderInfo(address="http://10.244.0.17:8081", session_id=uuid.UUID("1f0e6b5a-3c2d-4e8f-9a1b-2c3d4e5f6a7b"))
 JOB = "00000000065fc7b00000000000000000"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_flink_k8s_sandbox.processes import pid_exists
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from airflow_flink_k8s_sandbox.processes import pid_exists
 
 pytestmark = pytest.mark.flink
 
@@ -36,8 +36,8 @@ def test_up_status_down_with_a_running_cluster(tmp_path: Path, monkeypatch: pyte
     try:
         assert all(pid_exists(pid) for pid in started)
         monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", connection.group(1))
-        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
         from airflow_flink_k8s.flows.launchers import NativeLauncher
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
         spec = FlinkApplicationSpec(cluster_id="cli-status", namespace="flink", image="flink:2.3.0",
                                     jar_uri="local:///opt/flink/usrlib/checkpointing-job.jar", flink_version="2.3.0",

@@ -25,11 +25,6 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
-from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
-from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
-from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
-from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from airflow_flink_k8s.core.sensitive_keys import (
     FLINK_1_20_SENSITIVE_KEYS,
     FLINK_2_SENSITIVE_KEYS,
@@ -37,6 +32,11 @@ from airflow_flink_k8s.core.sensitive_keys import (
     sensitive_options,
     values_to_mask,
 )
+from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
+from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
+from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
+from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.fixtures.airflow_db import DagRunner, task_states
 from tests.fixtures.flink import flink_versions
 from tests.test_kubernetes_objects import parse_configuration

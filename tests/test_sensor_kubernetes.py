@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 
 from airflow_flink_k8s.core.leader import parse_kubernetes_leader
+from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 from airflow_flink_k8s_sandbox.flink_client import run_flink_application
 from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST
 from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
-from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 from tests.fixtures.airflow_db import task_states, xcom_value
 from tests.sensor_support import LEVELS, kubernetes_connection, sensor_dag_source
 

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from kazoo.client import KazooClient
 
-from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
 from airflow_flink_k8s.core.leader import decode_zookeeper_leader
+from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
+from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 from airflow_flink_k8s_sandbox.flink_dist import (
     EXAMPLE_JOB_CLASS,
     FLINK_VERSIONS_UNDER_TEST,
@@ -29,7 +30,6 @@ from airflow_flink_k8s_sandbox.flink_dist import (
 from airflow_flink_k8s_sandbox.processes import pid_exists
 from airflow_flink_k8s_sandbox.standalone import StandaloneApplicationCluster
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
-from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 from tests.fixtures.airflow_db import task_states, xcom_value
 from tests.sensor_support import LEVELS, env_connection, run_trigger, sensor_dag_source
 

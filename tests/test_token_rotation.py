@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s.flows.launchers import delete_cluster
+from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.concurrent_tasks import execute
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.hooks.configmap_watch import shared_watches, watch_configmap
 from airflow_flink_k8s.core.leader import LEADER_ANNOTATION
-from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s.hooks.configmap_watch import shared_watches, watch_configmap
 from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
+from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from tests.sensor_support import first_event, kubernetes_connection
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "ha" / "configmap-2.3.0.json").read_text())

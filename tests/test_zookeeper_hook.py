@@ -16,13 +16,13 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 from kazoo.security import make_digest_acl
 
+from airflow_flink_k8s.core.leader import LeaderDataError, decode_zookeeper_leader
 from airflow_flink_k8s.hooks.zookeeper import (
     SHARED_CLIENTS,
     FlinkZooKeeperHook,
     quorum_hosts,
     settings_from_connection,
 )
-from airflow_flink_k8s.core.leader import LeaderDataError, decode_zookeeper_leader
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.sensor_support import env_connection
 

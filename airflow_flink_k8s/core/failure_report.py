@@ -368,7 +368,7 @@ def run_report(steps: Steps, list_pods: ListPods | None, pod_log: ReadLog | None
         while True:
             try:
                 answer = Answer(_call_sync(request, list_pods, pod_log))
-            except Exception as error:  # noqa: BLE001 - best effort: the reason goes into the report
+            except Exception as error:
                 answer = Answer(error=_describe_error(error))
             request = steps.send(answer)
     except StopIteration as finished:
@@ -383,7 +383,7 @@ async def run_report_async(steps: Steps, list_pods: Callable[[str, str], Awaitab
         while True:
             try:
                 answer = Answer(await _call_async(request, list_pods, pod_log))
-            except Exception as error:  # noqa: BLE001 - best effort: the reason goes into the report
+            except Exception as error:
                 answer = Answer(error=_describe_error(error))
             request = steps.send(answer)
     except StopIteration as finished:

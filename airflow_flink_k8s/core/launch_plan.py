@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from airflow_flink_k8s.core.errors import ClusterExistsError
 from airflow_flink_k8s.core.names import (  # noqa: F401 - the annotation names re-exported
     ANNOTATION_JOB_ID,
     ANNOTATION_PREFIX,
@@ -35,7 +36,6 @@ from airflow_flink_k8s.core.names import (  # noqa: F401 - the annotation names 
     config_map_name,
 )
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
-from airflow_flink_k8s.core.errors import ClusterExistsError  # noqa: F401 - re-exported where they were defined
 
 IF_EXISTS = ("fail", "reuse", "replace")
 #: Spec fields that differ between launches of the same application without making it a different spec.

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from airflow_flink_k8s.core.errors import LeaderDataError  # noqa: F401 - re-exported where they were defined
+
+from airflow_flink_k8s.core.errors import LeaderDataError
 
 #: Annotation holding fabric8's leader election record on the leader ConfigMap.
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"

@@ -21,9 +21,9 @@ from enum import StrEnum
 from typing import Any
 
 from airflow_flink_k8s.core import rest_api
+from airflow_flink_k8s.core.errors import JobTerminalError
 from airflow_flink_k8s.core.leader import LeaderInfo
 from airflow_flink_k8s.core.rest_api import JobState, JobSummary
-from airflow_flink_k8s.core.errors import JobTerminalError  # noqa: F401 - re-exported where they were defined
 
 
 class ReadinessLevel(StrEnum):

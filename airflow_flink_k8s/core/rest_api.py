@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
 from airflow_flink_k8s.core.errors import RestDataError, RestRefusedError, summarize_stacktrace  # noqa: F401 - re-exported where they were defined
 
 CONFIG_PATH = "/config"

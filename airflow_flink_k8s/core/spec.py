@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
+from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
 from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
-from airflow_flink_k8s.core.errors import FlinkSpecError  # noqa: F401 - re-exported where they were defined
 
 #: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
 CLUSTER_ID_MAX_LENGTH = 45

@@ -31,13 +31,7 @@ from typing import Any
 import yaml
 
 from airflow_flink_k8s.core.command import build_flink_command
-from airflow_flink_k8s.hooks.flink_cli import client_conf_dir, conf_dir_with, run_flink_cli
-from airflow_flink_k8s.hooks.kubernetes import (
-    TRANSIENT_STATUSES,
-    FlinkKubernetesHook,
-    KubernetesApiError,
-    object_path,
-)
+from airflow_flink_k8s.core.errors import ClusterIdTakenError, LaunchRollbackError
 from airflow_flink_k8s.core.kubernetes_objects import (
     DEFAULT_LOGGING_FILES,
     render_kubernetes_objects,
@@ -54,7 +48,13 @@ from airflow_flink_k8s.core.names import (
 )
 from airflow_flink_k8s.core.sensitive_keys import sensitive_options
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
-from airflow_flink_k8s.core.errors import ClusterIdTakenError, LaunchRollbackError  # noqa: F401 - re-exported where they were defined
+from airflow_flink_k8s.hooks.flink_cli import client_conf_dir, conf_dir_with, run_flink_cli
+from airflow_flink_k8s.hooks.kubernetes import (
+    TRANSIENT_STATUSES,
+    FlinkKubernetesHook,
+    KubernetesApiError,
+    object_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -334,7 +334,7 @@ def roll_back(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, failure
     ``LaunchRollbackError`` naming the launch failure, the clean-up failure and what may be left behind."""
     try:
         delete_cluster(k8s, cluster_id, namespace, timeout=120, extra=extra, uid=uid)
-    except Exception as cleanup:  # noqa: BLE001 - whatever stopped the clean-up, say what it left
+    except Exception as cleanup:
         left = dict.fromkeys([*owned_object_names(cluster_id), *extra])
         raise LaunchRollbackError(
             f"launching Flink cluster {namespace}/{cluster_id} failed: {failure}\nDeleting what the launch created "

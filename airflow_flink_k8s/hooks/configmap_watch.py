@@ -177,7 +177,7 @@ class NamespaceConfigMapWatch:
                 self._record_error(f"HTTP {error.status} {error.reason}")
                 if error.status == 410:
                     continue  # the version we watched from is compacted away: list again at once
-            except Exception as error:  # noqa: BLE001 - network failures, broken streams, bad JSON: list again
+            except Exception as error:
                 self._record_error(f"{type(error).__name__}: {error}")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from airflow_flink_k8s.core.errors import FlinkCliError  # noqa: F401 - re-exported where they were defined
+
+from airflow_flink_k8s.core.errors import FlinkCliError
 
 _ERROR_MARKERS = ("ERROR", "Exception", "Caused by", "error:", "Error:")
 

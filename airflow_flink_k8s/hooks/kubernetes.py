@@ -14,8 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_flink_k8s.core.errors import KubernetesApiError
 from airflow_flink_k8s.core.rest_endpoint import ApiServer
-from airflow_flink_k8s.core.errors import KubernetesApiError  # noqa: F401 - re-exported where they were defined
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient

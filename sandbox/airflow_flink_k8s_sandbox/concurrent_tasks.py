@@ -77,7 +77,7 @@ def run_concurrently(chains: Sequence[Any | Sequence[Any]], run_ids: Sequence[st
                 try:
                     outcome.result, outcome.error = execute(operator, run_ids[index], try_number=try_number), None
                     break
-                except BaseException as error:  # noqa: BLE001 - reported to the caller, which asserts on it
+                except BaseException as error:
                     outcome.error, outcome.trace = error, traceback.format_exc()
                     time.sleep(retry_delay)
             outcome.ended = time.monotonic()

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 from airflow_flink_k8s.core.versions import FlinkVersion
+from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ class LocalKubelet:
                     self.wake.set()
                     if self.stopping.is_set():
                         return
-            except Exception:  # noqa: BLE001 - dropped or failed watch: wake a resync and watch again
+            except Exception:
                 self.wake.set()
                 time.sleep(0.5)
 

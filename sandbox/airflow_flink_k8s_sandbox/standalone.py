@@ -22,9 +22,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from airflow_flink_k8s.core.versions import FlinkVersion
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 from airflow_flink_k8s_sandbox.processes import ManagedProcess, free_port, wait_for_port
-from airflow_flink_k8s.core.versions import FlinkVersion
 
 TERMINAL_JOB_STATES = frozenset({"FINISHED", "FAILED", "CANCELED", "SUSPENDED"})
 
