@@ -23,7 +23,8 @@ from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 from tests.fixtures.flink import flink_versions
-from tests.test_kubernetes_objects import full_spec, minimal_spec, normalised, write_client_conf
+from tests.flink_client_support import normalised, write_client_conf
+from tests.spec_support import full_spec, minimal_spec
 
 pytestmark = pytest.mark.flink
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")

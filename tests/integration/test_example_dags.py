@@ -17,8 +17,9 @@ import pytest
 
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
+from tests.paths import REPO_ROOT
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "example_dags"
+EXAMPLES = REPO_ROOT / "example_dags"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.py"))
 NS = "flink"
 JAR = "local:///opt/flink/usrlib/checkpointing-job.jar"

@@ -1,4 +1,4 @@
-"""render_kubernetes_objects against the objects the real Flink client builds, and against the K8s schema.
+"""render_kubernetes_objects against the objects the real Flink client builds.
 
 The real ``CliFrontend`` of each Flink version runs in a JVM with the argv of ``build_flink_command``.
 Its kube client is swapped for one that prints the ``KubernetesJobManagerSpecification`` (Deployment and
@@ -14,19 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 import yaml
 
 from airflow_flink_k8s.core.command import build_flink_command
-from airflow_flink_k8s.core.configuration import configuration_file_name
 from airflow_flink_k8s.core.kubernetes_objects import (
     LOGGING_FILES,
     render_kubernetes_objects,
-    with_owner_references,
 )
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
+from tests.flink_client_support import normalised, write_client_conf
+from tests.spec_support import full_spec, minimal_spec
 
 CAPTURE_JAVA = r"""
 import java.lang.reflect.Proxy;
@@ -85,78 +84,6 @@ public class Capture {
 }
 """
 
-TM_POD_TEMPLATE = {
-    "apiVersion": "v1",
-    "kind": "Pod",
-    "metadata": {"name": "taskmanager-template"},
-    "spec": {"containers": [{"name": "flink-main-container", "env": [{"name": "FOO", "value": "bar"}]}]},
-}
-
-
-def minimal_spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
-    values: dict[str, Any] = {
-        "cluster_id": "probe",
-        "image": "registry.example/flink:job-1",
-        "jar_uri": "local:///opt/flink/usrlib/job.jar",
-        "flink_version": version,
-    }
-    values.update(overrides)
-    return FlinkApplicationSpec(**values)
-
-
-def full_spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
-    """Every option of the issue's reference command and more, with values that need Flink's quoting."""
-    values: dict[str, Any] = {
-        "cluster_id": "state-machine-cluster",
-        "flink_version": version,
-        "namespace": "hke-flink",
-        "image": "harbor.example/flink/statemachine:v0.0.6",
-        "image_pull_policy": "Always",
-        "image_pull_secrets": ["docker-registry-test", "second"],
-        "service_account": "flink",
-        "jar_uri": "local:///opt/flink/usrlib/StateMachineExample.jar",
-        "entry_class": "org.example.StateMachine",
-        "program_args": ["--input", "a;b", "it's", "two words", ""],
-        "parallelism": 3,
-        "jobmanager_memory": "2g",
-        "taskmanager_memory": "1024m",
-        "jobmanager_cpu": 0.5,
-        "taskmanager_cpu": "0.25",
-        "task_slots": 2,
-        "jobmanager_replicas": 2,
-        "jobmanager_node_selector": {"kubernetes.io/role": "flink-node", "zone": "a"},
-        "taskmanager_node_selector": {"kubernetes.io/role": "flink-node"},
-        "jobmanager_tolerations": [
-            {"key": "dedicated", "operator": "Equal", "value": "flink", "effect": "NoSchedule"},
-            {"key": "spot", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30},
-        ],
-        "jobmanager_labels": {"team": "data", "example.com/tier": "gold"},
-        "jobmanager_annotations": {"example.com/url": "http://x:1/a,b", "quote": "it's"},
-        "taskmanager_pod_template": TM_POD_TEMPLATE,
-        "rest_service_type": "NodePort",
-        "ha": "zookeeper",
-        "ha_storage_dir": "hdfs:///flink/ha/k8s",
-        "zookeeper_quorum": "zk-0.zk:2181,zk-1.zk:2181",
-        "zookeeper_root": "/flink-prod",
-        "checkpoint_base_dir": "hdfs:///flink/checkpoints",
-        "savepoint_base_dir": "s3://bucket/savepoints/",
-        "checkpoint_interval": "10 s",
-        "job_id": "0123456789abcdef0123456789abcdef",
-        "restore": "s3://bucket/savepoints/state-machine-cluster/savepoint-0123-abcdef",
-        "flink_conf": {"state.backend.type": "rocksdb", "pipeline.name": "it's a job"},
-        "secret_mounts": {"s3-credentials": "/opt/flink/secrets/s3", "tls": "/etc/tls,certs"},
-        "secret_env": [{"env": "AWS_SECRET_ACCESS_KEY", "secret": "s3-credentials", "key": "secret-key"},
-                       {"key": "token", "secret": "api.tokens", "env": "API_TOKEN"}],
-    }
-    values.update(overrides)
-    return FlinkApplicationSpec(**values)
-
-
-def write_client_conf(conf_dir: Path, home: Path, spec: FlinkApplicationSpec) -> None:
-    """A client conf holding what the distribution's default conf sets for the cluster: its Java 17 flags."""
-    flags = yaml.safe_load((home / "conf" / "config.yaml").read_text())["env"]["java"]["opts"]["all"]
-    (conf_dir / configuration_file_name(spec.version)).write_text(f"env.java.opts.all: {flags}\n")
-
 
 @pytest.fixture(scope="session")
 def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list]:
@@ -195,39 +122,6 @@ def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.Temp
         return json.loads(lines[0][len("CAPTURED") :])
 
     return run
-
-
-def parse_configuration(name: str, text: str) -> dict[str, Any]:
-    """A Flink configuration file as flat ``key → value`` with values as Flink reads them back."""
-    if name == "flink-conf.yaml":
-        return dict(line.split(": ", 1) if ": " in line else (line.rstrip(":"), "") for line in text.splitlines())
-    flat: dict[str, Any] = {}
-
-    def walk(prefix: str, node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(f"{prefix}{key}.", value)
-        else:
-            flat[prefix[:-1]] = node
-
-    walk("", yaml.safe_load(text))
-    return flat
-
-
-def normalised(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Configuration files parsed; the client-local pod template path dropped; templates parsed."""
-    out = json.loads(json.dumps(objects))
-    for obj in out:
-        if obj["kind"] != "ConfigMap":
-            continue
-        for name, text in list(obj["data"].items()):
-            if name in ("config.yaml", "flink-conf.yaml"):
-                conf = parse_configuration(name, text)
-                conf.pop("kubernetes.pod-template-file.taskmanager", None)
-                obj["data"][name] = conf
-            elif name.endswith("pod-template.yaml"):
-                obj["data"][name] = yaml.safe_load(text)
-    return out
 
 
 @flink_versions
@@ -270,34 +164,3 @@ def test_logging_files_are_shipped_as_the_client_ships_them_from_its_conf_dir(
     assert normalised(render_kubernetes_objects(spec, logging)) == normalised(real_client(spec, conf_dir))
 
 
-@pytest.mark.parametrize("version", ["1.16.3", "1.18.1", "1.19.1", "1.20.3", "2.0.0", "2.3.0"])
-@pytest.mark.parametrize("make_spec", [minimal_spec, full_spec], ids=["minimal", "full"])
-def test_every_rendered_object_is_valid_for_the_kubernetes_api(
-    version: str, make_spec: Callable[..., FlinkApplicationSpec]
-) -> None:
-    objects = with_owner_references(render_kubernetes_objects(make_spec(version)), "5f0c1a2e-0000-4000-8000-000000000001")
-    for obj in objects:
-        kubernetes_validate.validate(obj, "1.30", strict=True)
-
-
-def test_the_configuration_file_and_artifacts_volume_follow_the_flink_release() -> None:
-    old, new = render_kubernetes_objects(minimal_spec("1.18.1")), render_kubernetes_objects(minimal_spec("1.19.0"))
-    assert list(old[-1]["data"]) == ["flink-conf.yaml"] and list(new[-1]["data"]) == ["config.yaml"]
-    volumes = lambda objs: [v["name"] for v in objs[0]["spec"]["template"]["spec"]["volumes"]]
-    assert volumes(old) == ["flink-config-volume"]
-    assert volumes(new) == ["user-artifacts-volume", "flink-config-volume"]
-
-
-def test_only_the_owned_objects_get_the_deployment_as_controller() -> None:
-    objects = with_owner_references(render_kubernetes_objects(minimal_spec("2.3.0")), "uid-1")
-    assert "ownerReferences" not in objects[0]["metadata"]
-    for obj in objects[1:]:
-        (ref,) = obj["metadata"]["ownerReferences"]
-        assert (ref["kind"], ref["name"], ref["uid"], ref["controller"]) == ("Deployment", "probe", "uid-1", True)
-
-
-def test_headless_internal_service_exists_only_without_ha() -> None:
-    names = lambda spec: [(o["kind"], o["metadata"]["name"]) for o in render_kubernetes_objects(spec)]
-    assert ("Service", "probe") in names(minimal_spec("2.3.0"))
-    with_ha = minimal_spec("2.3.0", ha="kubernetes", ha_storage_dir="s3://b/ha")
-    assert ("Service", "probe") not in names(with_ha)

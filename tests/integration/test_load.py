@@ -18,8 +18,9 @@ from airflow_flink_k8s_sandbox.concurrent_tasks import execute
 from airflow_flink_k8s_sandbox.jobmanager_standin import IMAGE
 from airflow_flink_k8s_sandbox.load_scenario import run_load
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
+from tests.paths import DATA_DIR
 
-RECORDED = Path(__file__).parent / "data" / "ha"
+RECORDED = DATA_DIR / "ha"
 NS = "flink"
 
 

@@ -29,10 +29,11 @@ from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
+from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.flink
 
-RBAC_DIR = Path(__file__).resolve().parent.parent / "docs" / "rbac"
+RBAC_DIR = REPO_ROOT / "docs" / "rbac"
 AIRFLOW_SA = ("airflow", "airflow-worker")
 AIRFLOW_USER = f"system:serviceaccount:{AIRFLOW_SA[0]}:{AIRFLOW_SA[1]}"
 FLINK_SA = "flink"

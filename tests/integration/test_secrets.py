@@ -29,8 +29,6 @@ from airflow_flink_k8s.core.sensitive_keys import (
     FLINK_1_20_SENSITIVE_KEYS,
     FLINK_2_SENSITIVE_KEYS,
     is_sensitive_key,
-    sensitive_options,
-    values_to_mask,
 )
 from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
@@ -39,7 +37,7 @@ from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.fixtures.airflow_db import DagRunner, task_states
 from tests.fixtures.flink import flink_versions
-from tests.test_kubernetes_objects import parse_configuration
+from tests.flink_client_support import parse_configuration
 
 NS = "flink"
 AIRFLOW_DEFAULTS = ("access_key", "api_key", "password", "secret", "token", "dsn", "private_key", "passphrase")
@@ -79,31 +77,6 @@ def test_the_flink_rule_is_what_flinks_own_is_sensitive_says(flink_version: str,
     assert by_flink == {key for key in PROBE_KEYS if any(part in key.lower() for part in listed)}
     # Everything Flink hides, we mask, on every version (2.x's "api-key" included on 1.20).
     assert all(is_sensitive_key(key) for key in by_flink | {"metrics.reporter.x.api-key"})
-
-
-@pytest.mark.parametrize(("key", "airflow_fields", "sensitive"), [
-    ("s3.secret-key", (), True),                       # Flink: "secret"
-    ("s3.access-key", (), True),                       # not Flink's; an access key id (Airflow: "access_key")
-    ("fs.s3a.access.key", (), True),
-    ("fs.oss.accessKeyId", (), True),                  # neither Flink's nor Airflow's default names
-    ("fs.azure.account.key.acct.blob.core.windows.net", (), True),   # Flink's, not Airflow's
-    ("security.ssl.internal.truststore-password", (), True),
-    ("jdbc.sink.dsn", (), False),
-    ("jdbc.sink.dsn", AIRFLOW_DEFAULTS, True),         # Airflow's names, normalised as Airflow does
-    ("my.private-key.pem", AIRFLOW_DEFAULTS, True),
-    ("pipeline.name", AIRFLOW_DEFAULTS, False),
-    ("state.backend.type", AIRFLOW_DEFAULTS, False),
-])
-def test_a_key_is_sensitive_by_flink_airflow_or_the_access_key_rule(key: str, airflow_fields: tuple[str, ...],
-                                                                    sensitive: bool) -> None:
-    assert is_sensitive_key(key, airflow_fields) is sensitive
-
-
-def test_switches_of_sensitive_keys_are_not_masked() -> None:
-    conf = {"security.delegation.tokens.enabled": "true", "s3.secret-key": "abcdefgh", "pipeline.name": "etl",
-            "rest.http-headers": ""}
-    assert set(sensitive_options(conf)) == {"security.delegation.tokens.enabled", "s3.secret-key", "rest.http-headers"}
-    assert values_to_mask(conf) == ["abcdefgh"]
 
 
 # ----------------------------------------------------------------------------------------------- sandbox helpers

@@ -21,9 +21,10 @@ from airflow_flink_k8s.core.leader import LEADER_ANNOTATION
 from airflow_flink_k8s.hooks.configmap_watch import shared_watches, watch_configmap
 from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
+from tests.paths import DATA_DIR
 from tests.sensor_support import first_event, kubernetes_connection
 
-RECORDED = json.loads((Path(__file__).parent / "data" / "ha" / "configmap-2.3.0.json").read_text())
+RECORDED = json.loads((DATA_DIR / "ha" / "configmap-2.3.0.json").read_text())
 RESTSERVER = "org.apache.flink.k8s.leader.restserver"
 
 

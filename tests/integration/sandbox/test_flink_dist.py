@@ -97,6 +97,3 @@ def test_fresh_cache_is_assembled_atomically_and_job_recompiles_on_source_change
     assert ensure_example_job(version).stat().st_ino == inode, "unchanged source must not recompile"
 
 
-def test_bad_version_is_rejected_with_the_rule() -> None:
-    with pytest.raises(ValueError, match="MAJOR.MINOR"):
-        ensure_flink_home("latest")

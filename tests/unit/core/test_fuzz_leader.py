@@ -15,7 +15,6 @@ import struct
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,8 +31,9 @@ from airflow_flink_k8s.core.leader import (
     parse_kubernetes_leader,
 )
 from tests.fuzz_settings import fuzz_settings
+from tests.paths import DATA_DIR as TEST_DATA
 
-DATA_DIR = Path(__file__).parent / "data" / "ha"
+DATA_DIR = TEST_DATA / "ha"
 HEADER = b"\xac\xed\x00\x05"
 
 # --------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 from airflow_flink_k8s.core.zookeeper_paths import zookeeper_leader_path
 from tests.fuzz_settings import fuzz_settings
-from tests.test_fuzz_zookeeper_paths import zookeeper_accepts
+from tests.unit.core.test_fuzz_zookeeper_paths import zookeeper_accepts
 
 BASE: dict[str, Any] = {
     "cluster_id": "state-machine-cluster",

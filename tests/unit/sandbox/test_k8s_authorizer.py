@@ -1,12 +1,8 @@
-"""RBAC decisions of the emulator's authorizer, as a user of a real cluster would see them, and the emulator
-enforcing them over HTTP for the real Kubernetes client."""
+"""RBAC decisions of the emulator's authorizer, as a user of a real cluster would see them (the emulator enforcing
+them over HTTP is in ``tests/integration/sandbox/test_k8s_authorizer_on_emulator.py``)."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,26 +15,10 @@ from airflow_flink_k8s_sandbox.authorizer import (
     forbidden_status,
     request_attributes,
 )
-from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
+from tests.rbac_support import SA_WORKER, binding, role
 
 WORKER = UserInfo.authenticated("system:serviceaccount:airflow:worker")
 ALICE = UserInfo.authenticated("alice", ("team-a",))
-
-
-def role(name: str, *rules: dict[str, Any], kind: str = "Role") -> dict[str, Any]:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": {"name": name},
-            "rules": list(rules)}
-
-
-def binding(role_name: str, *subjects: dict[str, str], kind: str = "RoleBinding", role_kind: str = "Role",
-            namespace: str | None = None) -> dict[str, Any]:
-    metadata = {"name": f"bind-{role_name}", **({"namespace": namespace} if namespace else {})}
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": metadata,
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role_name},
-            "subjects": list(subjects)}
-
-
-SA_WORKER = {"kind": "ServiceAccount", "name": "worker", "namespace": "airflow"}
 
 
 def allowed(policy: RbacPolicy, user: UserInfo, method: str, path: str, **query: str) -> bool:
@@ -192,46 +172,3 @@ def test_invalid_documents_are_refused_naming_the_field(document: dict[str, Any]
         RbacPolicy.from_documents([document])
 
 
-def test_the_emulator_enforces_the_policy_for_the_kubernetes_client(k8s_emulator: EmulatorProcess,
-                                                                    tmp_path: Path) -> None:
-    from kubernetes import client, config, watch
-    from kubernetes.client.exceptions import ApiException
-
-    def core(kubeconfig: Path) -> Any:
-        return client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
-
-    admin = core(k8s_emulator.write_kubeconfig(tmp_path / "admin"))
-    worker = core(k8s_emulator.user_kubeconfig(tmp_path / "worker", "system:serviceaccount:airflow:worker"))
-    admin.create_namespaced_config_map("flink", {"metadata": {"name": "a"}})
-    assert worker.read_namespaced_config_map("a", "flink").metadata.name == "a", "RBAC is off until loaded"
-
-    k8s_emulator.set_rbac([role("reader", {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}),
-                           binding("reader", SA_WORKER)], namespace="flink")
-    assert worker.read_namespaced_config_map("a", "flink").metadata.name == "a"
-    with pytest.raises(ApiException) as refused:
-        worker.delete_namespaced_config_map("a", "flink")
-    status = json.loads(refused.value.body)
-    assert (refused.value.status, status["kind"], status["status"], status["reason"], status["code"]) == (
-        403, "Status", "Failure", "Forbidden", 403)
-    assert status["message"] == ('configmaps "a" is forbidden: User "system:serviceaccount:airflow:worker" cannot '
-                                 'delete resource "configmaps" in API group "" in the namespace "flink"')
-    assert status["details"] == {"name": "a", "kind": "configmaps"}
-    with pytest.raises(ApiException) as watch_refused:
-        next(iter(watch.Watch().stream(worker.list_namespaced_config_map, "flink", timeout_seconds=1)))
-    assert watch_refused.value.status == 403
-    assert "cannot watch resource" in json.loads(watch_refused.value.body)["message"]
-    assert admin.read_namespaced_config_map("a", "flink") is not None, "the sandbox admin is unrestricted"
-    denied = [(r["user"], r["verb"], r["resource"]) for r in k8s_emulator.requests() if r.get("status") == 403]
-    assert denied == [("system:serviceaccount:airflow:worker", "delete", "configmaps"),
-                      ("system:serviceaccount:airflow:worker", "watch", "configmaps")]
-
-    unknown_token = urllib.request.Request(f"{k8s_emulator.url}/api/v1/namespaces/flink/configmaps/a",
-                                           headers={"Authorization": "Bearer nobody-gave-me-this"})
-    with pytest.raises(urllib.error.HTTPError) as unknown:
-        urllib.request.urlopen(unknown_token, timeout=10)
-    assert (unknown.value.code, json.loads(unknown.value.read())["reason"]) == (401, "Unauthorized")
-
-    with pytest.raises(ValueError, match="roleRef"):
-        k8s_emulator.set_rbac("kind: RoleBinding\nmetadata: {name: b}\n")
-    k8s_emulator.clear_rbac()
-    worker.delete_namespaced_config_map("a", "flink")
