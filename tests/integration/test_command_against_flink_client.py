@@ -26,7 +26,8 @@ def test_the_real_flink_cli_accepts_the_argv_and_reaches_the_kubernetes_api(
              ha="kubernetes", ha_storage_dir="file:///tmp/ha", checkpoint_base_dir="file:///tmp/cp")
     argv = build_flink_command(s, str(flink_home(flink_version) / "bin" / "flink"))
     argv.insert(4, f"-Dkubernetes.config.file={kubeconfig}")
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "127.0.0.1" in output or "Connection refused" in output, output[-3000:]

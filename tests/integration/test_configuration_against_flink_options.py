@@ -49,7 +49,8 @@ public class Keys {
         if (!Modifier.isStatic(f.getModifiers()) || !ConfigOption.class.isAssignableFrom(f.getType())) continue;
         ConfigOption<?> o = (ConfigOption<?>) f.get(null);
         System.out.println("current " + o.key());
-        for (FallbackKey k : o.fallbackKeys()) System.out.println((k.isDeprecated() ? "deprecated " : "fallback ") + k.getKey());
+        for (FallbackKey k : o.fallbackKeys())
+          System.out.println((k.isDeprecated() ? "deprecated " : "fallback ") + k.getKey());
       }
     }
   }
@@ -70,7 +71,8 @@ def flink_option_keys(flink_home: Callable[[str], Path], tmp_path_factory: pytes
         out = tmp_path_factory.mktemp(f"keys-{version}")
         (out / "Keys.java").write_text(KEYS_JAVA)
         subprocess.run(["javac", "-cp", f"{lib}/*", "-d", str(out), str(out / "Keys.java")], check=True)
-        run = subprocess.run(["java", "-cp", f"{out}:{lib}/*", "Keys", *OPTION_CLASSES], capture_output=True, text=True, check=True)
+        run = subprocess.run(["java", "-cp", f"{out}:{lib}/*", "Keys", *OPTION_CLASSES], capture_output=True, text=True,
+                             check=True)
         found: dict[str, str] = {}
         for line in run.stdout.splitlines():
             kind, key = line.split(" ", 1)

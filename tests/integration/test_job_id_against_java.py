@@ -9,7 +9,8 @@ import pytest
 
 from airflow_flink_k8s.core.job_id import flink_default_ha_job_id, java_string_hash
 
-CLUSTER_IDS = ["probe", "state-machine-cluster", "a", "flink-job-with-a-rather-long-name-0123456789", "zz-negative-hash", "é-ünïcode-𝄞"]
+CLUSTER_IDS = ["probe", "state-machine-cluster", "a", "flink-job-with-a-rather-long-name-0123456789",
+               "zz-negative-hash", "é-ünïcode-𝄞"]
 
 JAVA_JOB_ID = """
 public class JobIds {

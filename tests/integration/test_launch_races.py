@@ -177,7 +177,8 @@ def test_cli_launches_racing_never_run_two_clients(sandbox: LocalKubernetes, tmp
     assert [r["status"] for r in log if r["resource"] == "deployments" and r["method"] == "POST"] == [201]
     assert [r for r in log if r["resource"] == "deployments" and r["method"] == "DELETE"] == []
     lock_posts = [r for r in log if r["method"] == "POST" and r["name"] is None and r["resource"] == "configmaps"
-                  and r["seq"] < next(q["seq"] for q in log if q["resource"] == "deployments" and q["method"] == "POST")]
+                  and r["seq"] < next(q["seq"] for q in log
+                                      if q["resource"] == "deployments" and q["method"] == "POST")]
     assert sorted(r["status"] for r in lock_posts) == [201, 409]
     assert sandbox.get(f"/api/v1/namespaces/{NS}/configmaps/flink-launch-lock-{cid}") is None
     _teardown(sandbox, cid)

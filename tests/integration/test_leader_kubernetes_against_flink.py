@@ -29,8 +29,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.*;
 import java.util.*;
 import org.apache.flink.kubernetes.shaded.io.fabric8.kubernetes.api.model.ConfigMap;
-import org.apache.flink.kubernetes.shaded.io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.ConfigMapLock;
-import org.apache.flink.kubernetes.shaded.io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaderElectionRecord;
+import org.apache.flink.kubernetes.shaded.io.fabric8.kubernetes.client.extended.leaderelection.resourcelock
+    .ConfigMapLock;
+import org.apache.flink.kubernetes.shaded.io.fabric8.kubernetes.client.extended.leaderelection.resourcelock
+    .LeaderElectionRecord;
 import org.apache.flink.kubernetes.shaded.io.fabric8.kubernetes.client.utils.Serialization;
 import org.apache.flink.kubernetes.utils.Constants;
 import org.apache.flink.kubernetes.utils.KubernetesUtils;
@@ -211,7 +213,7 @@ def test_old_layout(flink_configmap):
     leader = parse_kubernetes_leader(configmap, now=NOW)
     assert (leader.address, leader.session_id, leader.holder) == (REST, SESSION, HOLDER)
     assert parse_kubernetes_leader(configmap, now=NOW + timedelta(seconds=18)) is None
-    with pytest.raises(LeaderDataError, match="not the 1.13-1.14 leader map of component dispatcher"):
+    with pytest.raises(LeaderDataError, match=r"not the 1\.13-1\.14 leader map of component dispatcher"):
         parse_kubernetes_leader(configmap, "dispatcher", now=NOW)
 
     job_map = flink_configmap(version, name=f"probe-{JOB_ID}-jobmanager-leader", layout="old")

@@ -61,7 +61,8 @@ public class LeaderBytes {
             String flinkRead = null;
             if (mode.equals("flink")) {
                 LeaderInformation read = ZooKeeperUtils.readLeaderInformation(bytes.toByteArray());
-                flinkRead = read.getLeaderSessionID() + " " + hex(read.getLeaderAddress().getBytes(StandardCharsets.UTF_16BE));
+                flinkRead = read.getLeaderSessionID() + " "
+                    + hex(read.getLeaderAddress().getBytes(StandardCharsets.UTF_16BE));
             }
             System.out.println("{\"bytes\": \"" + hex(bytes.toByteArray()) + "\", \"flink_read\": "
                 + (flinkRead == null ? "null" : "\"" + flinkRead + "\"") + "}");

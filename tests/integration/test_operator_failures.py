@@ -96,7 +96,8 @@ def test_a_cli_launch_lock_whose_answer_was_lost_is_its_own(run_dag: DagRunner, 
     shutil.copytree(home / "conf", tmp_path / "flink-conf")
     kube_conn.set_faults({"status": 503, "methods": ["POST"], "resource": "configmaps", "times": 1, "applied": True})
     dag_run = run_dag(DAG.format(dag_id="lost_lock", cluster_id="lost-lock", extra=(
-        f"launcher='cli', flink_bin={str(home / 'bin' / 'flink')!r}, flink_conf_dir={str(tmp_path / 'flink-conf')!r},")))
+        f"launcher='cli', flink_bin={str(home / 'bin' / 'flink')!r}, "
+        f"flink_conf_dir={str(tmp_path / 'flink-conf')!r},")))
     assert task_states(dag_run) == {"launch": "success"}
     lock_posts = [r["status"] for r in kube_conn.requests() if r["method"] == "POST" and r["resource"] == "configmaps"]
     assert lock_posts[:2] == [503, 409]

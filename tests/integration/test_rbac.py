@@ -136,7 +136,8 @@ class ComboRun:
             "jar_uri": "local:///opt/flink/usrlib/checkpointing-job.jar", "flink_version": combo.version,
             "checkpoint_base_dir": f"file://{tmp}/checkpoints", "savepoint_base_dir": f"file://{tmp}/savepoints",
             "checkpoint_interval": "2 s", "jobmanager_memory": "1024m", "taskmanager_memory": "1024m",
-            "service_account": FLINK_SA, "ha": combo.ha, "ha_storage_dir": f"file://{tmp}/ha", "launcher": combo.launcher,
+            "service_account": FLINK_SA, "ha": combo.ha, "ha_storage_dir": f"file://{tmp}/ha",
+            "launcher": combo.launcher,
             "kubernetes_conn_id": CONN_ID, "retries": 0}
         if self.zookeeper is not None:
             args["zookeeper_quorum"] = self.zookeeper.hosts
@@ -206,7 +207,8 @@ class ComboRun:
         found = [f"{kind}/{name}" for kind, path, name in (
             ("deployment", f"/apis/apps/v1/namespaces/{ns}/deployments/{cluster_id}", cluster_id),
             ("service", f"/api/v1/namespaces/{ns}/services/{cluster_id}-rest", f"{cluster_id}-rest"),
-            ("configmap", f"/api/v1/namespaces/{ns}/configmaps/flink-config-{cluster_id}", f"flink-config-{cluster_id}"),
+            ("configmap", f"/api/v1/namespaces/{ns}/configmaps/flink-config-{cluster_id}",
+             f"flink-config-{cluster_id}"),
         ) if self.k8s.get(path) is not None]
         return found + [f"pod/{p['metadata']['name']}" for p in self.k8s.pods(ns, f"app={cluster_id}")]
 

@@ -30,8 +30,10 @@ STATE: dict[str, Any] = {
         ("1.17.2", {"kubernetes.container.image.ref", "high-availability.type", "state.checkpoints.dir",
                     "execution.savepoint.path", "kubernetes.jobmanager.cpu.amount"}),
         ("1.19.1", {"state.checkpoints.dir", "state.savepoints.dir", "execution.savepoint.path"}),
-        ("1.20.3", {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir", "execution.state-recovery.path"}),
-        ("2.3.0", {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir", "execution.state-recovery.path",
+        ("1.20.3", {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir",
+                    "execution.state-recovery.path"}),
+        ("2.3.0", {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir",
+                   "execution.state-recovery.path",
                    "kubernetes.container.image.ref", "high-availability.type"}),
     ],
 )
@@ -50,8 +52,10 @@ def test_state_dirs_are_per_cluster_and_ha_and_job_id_are_set() -> None:
 
 
 def test_zookeeper_keys_only_with_zookeeper_ha() -> None:
-    zk = flink_configuration(spec("1.20.3", ha="zookeeper", ha_storage_dir="hdfs:///ha", zookeeper_quorum="a:2181,b:2181"))
-    assert (zk["high-availability.zookeeper.quorum"], zk["high-availability.zookeeper.path.root"]) == ("a:2181,b:2181", "/flink")
+    zk = flink_configuration(spec("1.20.3", ha="zookeeper", ha_storage_dir="hdfs:///ha",
+                                  zookeeper_quorum="a:2181,b:2181"))
+    assert (zk["high-availability.zookeeper.quorum"], zk["high-availability.zookeeper.path.root"]) == (
+        "a:2181,b:2181", "/flink")
     assert not any(k.startswith("high-availability") for k in flink_configuration(spec("1.20.3")))
 
 
@@ -69,10 +73,12 @@ def test_latest_restore_cannot_be_rendered_without_the_previous_job_id() -> None
 
 
 def test_unmanaged_user_keys_pass_through() -> None:
-    conf = flink_configuration(spec("2.3.0", flink_conf={"state.backend.type": "rocksdb", "restart-strategy.type": "none"}))
+    conf = flink_configuration(spec("2.3.0", flink_conf={"state.backend.type": "rocksdb",
+                                                        "restart-strategy.type": "none"}))
     assert (conf["state.backend.type"], conf["restart-strategy.type"]) == ("rocksdb", "none")
 
 
 def test_the_field_table_names_a_key_for_every_versioned_field() -> None:
-    assert FIELD_KEYS["checkpoint_base_dir"] == {"1.16+": "state.checkpoints.dir", "1.20+": "execution.checkpointing.dir"}
+    assert FIELD_KEYS["checkpoint_base_dir"] == {"1.16+": "state.checkpoints.dir",
+                                                 "1.20+": "execution.checkpointing.dir"}
     assert FIELD_KEYS["image"] == {"1.16+": "kubernetes.container.image", "1.17+": "kubernetes.container.image.ref"}

@@ -599,12 +599,13 @@ lease_field_values = {
 def mutated_leases(draw, seed_record: dict[str, Any]) -> str:
     record = dict(seed_record)
     for _ in range(draw(st.integers(1, 3))):
-        key = draw(st.sampled_from(sorted(record) + ["holderIdentity", "renewTime", "leaseDuration"]))
+        key = draw(st.sampled_from([*sorted(record), "holderIdentity", "renewTime", "leaseDuration"]))
         op = draw(st.sampled_from(["drop", "retype", "special"]))
         if op == "drop":
             record.pop(key, None)
         elif op == "special" and key in lease_field_values:
-            record[key] = _Raw(draw(lease_field_values[key])) if key == "leaseDuration" else draw(lease_field_values[key])
+            value = draw(lease_field_values[key])
+            record[key] = _Raw(value) if key == "leaseDuration" else value
         else:
             record[key] = draw(json_values)
     text = json.dumps(record, default=lambda raw: raw.placeholder)

@@ -213,8 +213,10 @@ def test_mutated_bodies_give_their_values_or_rest_data_error(parser_name, mutate
 @given(parser_name=st.sampled_from(sorted(PARSERS)), body=json_values)
 @example(parser_name="parse_jobs_overview", body={"jobs": [{"jid": JOB + "\n", "state": "RUNNING"}]})
 @example(parser_name="parse_job_details", body={"jid": JOB + "\n", "state": "RUNNING"})
-@example(parser_name="parse_savepoint_status", body={"status": {"id": "COMPLETED"}, "operation": {"failure-cause": "x"}})
-@example(parser_name="parse_savepoint_status", body={"status": {"id": "COMPLETED"}, "operation": {"failure-cause": [1]}})
+@example(parser_name="parse_savepoint_status",
+         body={"status": {"id": "COMPLETED"}, "operation": {"failure-cause": "x"}})
+@example(parser_name="parse_savepoint_status",
+         body={"status": {"id": "COMPLETED"}, "operation": {"failure-cause": [1]}})
 @example(parser_name="parse_checkpoints", body={"counts": {"completed": 1},
                                                 "latest": {"completed": {"id": 1, "trigger_timestamp": 10**20}}})
 @example(parser_name="parse_checkpoints", body={"counts": {"completed": 1},

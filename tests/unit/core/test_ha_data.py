@@ -1,5 +1,5 @@
 """Which ConfigMaps are a cluster's Kubernetes HA data (``core/ha_data.py``): the label selector, the name layouts
-of Flink 1.13–1.14 and 1.15–2.3, look-alike names that are not HA data, and jobs with completed checkpoints.
+of Flink 1.13-1.14 and 1.15-2.3, look-alike names that are not HA data, and jobs with completed checkpoints.
 
 The recorded maps (``tests/data/ha/configmap-<version>[-job].json``) are what Flink 1.20.3 (labels with
 ``configmap-type: high-availability``) and 2.3.0 (without it) wrote for the cluster ``recorded-cluster``.

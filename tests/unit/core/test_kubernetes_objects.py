@@ -20,7 +20,8 @@ from tests.spec_support import full_spec, minimal_spec
 def test_every_rendered_object_is_valid_for_the_kubernetes_api(
     version: str, make_spec: Callable[..., FlinkApplicationSpec]
 ) -> None:
-    objects = with_owner_references(render_kubernetes_objects(make_spec(version)), "5f0c1a2e-0000-4000-8000-000000000001")
+    objects = with_owner_references(render_kubernetes_objects(make_spec(version)),
+                                    "5f0c1a2e-0000-4000-8000-000000000001")
     for obj in objects:
         kubernetes_validate.validate(obj, "1.30", strict=True)
 
@@ -28,7 +29,9 @@ def test_every_rendered_object_is_valid_for_the_kubernetes_api(
 def test_the_configuration_file_and_artifacts_volume_follow_the_flink_release() -> None:
     old, new = render_kubernetes_objects(minimal_spec("1.18.1")), render_kubernetes_objects(minimal_spec("1.19.0"))
     assert list(old[-1]["data"]) == ["flink-conf.yaml"] and list(new[-1]["data"]) == ["config.yaml"]
-    volumes = lambda objs: [v["name"] for v in objs[0]["spec"]["template"]["spec"]["volumes"]]
+    def volumes(objs: list[dict]) -> list[str]:
+        return [v["name"] for v in objs[0]["spec"]["template"]["spec"]["volumes"]]
+
     assert volumes(old) == ["flink-config-volume"]
     assert volumes(new) == ["user-artifacts-volume", "flink-config-volume"]
 
@@ -42,7 +45,9 @@ def test_only_the_owned_objects_get_the_deployment_as_controller() -> None:
 
 
 def test_headless_internal_service_exists_only_without_ha() -> None:
-    names = lambda spec: [(o["kind"], o["metadata"]["name"]) for o in render_kubernetes_objects(spec)]
+    def names(spec: FlinkApplicationSpec) -> list[tuple[str, str]]:
+        return [(o["kind"], o["metadata"]["name"]) for o in render_kubernetes_objects(spec)]
+
     assert ("Service", "probe") in names(minimal_spec("2.3.0"))
     with_ha = minimal_spec("2.3.0", ha="kubernetes", ha_storage_dir="s3://b/ha")
     assert ("Service", "probe") not in names(with_ha)

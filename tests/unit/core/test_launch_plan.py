@@ -162,7 +162,7 @@ def test_an_unreadable_run_annotation_counts_as_another_owner() -> None:
 
 @pytest.mark.parametrize("bad", ["FAIL", "ignore", ""])
 def test_decide_refuses_an_unknown_if_exists_before_looking(bad: str) -> None:
-    with pytest.raises(FlinkSpecError, match="if_exists: must be one of fail, reuse, replace"):
+    with pytest.raises(FlinkSpecError, match=r"^if_exists: must be one of fail, reuse, replace, got "):
         decide(SPEC, THIS_TRY, None, bad)
 
 
@@ -175,7 +175,7 @@ def winner_config(spec: FlinkApplicationSpec) -> dict[str, Any]:
 
 @pytest.mark.parametrize("if_exists", ["fail", "reuse", "replace"])
 def test_a_winner_that_failed_and_removed_the_cluster_leaves_nothing_to_reattach(if_exists: str) -> None:
-    with pytest.raises(ClusterExistsError, match="nothing to reattach to. Retry the task"):
+    with pytest.raises(ClusterExistsError, match=r"nothing to reattach to\. Retry the task"):
         decide_after_lost_race(SPEC, THIS_TRY, None, if_exists)
 
 

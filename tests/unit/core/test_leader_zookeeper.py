@@ -50,5 +50,6 @@ def test_recorded_flink_bytes(recording):
 @pytest.mark.parametrize("version", sorted({path.name.split("-")[1] for path in _RECORDED}))
 def test_recorded_components_share_one_leader_session(version):
     # 1.15+ elects one leader per JobManager process for all components.
-    sessions = {decode_zookeeper_leader(path.read_bytes()).session_id for path in _RECORDED if f"-{version}-" in path.name}
+    sessions = {decode_zookeeper_leader(path.read_bytes()).session_id
+                for path in _RECORDED if f"-{version}-" in path.name}
     assert len(sessions) == 1

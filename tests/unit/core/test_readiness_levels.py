@@ -81,7 +81,8 @@ def test_rest_is_ready_when_config_answers_and_reports_the_flink_version(version
 def test_rest_is_not_ready_during_a_leader_election() -> None:
     readiness, _ = drive({"/config": ELECTION}, "rest")
     assert not readiness.ready
-    assert readiness.reason == "http://10.244.0.17:8081/config: REST endpoint is waiting for a leader election (HTTP 503)"
+    assert readiness.reason == ("http://10.244.0.17:8081/config: REST endpoint is waiting for a leader election "
+                                "(HTTP 503)")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -76,7 +76,7 @@ def _serve(pki: Pki, require_client_cert: bool) -> Iterator[Server]:
                                   "peer": bool(request.transport.get_extra_info("peercert"))})
 
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(5)
+        await asyncio.sleep(2)  # well past the 0.5 s client timeout; the module teardown waits for it
         return web.json_response({})
 
     async def html(request: web.Request) -> web.Response:

@@ -10,5 +10,5 @@ from airflow_flink_k8s_sandbox.flink_dist import (
 
 
 def test_bad_version_is_rejected_with_the_rule() -> None:
-    with pytest.raises(ValueError, match="MAJOR.MINOR"):
+    with pytest.raises(ValueError, match=r"MAJOR\.MINOR"):
         ensure_flink_home("latest")
