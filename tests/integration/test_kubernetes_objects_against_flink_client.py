@@ -1,0 +1,166 @@
+"""render_kubernetes_objects against the objects the real Flink client builds.
+
+The real ``CliFrontend`` of each Flink version runs in a JVM with the argv of ``build_flink_command``.
+Its kube client is swapped for one that prints the ``KubernetesJobManagerSpecification`` (Deployment and
+accompanying resources) the client would POST, so everything up to the API call is Flink's own code.
+The full path against the API emulator is the launcher's conformance test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.kubernetes_objects import (
+    LOGGING_FILES,
+    render_kubernetes_objects,
+)
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from tests.fixtures.flink import flink_versions
+from tests.flink_client_support import normalised, write_client_conf
+from tests.spec_support import full_spec, minimal_spec
+
+CAPTURE_JAVA = r"""
+import java.lang.reflect.Proxy;
+import java.util.*;
+import java.util.stream.Stream;
+import org.apache.flink.client.cli.CliFrontend;
+import org.apache.flink.client.deployment.ClusterClientFactory;
+import org.apache.flink.client.deployment.ClusterClientServiceLoader;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.GlobalConfiguration;
+import org.apache.flink.kubernetes.KubernetesClusterClientFactory;
+import org.apache.flink.kubernetes.KubernetesClusterDescriptor;
+import org.apache.flink.kubernetes.artifact.DefaultKubernetesArtifactUploader;
+import org.apache.flink.kubernetes.kubeclient.*;
+import org.apache.flink.kubernetes.shaded.io.fabric8.kubernetes.client.utils.Serialization;
+
+public class Capture {
+  public static void main(String[] args) throws Exception {
+    String confDir = System.getenv("FLINK_CONF_DIR");
+    Configuration global = GlobalConfiguration.loadConfiguration(confDir);
+    FlinkKubeClientFactory kubeFactory = new FlinkKubeClientFactory() {
+      @Override public FlinkKubeClient fromConfiguration(Configuration conf, String useCase) {
+        FlinkKubeClient real = super.fromConfiguration(conf, useCase);
+        return (FlinkKubeClient) Proxy.newProxyInstance(Capture.class.getClassLoader(),
+            new Class<?>[] {FlinkKubeClient.class}, (p, m, a) -> {
+              switch (m.getName()) {
+                case "getService": return Optional.empty();
+                case "loadPodFromTemplateFile": return real.loadPodFromTemplateFile((java.io.File) a[0]);
+                case "close": return null;
+                case "createJobManagerComponent":
+                  KubernetesJobManagerSpecification s = (KubernetesJobManagerSpecification) a[0];
+                  List<Object> all = new ArrayList<>();
+                  all.add(s.getDeployment());
+                  all.addAll(s.getAccompanyingResources());
+                  System.out.println("CAPTURED" + Serialization.asJson(all));
+                  System.out.flush();
+                  Runtime.getRuntime().halt(0);
+                default: throw new UnsupportedOperationException(m.getName());
+              }
+            });
+      }
+    };
+    ClusterClientServiceLoader loader = new ClusterClientServiceLoader() {
+      @SuppressWarnings("unchecked")
+      public <C> ClusterClientFactory<C> getClusterClientFactory(Configuration c) {
+        return (ClusterClientFactory<C>) new KubernetesClusterClientFactory() {
+          @Override public KubernetesClusterDescriptor createClusterDescriptor(Configuration cc) {
+            return new KubernetesClusterDescriptor(cc, kubeFactory, new DefaultKubernetesArtifactUploader());
+          }
+        };
+      }
+      public Stream<String> getApplicationModeTargetNames() { return Stream.of("kubernetes-application"); }
+    };
+    System.exit(new CliFrontend(global, loader, CliFrontend.loadCustomCommandLines(global, confDir)).parseAndRun(args));
+  }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list]:
+    """``real_client(spec, conf_dir=None)``: the objects the real Flink client of ``spec`` builds. Its default conf
+    dir holds only what every distribution's default conf sets for the cluster: the Java 17 module flags."""
+    compiled: dict[str, Path] = {}
+
+    def run(spec: FlinkApplicationSpec, conf_dir: Path | None = None) -> list[dict[str, Any]]:
+        version = str(spec.version)
+        lib = flink_home(version) / "lib"
+        if version not in compiled:
+            out = tmp_path_factory.mktemp(f"capture-{version}")
+            (out / "Capture.java").write_text(CAPTURE_JAVA)
+            subprocess.run(["javac", "-cp", f"{lib}/*", "-d", str(out), str(out / "Capture.java")], check=True)
+            compiled[version] = out
+        work = tmp_path_factory.mktemp("client")
+        if conf_dir is None:
+            conf_dir = work / "conf"
+            conf_dir.mkdir()
+            write_client_conf(conf_dir, flink_home(version), spec)
+        template_file = None
+        if spec.taskmanager_pod_template is not None:
+            template_file = work / "tm-pod.yaml"
+            template_file.write_text(yaml.safe_dump(dict(spec.taskmanager_pod_template), sort_keys=False))
+        argv = build_flink_command(spec, "flink", str(template_file) if template_file else None)[1:]
+        proc = subprocess.run(
+            ["java", "-cp", f"{compiled[version]}:{lib}/*", "Capture", *argv],
+            env={"FLINK_CONF_DIR": str(conf_dir), "PATH": "/usr/bin:/bin", "HOME": str(work)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("CAPTURED")]
+        assert lines, f"the Flink client created nothing:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        return json.loads(lines[0][len("CAPTURED") :])
+
+    return run
+
+
+@flink_versions
+@pytest.mark.parametrize("make_spec", [minimal_spec, full_spec], ids=["minimal", "full"])
+def test_rendered_objects_equal_what_the_real_client_builds(
+    flink_version: str, make_spec: Callable[..., FlinkApplicationSpec], real_client: Callable[..., list]
+) -> None:
+    spec = make_spec(flink_version)
+    assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
+
+
+@flink_versions
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"ha": "kubernetes", "ha_storage_dir": "file:///flink/ha", "jobmanager_replicas": 2},
+        {"rest_service_type": "LoadBalancer", "program_args": [], "entry_class": None, "parallelism": None},
+    ],
+    ids=["kubernetes-ha", "no-args-loadbalancer"],
+)
+def test_variants_equal_what_the_real_client_builds(
+    flink_version: str, variant: dict[str, Any], real_client: Callable[..., list]
+) -> None:
+    base = {"ha": "none", "jobmanager_replicas": 1, "zookeeper_quorum": None, "restore": "none"}
+    spec = full_spec(flink_version, **{**base, **variant})
+    assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
+
+
+@flink_versions
+def test_logging_files_are_shipped_as_the_client_ships_them_from_its_conf_dir(
+    flink_version: str, real_client: Callable[..., list], flink_home: Callable[[str], Path], tmp_path: Path
+) -> None:
+    conf_dir = tmp_path / "conf"
+    conf_dir.mkdir()
+    spec = minimal_spec(flink_version)
+    write_client_conf(conf_dir, flink_home(flink_version), spec)
+    logging = {name: (flink_home(flink_version) / "conf" / name).read_text() for name in LOGGING_FILES}
+    for name, text in logging.items():
+        (conf_dir / name).write_text(text)
+    assert normalised(render_kubernetes_objects(spec, logging)) == normalised(real_client(spec, conf_dir))
+
+

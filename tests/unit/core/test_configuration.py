@@ -1,0 +1,84 @@
+"""Flink configuration of a launch: keys per Flink version, per-cluster dirs, HA, job id, user keys (key names
+are checked against the real Flink jars in ``tests/integration/test_configuration_against_flink_options.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_flink_k8s.core.configuration import FIELD_KEYS, flink_configuration
+from airflow_flink_k8s.core.spec import FlinkSpecError
+from tests.spec_support import spec
+
+STATE: dict[str, Any] = {
+    "ha": "kubernetes",
+    "ha_storage_dir": "s3://bucket/ha",
+    "checkpoint_base_dir": "s3://bucket/checkpoints/",
+    "savepoint_base_dir": "s3://bucket/savepoints",
+    "job_id": "0123456789abcdef0123456789abcdef",
+    "restore": "s3://bucket/savepoints/orders/savepoint-1",
+    "jobmanager_cpu": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("1.16.3", {"kubernetes.container.image", "high-availability", "state.checkpoints.dir", "state.savepoints.dir",
+                    "execution.savepoint.path", "kubernetes.jobmanager.cpu"}),
+        ("1.17.2", {"kubernetes.container.image.ref", "high-availability.type", "state.checkpoints.dir",
+                    "execution.savepoint.path", "kubernetes.jobmanager.cpu.amount"}),
+        ("1.19.1", {"state.checkpoints.dir", "state.savepoints.dir", "execution.savepoint.path"}),
+        ("1.20.3", {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir",
+                    "execution.state-recovery.path"}),
+        ("2.3.0", {"execution.checkpointing.dir", "execution.checkpointing.savepoint-dir",
+                   "execution.state-recovery.path",
+                   "kubernetes.container.image.ref", "high-availability.type"}),
+    ],
+)
+def test_key_names_follow_the_release(version: str, expected: set[str]) -> None:
+    assert expected <= set(flink_configuration(spec(version, **STATE)))
+
+
+def test_state_dirs_are_per_cluster_and_ha_and_job_id_are_set() -> None:
+    conf = flink_configuration(spec("2.3.0", **STATE))
+    assert conf["execution.checkpointing.dir"] == "s3://bucket/checkpoints/orders"
+    assert conf["execution.checkpointing.savepoint-dir"] == "s3://bucket/savepoints/orders"
+    assert conf["high-availability.type"] == "kubernetes"
+    assert conf["high-availability.storageDir"] == "s3://bucket/ha"
+    assert conf["$internal.pipeline.job-id"] == "0123456789abcdef0123456789abcdef"
+    assert conf["kubernetes.jobmanager.cpu.amount"] == "1.0"
+
+
+def test_zookeeper_keys_only_with_zookeeper_ha() -> None:
+    zk = flink_configuration(spec("1.20.3", ha="zookeeper", ha_storage_dir="hdfs:///ha",
+                                  zookeeper_quorum="a:2181,b:2181"))
+    assert (zk["high-availability.zookeeper.quorum"], zk["high-availability.zookeeper.path.root"]) == (
+        "a:2181,b:2181", "/flink")
+    assert not any(k.startswith("high-availability") for k in flink_configuration(spec("1.20.3")))
+
+
+def test_latest_restore_writes_no_path_and_none_writes_nothing() -> None:
+    latest = flink_configuration(spec("2.3.0", **{**STATE, "restore": "latest", "job_id": "ab" * 16}))
+    assert "execution.state-recovery.path" not in latest
+    assert latest["$internal.pipeline.job-id"] == "ab" * 16
+    assert "execution.state-recovery.path" not in flink_configuration(spec("2.3.0"))
+
+
+def test_latest_restore_cannot_be_rendered_without_the_previous_job_id() -> None:
+    with pytest.raises(FlinkSpecError) as error:
+        flink_configuration(spec("2.3.0", **{**STATE, "restore": "latest", "job_id": None}))
+    assert error.value.field == "job_id" and "restore='latest'" in str(error.value)
+
+
+def test_unmanaged_user_keys_pass_through() -> None:
+    conf = flink_configuration(spec("2.3.0", flink_conf={"state.backend.type": "rocksdb",
+                                                        "restart-strategy.type": "none"}))
+    assert (conf["state.backend.type"], conf["restart-strategy.type"]) == ("rocksdb", "none")
+
+
+def test_the_field_table_names_a_key_for_every_versioned_field() -> None:
+    assert FIELD_KEYS["checkpoint_base_dir"] == {"1.16+": "state.checkpoints.dir",
+                                                 "1.20+": "execution.checkpointing.dir"}
+    assert FIELD_KEYS["image"] == {"1.16+": "kubernetes.container.image", "1.17+": "kubernetes.container.image.ref"}

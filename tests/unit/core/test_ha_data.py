@@ -1,0 +1,149 @@
+"""Which ConfigMaps are a cluster's Kubernetes HA data (``core/ha_data.py``): the label selector, the name layouts
+of Flink 1.13-1.14 and 1.15-2.3, look-alike names that are not HA data, and jobs with completed checkpoints.
+
+The recorded maps (``tests/data/ha/configmap-<version>[-job].json``) are what Flink 1.20.3 (labels with
+``configmap-type: high-availability``) and 2.3.0 (without it) wrote for the cluster ``recorded-cluster``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from airflow_flink_k8s.core.ha_data import checkpointed_job_ids, ha_configmap_names, ha_label_selector
+from tests.paths import DATA_DIR
+
+RECORDED_CLUSTER = "recorded-cluster"
+RECORDED_JOB = "0000000002d0eddd0000000000000000"
+JOB = "0123456789abcdef0123456789abcdef"
+
+
+def recorded(name: str) -> dict[str, Any]:
+    return json.loads((DATA_DIR / "ha" / f"{name}.json").read_text())
+
+
+def configmap(name: str, labels: dict[str, str] | None = None, data: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}},
+            "data": data or {}}
+
+
+def selects(selector: str, labels: dict[str, str]) -> bool:
+    """An equality-based label selector (``k=v,k2=v2``) matched as the API server matches it."""
+    return all(labels.get(key) == value for key, _, value in (term.partition("=") for term in selector.split(",")))
+
+
+# ---------------------------------------------------------------------------------------------- label selector
+@pytest.mark.parametrize("version", ["1.20.3", "2.3.0"])
+def test_the_selector_finds_the_recorded_ha_maps_in_both_label_schemes(version: str) -> None:
+    selector = ha_label_selector(RECORDED_CLUSTER)
+    for name in (f"configmap-{version}", f"configmap-{version}-job"):
+        assert selects(selector, recorded(name)["metadata"]["labels"]), name
+
+
+def test_the_two_label_schemes_differ_only_in_the_configmap_type_label() -> None:
+    old, new = recorded("configmap-1.20.3")["metadata"]["labels"], recorded("configmap-2.3.0")["metadata"]["labels"]
+    assert old == {**new, "configmap-type": "high-availability"}
+    assert "configmap-type" not in ha_label_selector(RECORDED_CLUSTER), "2.x maps would not be found"
+
+
+def test_the_selector_is_the_app_label_of_the_cluster() -> None:
+    assert ha_label_selector("orders") == "app=orders"
+    assert not selects(ha_label_selector("orders"), {"app": "orders-2", "type": "flink-native-kubernetes"})
+
+
+# ------------------------------------------------------------------------------------------------- name layouts
+@pytest.mark.parametrize("version", ["1.20.3", "2.3.0"])
+def test_the_recorded_cluster_and_job_maps_are_ha_data(version: str) -> None:
+    maps = [recorded(f"configmap-{version}"), recorded(f"configmap-{version}-job")]
+    assert ha_configmap_names(RECORDED_CLUSTER, maps) == [
+        f"{RECORDED_CLUSTER}-{RECORDED_JOB}-config-map", f"{RECORDED_CLUSTER}-cluster-config-map"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # Flink 1.15 - 2.3: one map for the cluster, one per job
+        "orders-cluster-config-map",
+        f"orders-{JOB}-config-map",
+        # Flink 1.13 - 1.14: one map per leader component, one per job
+        "orders-dispatcher-leader",
+        "orders-resourcemanager-leader",
+        "orders-restserver-leader",
+        f"orders-{JOB}-jobmanager-leader",
+    ],
+)
+def test_every_flink_layout_is_recognised(name: str) -> None:
+    assert ha_configmap_names("orders", [configmap(name, {"app": "orders"})]) == [name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "flink-config-orders",  # the cluster's Flink configuration (written by the launch, not by Flink's HA)
+        "pod-template-orders",
+        "flink-launch-lock-orders",
+        "orders",
+        "orders-rest",
+        "orders-config-map",
+        "orders-cluster-config-map-backup",
+        "orders-2-cluster-config-map",  # another cluster whose id starts with this one's
+        "old-orders-cluster-config-map",
+        "orders-jobmanager-leader",
+        "orders-taskmanager-leader",
+        "orders-dispatcher-leader-0",
+        f"orders-{JOB[:-1]}-config-map",  # 31 hex digits
+        f"orders-{JOB}0-config-map",  # 33
+        f"orders-{JOB.upper()}-config-map",  # Flink writes job ids in lower case
+        f"orders-{'g' * 32}-config-map",
+        f"orders-{JOB}-leader",
+    ],
+)
+def test_look_alike_names_are_not_ha_data(name: str) -> None:
+    assert ha_configmap_names("orders", [configmap(name, {"app": "orders"})]) == []
+
+
+def test_a_cluster_id_with_a_dot_matches_only_itself() -> None:
+    maps = [configmap("a.b-cluster-config-map"), configmap("axb-cluster-config-map")]
+    assert ha_configmap_names("a.b", maps) == ["a.b-cluster-config-map"]
+
+
+def test_names_are_sorted_and_only_of_the_cluster_asked_about() -> None:
+    maps = [configmap(f"orders-{JOB}-config-map"), configmap("payments-cluster-config-map"),
+            configmap("orders-cluster-config-map"), configmap("flink-config-orders")]
+    assert ha_configmap_names("orders", maps) == [f"orders-{JOB}-config-map", "orders-cluster-config-map"]
+    assert ha_configmap_names("orders", []) == []
+
+
+# ------------------------------------------------------------------------------------------ checkpointed_job_ids
+@pytest.mark.parametrize("version", ["1.20.3", "2.3.0"])
+def test_the_recorded_job_with_a_completed_checkpoint_is_found(version: str) -> None:
+    maps = [recorded(f"configmap-{version}"), recorded(f"configmap-{version}-job")]
+    assert checkpointed_job_ids(RECORDED_CLUSTER, maps) == [RECORDED_JOB]
+
+
+@pytest.mark.parametrize("version", ["1.20.3", "2.3.0"])
+def test_a_job_map_without_a_checkpoint_key_is_not_checkpointed(version: str) -> None:
+    job_map = copy.deepcopy(recorded(f"configmap-{version}-job"))
+    job_map["data"] = {key: value for key, value in job_map["data"].items() if not key.startswith("checkpointID-")}
+    assert job_map["data"], "the counter entry stays, as before the first checkpoint"
+    assert checkpointed_job_ids(RECORDED_CLUSTER, [job_map]) == []
+
+
+def test_the_cluster_map_never_counts_even_with_job_entries() -> None:
+    # The cluster map lists the job (jobGraph-/executionPlan-<id>) but checkpoints are in the per-job map.
+    assert checkpointed_job_ids(RECORDED_CLUSTER, [recorded("configmap-2.3.0")]) == []
+
+
+def test_jobs_of_both_layouts_are_listed_sorted_and_only_for_this_cluster() -> None:
+    other = "a" * 32
+    maps = [
+        configmap(f"orders-{JOB}-jobmanager-leader", data={"checkpointID-0000000000000000007": "x"}),  # 1.13-1.14
+        configmap(f"orders-{other}-config-map", data={"checkpointID-0000000000000000001": "x", "counter": "2"}),
+        configmap(f"payments-{'b' * 32}-config-map", data={"checkpointID-0000000000000000001": "x"}),
+        configmap(f"orders-{'c' * 32}-config-map", data=None),
+        configmap("orders-cluster-config-map", data={"checkpointID-0000000000000000001": "x"}),
+    ]
+    assert checkpointed_job_ids("orders", maps) == [JOB, other]

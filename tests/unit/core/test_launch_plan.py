@@ -1,0 +1,288 @@
+"""What a launch does about an existing cluster (``core/launch_plan.py``), for every ``if_exists`` and every state
+the Deployment ``<cluster-id>`` can be found in, and after losing a race for the cluster id.
+
+Existing Deployments are built as an earlier launch marks them (``launch_annotations``); expected actions, job ids
+and the names in error messages are written out here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_flink_k8s.core.errors import ClusterExistsError, FlinkSpecError
+from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects
+from airflow_flink_k8s.core.launch_plan import (
+    Action,
+    RunIdentity,
+    check_if_exists,
+    decide,
+    decide_after_lost_race,
+    launch_annotations,
+    launch_finished,
+    spec_fingerprint,
+)
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+
+JOB_ID = "0123456789abcdef0123456789abcdef"
+OTHER_JOB_ID = "fedcba9876543210fedcba9876543210"
+THIS_TRY = RunIdentity("etl", "launch", "scheduled__2026-03-05", 2)
+EARLIER_TRY = RunIdentity("etl", "launch", "scheduled__2026-03-05", 1)
+OTHER_RUN = RunIdentity("etl", "launch", "manual__2026-03-06", 1)
+OTHER_DAG = RunIdentity("billing", "start_flink", "scheduled__2026-03-05", 1)
+WHERE = "Flink cluster 'orders' in namespace 'flink'"
+
+
+def make_spec(**overrides: Any) -> FlinkApplicationSpec:
+    values: dict[str, Any] = {"cluster_id": "orders", "namespace": "flink", "flink_version": "2.3.0",
+                              "image": "registry.example/flink:job-1", "jar_uri": "local:///opt/flink/usrlib/job.jar",
+                              "parallelism": 2}
+    return FlinkApplicationSpec(**{**values, **overrides})
+
+
+SPEC = make_spec()
+CHANGED = make_spec(parallelism=4)
+
+
+def deployment(launched_with: FlinkApplicationSpec | None, by: RunIdentity | None = None, job_id: str = JOB_ID,
+               *, deleting: bool = False) -> dict[str, Any]:
+    """The Deployment ``orders`` as the API returns it; ``launched_with=None``: not launched by this provider."""
+    metadata: dict[str, Any] = {"name": "orders", "namespace": "flink", "uid": "5f0c1a2e-0000-4000-8000-000000000001"}
+    if launched_with is not None and by is not None:
+        metadata["annotations"] = launch_annotations(launched_with, by, job_id)
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-03-05T10:00:00Z"
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata}
+
+
+# ------------------------------------------------------------------------------------------------------ decide
+@pytest.mark.parametrize("if_exists", ["fail", "reuse", "replace"])
+def test_no_cluster_is_created(if_exists: str) -> None:
+    assert decide(SPEC, THIS_TRY, None, if_exists).action is Action.CREATE
+
+
+@pytest.mark.parametrize("if_exists", ["fail", "reuse", "replace"])
+def test_a_retry_of_the_same_run_reattaches_to_its_own_cluster_whatever_if_exists_says(if_exists: str) -> None:
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, EARLIER_TRY), if_exists)
+    assert (decision.action, decision.job_id) == (Action.REATTACH, JOB_ID)
+    assert WHERE in decision.reason and "etl.launch run scheduled__2026-03-05" in decision.reason
+
+
+def test_another_run_with_the_same_spec_fails_by_default_naming_cluster_and_owner() -> None:
+    with pytest.raises(ClusterExistsError) as refused:
+        decide(SPEC, THIS_TRY, deployment(SPEC, OTHER_DAG), "fail")
+    message = str(refused.value)
+    assert WHERE in message
+    assert "launched by billing.start_flink run scheduled__2026-03-05" in message
+    assert "if_exists='reuse'" in message and "if_exists='replace'" in message
+
+
+def test_another_run_with_the_same_spec_is_reused_with_its_job_id() -> None:
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, OTHER_RUN, OTHER_JOB_ID), "reuse")
+    assert (decision.action, decision.job_id) == (Action.REATTACH, OTHER_JOB_ID)
+
+
+def test_another_run_with_the_same_spec_is_replaced_when_asked() -> None:
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, OTHER_RUN), "replace")
+    assert (decision.action, decision.job_id) == (Action.REPLACE, None)
+    assert "replacing" in decision.reason and "etl.launch run manual__2026-03-06" in decision.reason
+
+
+def test_another_run_with_a_different_spec_fails_fail() -> None:
+    with pytest.raises(ClusterExistsError, match="already exists"):
+        decide(SPEC, THIS_TRY, deployment(CHANGED, OTHER_RUN), "fail")
+
+
+def test_another_run_with_a_different_spec_is_not_reused() -> None:
+    with pytest.raises(ClusterExistsError) as refused:
+        decide(SPEC, THIS_TRY, deployment(CHANGED, OTHER_RUN), "reuse")
+    message = str(refused.value)
+    assert WHERE in message and "runs a different spec" in message
+    assert "if_exists='replace'" in message, "the message says how to get past it"
+
+
+def test_another_run_with_a_different_spec_is_replaced() -> None:
+    assert decide(SPEC, THIS_TRY, deployment(CHANGED, OTHER_RUN), "replace").action is Action.REPLACE
+
+
+@pytest.mark.parametrize(("if_exists", "action"), [("fail", Action.REPLACE), ("reuse", Action.REPLACE),
+                                                   ("replace", Action.REPLACE)])
+def test_this_tasks_own_half_created_cluster_is_replaced(if_exists: str, action: Action) -> None:
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, EARLIER_TRY), if_exists, finished=False)
+    assert decision.action is action
+    assert "half-created by an earlier try of this task" in decision.reason
+
+
+@pytest.mark.parametrize("if_exists", ["reuse", "replace"])
+def test_another_runs_unfinished_launch_is_awaited(if_exists: str) -> None:
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, OTHER_RUN), if_exists, finished=False)
+    assert decision.action is Action.AWAIT
+    assert "still being launched" in decision.reason and "etl.launch run manual__2026-03-06" in decision.reason
+
+
+def test_another_runs_unfinished_launch_fails_fail_at_once() -> None:
+    with pytest.raises(ClusterExistsError, match="already exists"):
+        decide(SPEC, THIS_TRY, deployment(SPEC, OTHER_RUN), "fail", finished=False)
+
+
+def test_a_cluster_being_deleted_is_never_reattached() -> None:
+    being_deleted = deployment(SPEC, OTHER_RUN, deleting=True)
+    with pytest.raises(ClusterExistsError, match="is being deleted"):
+        decide(SPEC, THIS_TRY, being_deleted, "reuse")
+    assert decide(SPEC, THIS_TRY, being_deleted, "replace").action is Action.REPLACE
+    own_being_deleted = deployment(SPEC, EARLIER_TRY, deleting=True)
+    with pytest.raises(ClusterExistsError):
+        decide(SPEC, THIS_TRY, own_being_deleted, "fail")
+    # An unfinished launch that is being deleted is not awaited: it will not finish.
+    assert decide(SPEC, THIS_TRY, being_deleted, "replace", finished=False).action is Action.REPLACE
+
+
+def test_a_retry_whose_spec_changed_is_not_reattached() -> None:
+    with pytest.raises(ClusterExistsError):
+        decide(CHANGED, THIS_TRY, deployment(SPEC, EARLIER_TRY), "fail")
+    assert decide(CHANGED, THIS_TRY, deployment(SPEC, EARLIER_TRY), "replace").action is Action.REPLACE
+
+
+def test_a_cluster_this_provider_did_not_launch_is_named_as_such() -> None:
+    foreign = deployment(None)
+    with pytest.raises(ClusterExistsError, match="not launched by this provider"):
+        decide(SPEC, THIS_TRY, foreign, "fail")
+    with pytest.raises(ClusterExistsError, match="runs a different spec"):
+        decide(SPEC, THIS_TRY, foreign, "reuse")
+    assert decide(SPEC, THIS_TRY, foreign, "replace").action is Action.REPLACE
+
+
+def test_an_unreadable_run_annotation_counts_as_another_owner() -> None:
+    existing = deployment(SPEC, THIS_TRY)
+    existing["metadata"]["annotations"]["airflow-flink-k8s.apache.org/run"] = "not json"
+    with pytest.raises(ClusterExistsError, match="not launched by this provider"):
+        decide(SPEC, THIS_TRY, existing, "fail")
+
+
+@pytest.mark.parametrize("bad", ["FAIL", "ignore", ""])
+def test_decide_refuses_an_unknown_if_exists_before_looking(bad: str) -> None:
+    with pytest.raises(FlinkSpecError, match=r"^if_exists: must be one of fail, reuse, replace, got "):
+        decide(SPEC, THIS_TRY, None, bad)
+
+
+# ------------------------------------------------------------------------------------------ decide_after_lost_race
+def winner_config(spec: FlinkApplicationSpec) -> dict[str, Any]:
+    """The ``flink-config-orders`` ConfigMap the winning launch wrote."""
+    [config] = [o for o in render_kubernetes_objects(spec) if o["metadata"]["name"] == "flink-config-orders"]
+    return config
+
+
+@pytest.mark.parametrize("if_exists", ["fail", "reuse", "replace"])
+def test_a_winner_that_failed_and_removed_the_cluster_leaves_nothing_to_reattach(if_exists: str) -> None:
+    with pytest.raises(ClusterExistsError, match=r"nothing to reattach to\. Retry the task"):
+        decide_after_lost_race(SPEC, THIS_TRY, None, if_exists)
+
+
+def test_fail_fails_the_loser_naming_the_winner() -> None:
+    with pytest.raises(ClusterExistsError) as refused:
+        decide_after_lost_race(SPEC, THIS_TRY, deployment(SPEC, OTHER_DAG), "fail")
+    message = str(refused.value)
+    assert WHERE in message and "launched concurrently" in message
+    assert "billing.start_flink run scheduled__2026-03-05" in message
+
+
+@pytest.mark.parametrize("if_exists", ["reuse", "replace"])
+def test_reuse_and_replace_reattach_to_a_winner_with_the_same_spec(if_exists: str) -> None:
+    decision = decide_after_lost_race(SPEC, THIS_TRY, deployment(SPEC, OTHER_RUN, OTHER_JOB_ID), if_exists)
+    assert (decision.action, decision.job_id) == (Action.REATTACH, OTHER_JOB_ID)
+    assert "reattaching" in decision.reason
+
+
+@pytest.mark.parametrize("if_exists", ["reuse", "replace"])
+def test_a_winner_with_another_spec_is_left_running_and_the_differing_options_are_named(if_exists: str) -> None:
+    winner = make_spec(parallelism=4, flink_conf={"s3.secret-key": "hunter2-secret"})
+    mine = make_spec(flink_conf={"s3.secret-key": "other-secret"})
+    with pytest.raises(ClusterExistsError) as refused:
+        decide_after_lost_race(mine, THIS_TRY, deployment(winner, OTHER_RUN), if_exists, winner_config(winner))
+    message = str(refused.value)
+    assert "Flink options that differ: parallelism.default, s3.secret-key." in message
+    assert "hunter2" not in message and "other-secret" not in message, "values may be credentials"
+    assert "leaves that cluster running" in message
+
+
+def test_the_per_launch_job_id_and_restore_path_are_not_differences() -> None:
+    winner = make_spec(job_id=OTHER_JOB_ID, parallelism=4)
+    mine = make_spec(job_id=JOB_ID, restore="s3://bucket/savepoints/orders/savepoint-1")
+    with pytest.raises(ClusterExistsError, match=r"Flink options that differ: parallelism\.default\."):
+        decide_after_lost_race(mine, THIS_TRY, deployment(winner, OTHER_RUN), "reuse", winner_config(winner))
+
+
+def test_without_the_winners_configuration_the_message_says_where_it_looked() -> None:
+    with pytest.raises(ClusterExistsError, match="Flink options that differ: none readable in flink-config-orders"):
+        decide_after_lost_race(SPEC, THIS_TRY, deployment(CHANGED, OTHER_RUN), "replace")
+
+
+def test_a_winner_being_deleted_is_not_reattached() -> None:
+    with pytest.raises(ClusterExistsError, match="with a different spec"):
+        decide_after_lost_race(SPEC, THIS_TRY, deployment(SPEC, OTHER_RUN, deleting=True), "reuse")
+
+
+# ------------------------------------------------------------------------------------------------ launch_finished
+def config_with(job_id: str | None) -> dict[str, Any]:
+    annotations = {} if job_id is None else {"airflow-flink-k8s.apache.org/job-id": job_id}
+    return {"kind": "ConfigMap", "metadata": {"name": "flink-config-orders", "annotations": annotations}}
+
+
+@pytest.mark.parametrize(
+    ("config", "locked", "finished"),
+    [
+        (config_with(JOB_ID), False, True),  # the last object of the launch carries its job id
+        (config_with(JOB_ID), True, False),  # the launch lock is still held
+        (None, False, False),  # the configuration ConfigMap is not written yet
+        (config_with(None), False, False),
+        (config_with(OTHER_JOB_ID), False, False),  # left over from another launch
+    ],
+    ids=["complete", "locked", "no-config", "config-without-job-id", "config-of-another-launch"],
+)
+def test_a_launch_finished_when_its_configuration_carries_its_job_id_and_no_lock_is_held(
+    config: dict[str, Any] | None, locked: bool, finished: bool
+) -> None:
+    assert launch_finished(deployment(SPEC, OTHER_RUN, JOB_ID), config, locked) is finished
+
+
+def test_a_cluster_not_launched_by_this_provider_is_finished_unless_locked() -> None:
+    assert launch_finished(deployment(None), None, locked=False) is True
+    assert launch_finished(deployment(None), None, locked=True) is False
+
+
+# ------------------------------------------------------------------------------------------------ spec_fingerprint
+def test_the_fingerprint_is_16_hex_digits_and_stable_for_equal_specs() -> None:
+    first = spec_fingerprint(make_spec(flink_conf={"a.b": "1", "c.d": "2"}))
+    again = spec_fingerprint(make_spec(flink_conf={"c.d": "2", "a.b": "1"}))
+    assert first == again
+    assert len(first) == 16 and int(first, 16) >= 0
+
+
+def test_the_fingerprint_ignores_what_changes_per_launch_of_the_same_application() -> None:
+    assert spec_fingerprint(make_spec(job_id=JOB_ID)) == spec_fingerprint(make_spec(job_id=OTHER_JOB_ID))
+    assert spec_fingerprint(make_spec(restore="s3://b/sp-1")) == spec_fingerprint(make_spec(restore="none"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"parallelism": 3}, {"image": "registry.example/flink:job-2"}, {"flink_version": "1.20.3"},
+     {"namespace": "other"}, {"flink_conf": {"pipeline.name": "x"}}, {"program_args": ["--day", "2026-03-05"]},
+     {"jar_uri": "local:///opt/flink/usrlib/other.jar"}],
+    ids=lambda change: next(iter(change)),
+)
+def test_the_fingerprint_changes_with_anything_that_makes_another_application(change: dict[str, Any]) -> None:
+    assert spec_fingerprint(make_spec(**change)) != spec_fingerprint(SPEC)
+
+
+# ------------------------------------------------------------------------------------------------ check_if_exists
+@pytest.mark.parametrize("value", ["fail", "reuse", "replace"])
+def test_the_three_if_exists_values_are_accepted(value: str) -> None:
+    assert check_if_exists(value) == value
+
+
+def test_another_if_exists_value_is_refused_naming_the_field_and_the_choices() -> None:
+    with pytest.raises(FlinkSpecError) as refused:
+        check_if_exists("overwrite")
+    assert refused.value.field == "if_exists"
+    assert str(refused.value) == "if_exists: must be one of fail, reuse, replace, got 'overwrite'"

@@ -1,0 +1,51 @@
+"""FlinkZooKeeperHook without a server: quorum strings and connection settings (a real ZooKeeper is in
+``tests/integration/test_zookeeper_hook.py``)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from airflow_flink_k8s.hooks.zookeeper import (
+    FlinkZooKeeperHook,
+    quorum_hosts,
+    settings_from_connection,
+)
+
+
+def connection(**fields: Any) -> SimpleNamespace:
+    values = {"conn_id": "zk", "host": None, "port": None, "login": None, "password": None, "extra_dejson": {}}
+    return SimpleNamespace(**(values | fields))
+
+
+def test_quorum_strings_are_normalised_and_bad_ones_name_the_rule() -> None:
+    assert quorum_hosts("a,b:2182") == "a:2181,b:2182"
+    assert quorum_hosts("a:1/apps/flink/") == "a:1/apps/flink"
+    assert quorum_hosts("[::1]:2181", chroot="/x") == "[::1]:2181/x"
+    for bad, rule in (("", "hosts"), ("a,,b", "hosts"), ("a:99999", "1..65535"), ("a b", "not 'host'")):
+        with pytest.raises(ValueError, match=rule):
+            quorum_hosts(bad)
+    with pytest.raises(ValueError, match="chroot"):
+        quorum_hosts("a/x", chroot="/y")
+
+
+def test_connections_map_to_kazoo_settings_and_reject_half_credentials() -> None:
+    settings = settings_from_connection(connection(host="z1,z2", port=2190, login="u", password="p",
+                                                   extra_dejson={"chroot": "/c", "timeout": 4}))
+    kwargs = settings.client_kwargs()
+    assert {k: kwargs[k] for k in ("hosts", "timeout", "auth_data")} == {
+        "hosts": "z1:2190,z2:2190/c", "timeout": 4.0, "auth_data": [("digest", "u:p")]}
+    assert kwargs["command_retry"]["max_tries"] > 0, "a bounded retry: a gone ZooKeeper must not hang kazoo's stop"
+    sasl = settings_from_connection(connection(host="z", login="u", password="p",
+                                               extra_dejson={"sasl_mechanism": "digest-md5"}))
+    assert sasl.client_kwargs()["sasl_options"] == {"mechanism": "DIGEST-MD5", "username": "u", "password": "p"}
+    for fields, rule in (({"host": "z", "login": "u"}, "both login and password"),
+                         ({}, "host"),
+                         ({"host": "z", "extra_dejson": {"sasl_mechanism": "KERBEROS"}}, "sasl_mechanism"),
+                         ({"host": "z", "extra_dejson": {"timeout": 0}}, "timeout")):
+        with pytest.raises(ValueError, match=rule):
+            settings_from_connection(connection(**fields))
+    with pytest.raises(ValueError, match="exactly one"):
+        FlinkZooKeeperHook("zk", quorum="z:2181")
