@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLINK_VERSIONS ?= 2.3.0 1.20.3
 export AIRFLOW_FLINK_K8S_CACHE ?= $(HOME)/.cache/airflow-flink-k8s
 
-.PHONY: test demo bench fuzz deps system-deps flink lint clean
+.PHONY: test unit demo bench fuzz deps system-deps flink lint clean
 
 $(VENV)/.installed: pyproject.toml sandbox/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ flink: deps system-deps
 test: flink
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
+# The unit tier: pure core and flows, no JVM, ZooKeeper or sandbox process (runs before `make flink` is needed).
+unit: deps
+	CI=$${CI:-true} $(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
 demo: flink
 	$(PY) -m airflow_flink_k8s_sandbox.demo
 
@@ -32,10 +36,13 @@ bench: flink
 
 # A long fuzz run (the CI suite runs the same properties with a bounded, derandomized budget).
 fuzz: deps
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz_*.py --hypothesis-show-statistics $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/unit/core/test_fuzz_*.py --hypothesis-show-statistics $(PYTEST_ARGS)
 
+# Ruff, the layer contracts (.importlinter) and mypy (strict on core/).
 lint: deps
-	$(VENV)/bin/ruff check airflow_flink_k8s tests bench example_dags
+	$(VENV)/bin/ruff check airflow_flink_k8s sandbox tests bench example_dags scripts
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy airflow_flink_k8s
 
 clean:
 	rm -rf $(VENV) .pytest_cache
