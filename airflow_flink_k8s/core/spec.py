@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
-from airflow_flink_k8s.core.errors import FlinkSpecError
+from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
+from airflow_flink_k8s.core.flink_keys import check_managed_keys
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
 from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
@@ -119,10 +120,7 @@ class FlinkApplicationSpec:
         _normalise(self)
         for check in _CHECKS:
             check(self)
-        # Imported here: configuration imports this module for FlinkSpecError.
-        from airflow_flink_k8s.core.configuration import check_managed_keys
-
-        check_managed_keys(self)
+        check_managed_keys(self.flink_conf)
 
     @property
     def version(self) -> FlinkVersion:
