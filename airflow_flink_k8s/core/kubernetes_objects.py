@@ -226,4 +226,6 @@ def _rest_service(spec: FlinkApplicationSpec) -> dict[str, Any]:
 
 
 def _config_map(name: str, cid: str, data: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": common_labels(cid), "name": name}, "data": data}
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": common_labels(cid), "name": name}, "data": data,
+    }
