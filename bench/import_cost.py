@@ -8,7 +8,8 @@ Every sample is a fresh interpreter (``python -c``), run in turns so drift hits 
 
 The figure per variant is the median over the samples of the time of the second import, timed inside the child
 (``perf_counter``), so interpreter start-up does not blur it. The difference of median whole-process wall times is
-reported beside it as a cross-check; it is only as good as the spread (IQR) of ``airflow.sdk`` alone, printed too. ``import airflow.sdk`` itself already imports ``airflow_flink_k8s`` (Airflow reads the
+reported beside it as a cross-check; it is only as good as the spread (IQR) of ``airflow.sdk`` alone, printed too.
+``import airflow.sdk`` itself already imports ``airflow_flink_k8s`` (Airflow reads the
 ``apache_airflow_provider`` entry point, ``airflow_flink_k8s.get_provider_info``, which runs the package's
 ``__init__``). That share is measured in separate ``-X importtime`` children and added to our total: a DAG file pays
 it whether or not it uses this provider. The modules each import pulls in are listed by top-level package.

@@ -131,7 +131,8 @@ async def _many(emulator: Any) -> dict[str, float]:
     idle_cpu = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
     before = _requests(emulator)
     for n in range(CONCURRENT):
-        await asyncio.to_thread(_post, emulator.url, _leader_configmap(f"many-{n:04d}", f"http://10.3.{n // 250}.{n % 250}:8081"))
+        address = f"http://10.3.{n // 250}.{n % 250}:8081"
+        await asyncio.to_thread(_post, emulator.url, _leader_configmap(f"many-{n:04d}", address))
     await asyncio.wait_for(asyncio.gather(*tasks), 120)
     return {"watches": watches, "rss_before": rss_before, "rss_waiting": rss_waiting, "idle_cpu": idle_cpu,
             "requests": _requests(emulator) - before - CONCURRENT}
@@ -163,7 +164,8 @@ def run() -> list[str]:
                  f"(one at a time; {many['requests'] / CONCURRENT:.3f} with {CONCURRENT} sharing), poke "
                  f"{poke_requests} per poke x (1 + wait / poke_interval) pokes")
     lines.append(f"{CONCURRENT} concurrent triggers: {many['watches']} watch connection(s) to the namespace "
-                 f"(goal <= 1), RSS {many['rss_waiting']:.0f} MB total ({many['rss_waiting'] - many['rss_before']:+.0f} MB "
+                 f"(goal <= 1), RSS {many['rss_waiting']:.0f} MB total "
+                 f"({many['rss_waiting'] - many['rss_before']:+.0f} MB "
                  f"for the triggers; goal <= 100 MB), idle CPU {many['idle_cpu'] * 100:.1f}% of one core "
                  f"over {IDLE_SECONDS:.0f} s")
     return lines

@@ -15,7 +15,9 @@ def build_flink_command(
     it (as YAML) and passes its path as ``taskmanager_pod_template_file``.
     """
     if (spec.taskmanager_pod_template is None) != (taskmanager_pod_template_file is None):
-        raise ValueError("taskmanager_pod_template_file must be given exactly when the spec has a TaskManager pod template")
+        raise ValueError(
+            "taskmanager_pod_template_file must be given exactly when the spec has a TaskManager pod template"
+        )
     action = "run" if spec.version.at_least(2, 0) else "run-application"
     conf = flink_configuration(spec)
     if taskmanager_pod_template_file is not None:

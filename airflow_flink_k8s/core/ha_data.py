@@ -2,7 +2,7 @@
 
 Flink names them after the HA cluster id: ``<cid>-cluster-config-map`` and one ``<cid>-<job-id>-config-map`` per
 job (1.15+), or ``<cid>-{dispatcher,resourcemanager,restserver}-leader`` and ``<cid>-<job-id>-jobmanager-leader``
-(1.13–1.14). They carry ``app=<cid>`` in every version; ``configmap-type=high-availability`` only up to 1.20, so
+(1.13 to 1.14). They carry ``app=<cid>`` in every version; ``configmap-type=high-availability`` only up to 1.20, so
 selection is by the ``app`` label plus these names. ``flink-config-<cid>`` and ``pod-template-<cid>`` never match.
 """
 

@@ -35,11 +35,9 @@ from airflow_flink_k8s.core.configuration import (
     configuration_file_name,
     serialise_configuration,
 )
-from airflow_flink_k8s.core.names import (  # noqa: F401 - FLINK_MOUNT_PATHS, CONTAINER_NAME re-exported
+from airflow_flink_k8s.core.names import (
     BLOB_SERVER_PORT,
-    CONTAINER_NAME,
     FLINK_CONF_DIR_IN_POD,
-    FLINK_MOUNT_PATHS,
     JOBMANAGER_RPC_PORT,
     POD_TEMPLATE_DIR,
     REST_PORT,
@@ -50,6 +48,8 @@ from airflow_flink_k8s.core.names import (  # noqa: F401 - FLINK_MOUNT_PATHS, CO
     rest_service_name,
     selector_labels,
 )
+from airflow_flink_k8s.core.names import CONTAINER_NAME as CONTAINER_NAME
+from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS as FLINK_MOUNT_PATHS
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, memory_mebibytes
 
 #: Logging files the client copies from its conf dir into the ConfigMap, in the order it mounts them.
@@ -226,4 +226,6 @@ def _rest_service(spec: FlinkApplicationSpec) -> dict[str, Any]:
 
 
 def _config_map(name: str, cid: str, data: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": common_labels(cid), "name": name}, "data": data}
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": common_labels(cid), "name": name}, "data": data,
+    }

@@ -27,14 +27,12 @@ from enum import StrEnum
 from typing import Any
 
 from airflow_flink_k8s.core.errors import ClusterExistsError
-from airflow_flink_k8s.core.names import (  # noqa: F401 - the annotation names re-exported
-    ANNOTATION_JOB_ID,
-    ANNOTATION_PREFIX,
-    ANNOTATION_RUN,
-    ANNOTATION_SPEC_HASH,
-    ANNOTATION_TRY,
-    config_map_name,
-)
+from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID as ANNOTATION_JOB_ID
+from airflow_flink_k8s.core.names import ANNOTATION_PREFIX as ANNOTATION_PREFIX
+from airflow_flink_k8s.core.names import ANNOTATION_RUN as ANNOTATION_RUN
+from airflow_flink_k8s.core.names import ANNOTATION_SPEC_HASH as ANNOTATION_SPEC_HASH
+from airflow_flink_k8s.core.names import ANNOTATION_TRY as ANNOTATION_TRY
+from airflow_flink_k8s.core.names import config_map_name
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
 IF_EXISTS = ("fail", "reuse", "replace")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from airflow_flink_k8s.core.errors import LeaderDataError
+from airflow_flink_k8s.core.errors import LeaderDataError as LeaderDataError
 
 #: Annotation holding fabric8's leader election record on the leader ConfigMap.
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
@@ -124,6 +124,7 @@ def parse_kubernetes_leader(
         raise ValueError("now: must be timezone-aware")
     name, annotations, data = _configmap_parts(configmap)
 
+    address: str | None
     if name.endswith("-cluster-config-map"):
         encoded = _new_layout_value(data, kind, job_id)
         if encoded is None:
@@ -432,10 +433,12 @@ class _JavaStreamReader:
             raise self._fail(f"{what} is not valid modified UTF-8: {error}") from None
 
     def _signed_int(self, what: str) -> int:
-        return struct.unpack(">i", self._take(4, what))[0]
+        value: int = struct.unpack(">i", self._take(4, what))[0]
+        return value
 
     def _signed_long(self, what: str) -> int:
-        return struct.unpack(">q", self._take(8, what))[0]
+        value: int = struct.unpack(">q", self._take(8, what))[0]
+        return value
 
 
 def _decode_modified_utf8(raw: bytes) -> str:

@@ -1,5 +1,5 @@
 """Names Flink and this provider give to Kubernetes objects, labels, annotations, ports and mount paths: each
-defined once, here. Flink's own names are the ones its native Kubernetes client uses (1.13–2.3)."""
+defined once, here. Flink's own names are the ones its native Kubernetes client uses (1.13 to 2.3)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from airflow_flink_k8s.core.errors import RestDataError, RestRefusedError, summarize_stacktrace  # noqa: F401 - re-exported where they were defined
+from airflow_flink_k8s.core.errors import RestDataError as RestDataError
+from airflow_flink_k8s.core.errors import RestRefusedError as RestRefusedError
+from airflow_flink_k8s.core.errors import summarize_stacktrace as summarize_stacktrace
 
 CONFIG_PATH = "/config"
 JOBS_OVERVIEW_PATH = "/jobs/overview"
@@ -188,13 +190,19 @@ def parse_root_cause(body: Any) -> str | None:
     if entries:
         newest = max(
             (_object(entry, f"{where} exceptionHistory.entries[]") for entry in entries),
-            key=lambda entry: entry.get("timestamp") if isinstance(entry.get("timestamp"), int) else -1,
+            key=_timestamp_or_minus_one,
         )
         text = newest.get("stacktrace") or newest.get("exceptionName")
         if isinstance(text, str) and text:
             return text
     root = obj.get("root-exception")
     return root if isinstance(root, str) and root else None
+
+
+def _timestamp_or_minus_one(entry: dict[str, Any]) -> int:
+    """An exception history entry's ``timestamp``, or -1 when it is missing or not an integer (sorts first)."""
+    timestamp = entry.get("timestamp")
+    return timestamp if isinstance(timestamp, int) else -1
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

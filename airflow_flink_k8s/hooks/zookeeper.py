@@ -115,14 +115,17 @@ def settings_from_connection(conn: Any) -> ZooKeeperSettings:
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
     mechanism = extra.get("sasl_mechanism")
-    digest, sasl = None, ()
+    digest: str | None = None
+    sasl: tuple[tuple[str, str], ...] = ()
     if mechanism:
         mechanism = str(mechanism).upper()
         if mechanism not in SASL_MECHANISMS:
             raise ValueError(f"{where}: extra.sasl_mechanism must be one of {', '.join(SASL_MECHANISMS)}, "
                              f"got {extra.get('sasl_mechanism')!r}")
-        sasl = (("mechanism", mechanism),) + tuple(
-            (key, value) for key, value in (("username", conn.login), ("password", conn.password)) if value)
+        sasl = (
+            ("mechanism", mechanism),
+            *((key, value) for key, value in (("username", conn.login), ("password", conn.password)) if value),
+        )
     elif conn.login or conn.password:
         if not (conn.login and conn.password):
             raise ValueError(f"{where}: digest auth needs both login and password")

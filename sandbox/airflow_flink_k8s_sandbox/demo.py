@@ -2,9 +2,10 @@
 
 It starts the Kubernetes API emulator, the local kubelet and ZooKeeper, runs ``airflow dags test`` for
 ``flink_state_machine`` (once with Kubernetes HA, once with ZooKeeper HA), ``batch_to_stream_handoff`` and
-``backfill_rerun`` (real Airflow on SQLite, real Flink JobManagers and TaskManagers as local processes), prints per run the cluster id, job id, HA leader address, time to each readiness
-level and the checkpoint paths on disk, and stops every process it started. A failed step says which and where its
-log is. This is an emulator for local development, not a Kubernetes cluster.
+``backfill_rerun`` (real Airflow on SQLite, real Flink JobManagers and TaskManagers as local processes), prints
+per run the cluster id, job id, HA leader address, time to each readiness level and the checkpoint paths on disk,
+and stops every process it started. A failed step says which and where its log is. This is an emulator for local
+development, not a Kubernetes cluster.
 """
 
 from __future__ import annotations

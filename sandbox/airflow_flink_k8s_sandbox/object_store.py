@@ -182,7 +182,7 @@ class ObjectStore:
             if meta.get("deletionTimestamp"):
                 return current
             meta["deletionTimestamp"] = _now()
-            meta["finalizers"] = list(meta.get("finalizers") or []) + ["foregroundDeletion"]
+            meta["finalizers"] = [*(meta.get("finalizers") or []), "foregroundDeletion"]
             updated = self._commit(rtype, self._key(rtype, namespace, name), "MODIFIED", current,
                                    self.objects[self._key(rtype, namespace, name)])
             self.scheduler(self.gc_delay, lambda: self._collect_dependents(meta["uid"], then=(rtype, namespace, name)))
