@@ -40,9 +40,7 @@ fuzz: deps
 
 # Ruff, the layer contracts (.importlinter) and mypy (strict on core/).
 lint: deps
-	$(VENV)/bin/ruff check airflow_flink_k8s sandbox tests bench example_dags scripts
-	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy airflow_flink_k8s
+	VENV=$(VENV) ./scripts/lint.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache
