@@ -16,6 +16,8 @@ from fractions import Fraction
 from typing import Any
 
 from airflow_flink_k8s.core.errors import FlinkSpecError
+from airflow_flink_k8s.core.memory_model import jobmanager_memory as _jobmanager_memory
+from airflow_flink_k8s.core.memory_model import taskmanager_memory as _taskmanager_memory
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
 from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
@@ -291,6 +293,9 @@ def _check_resources(spec: FlinkApplicationSpec) -> None:
                 name, "must be a Flink memory size of at least 1 MiB (and under 8 EiB), an integer with unit b/k/m/g/t, "
                 "e.g. 1600m", value
             )
+    # Flink's memory model (the CLI refuses these before creating anything; a pod would crash-loop).
+    _jobmanager_memory(spec.jobmanager_memory, spec.flink_conf, spec.version)
+    _taskmanager_memory(spec.taskmanager_memory, spec.flink_conf, spec.version)
     for name in ("jobmanager_cpu", "taskmanager_cpu"):
         value = getattr(spec, name)
         if value is None:
