@@ -17,6 +17,8 @@ from typing import Any
 
 from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
 from airflow_flink_k8s.core.flink_keys import check_managed_keys
+from airflow_flink_k8s.core.memory_model import jobmanager_memory as _jobmanager_memory
+from airflow_flink_k8s.core.memory_model import taskmanager_memory as _taskmanager_memory
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
 from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
@@ -295,6 +297,9 @@ def _check_resources(spec: FlinkApplicationSpec) -> None:
                 "e.g. 1600m",
                 value,
             )
+    # Flink's memory model (the CLI refuses these before creating anything; a pod would crash-loop).
+    _jobmanager_memory(spec.jobmanager_memory, spec.flink_conf, spec.version)
+    _taskmanager_memory(spec.taskmanager_memory, spec.flink_conf, spec.version)
     for name in ("jobmanager_cpu", "taskmanager_cpu"):
         value = getattr(spec, name)
         if value is None:
