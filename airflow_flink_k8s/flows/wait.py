@@ -459,6 +459,8 @@ async def _leader_source(check: ReadinessCheck) -> AsyncIterator[_KubernetesLead
 
         async with watch_configmap(leader_configmap_name(check.cluster_id, check.flink_version), check.namespace,
                                    check.kubernetes_conn_id or "kubernetes_default") as subscription:
+            with suppress(TimeoutError):  # the first step sees what the poke's GET would, not "not listed yet"
+                await asyncio.wait_for(subscription.listed(), check.rest_timeout)
             yield _KubernetesLeaderSource(check, subscription)
         return
     from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
