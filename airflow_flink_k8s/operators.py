@@ -185,14 +185,15 @@ class FlinkApplicationOperator(BaseOperator):
         return self._wait(context, spec, result)
 
     def _wait(self, context: Context, spec: FlinkApplicationSpec, result: dict[str, Any]) -> dict[str, Any]:
-        """Wait for ``wait_until`` with the sensor's trigger: deferred, or driven in this process."""
+        """Wait for ``wait_until`` (:mod:`airflow_flink_k8s.flows.wait`): deferred to the sensor's trigger, or the
+        same async wait driven in this process."""
         import asyncio
         import time
         from dataclasses import asdict
         from datetime import timedelta
 
         from airflow_flink_k8s.core.readiness_check import ReadinessCheck
-        from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
+        from airflow_flink_k8s.flows.wait import wait
 
         check = ReadinessCheck(
             cluster_id=spec.cluster_id, namespace=spec.namespace, ha=spec.ha, flink_version=str(spec.version),
@@ -202,17 +203,21 @@ class FlinkApplicationOperator(BaseOperator):
             zookeeper_quorum=spec.zookeeper_quorum if spec.ha == "zookeeper" and not self.zookeeper_conn_id
             else None, zookeeper_root=spec.zookeeper_root, log_tail_lines=self.log_tail_lines,
             jobmanager_restart_limit=self.jobmanager_restart_limit)
-        trigger = FlinkJobManagerReadyTrigger(**asdict(check), poll_interval=self.wait_poll_interval,
-                                              end_time=time.time() + self.wait_timeout)
+        end_time = time.time() + self.wait_timeout
         context["ti"].xcom_push(key=LAUNCH_XCOM_KEY, value=result)
         if self.deferrable:
+            from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
+
+            trigger = FlinkJobManagerReadyTrigger(**asdict(check), poll_interval=self.wait_poll_interval,
+                                                  end_time=end_time)
             self.defer(trigger=trigger, method_name="execute_complete",
                        timeout=timedelta(seconds=self.wait_timeout + 60))
-        return self.execute_complete(context, asyncio.run(trigger.wait_for_event()))
+        outcome = asyncio.run(wait(check, poll_interval=self.wait_poll_interval, end_time=end_time, log=self.log))
+        return self.execute_complete(context, outcome.event())
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """After the wait: the launch result plus the readiness details, or the failure Flink reported."""
-        from airflow_flink_k8s.core.readiness_check import readiness_from_event
+        from airflow_flink_k8s.sensors import readiness_from_event
 
         launch = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
         ready = readiness_from_event(event, launch["cluster_id"])

@@ -13,8 +13,9 @@ A job in a terminal state fails the sensor at once (no retries) with the job id,
 so does a JobManager that cannot start (every JobManager pod crash-looping with ``jobmanager_restart_limit``
 restarts, an image that cannot be pulled, a failed pod). Those failures and a timeout carry the last
 ``log_tail_lines`` lines of the JobManager log, read through the Kubernetes API (``pods/log``), and a timeout says
-what was last seen (see :mod:`airflow_flink_k8s.core.failure_report`). Passing API-server hiccups (5xx, 409, 429, dropped
-connections) and REST 503s only mean "not ready yet".
+what was last seen (see :mod:`airflow_flink_k8s.core.failure_report`). Passing API-server hiccups (429, 5xx, dropped
+connections) and REST 503s only mean "not ready yet". JobManager pods are looked at on the first not-ready poke and
+then every ``POD_CHECK_INTERVAL`` (30 s), as the deferred wait does: the wait is :mod:`airflow_flink_k8s.flows.wait`.
 
 On success the sensor returns (pushes to XCom) the leader address Flink wrote, session id, the REST URL used, Flink
 version, job id and state, and the latest checkpoint's path and time.
@@ -33,34 +34,26 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_flink_k8s.core.failure_report import (
-    DEFAULT_LOG_TAIL_LINES,
-    DEFAULT_RESTART_LIMIT,
-    Steps,
-    check_report_options,
-    crash_report,
-    job_failure_report,
-    run_report,
-    timeout_report,
-)
-from airflow_flink_k8s.core.readiness import (
-    JobTerminalError,
-    Readiness,
-    RestRequest,
-    RestResponse,
-    run_evaluation,
-)
-from airflow_flink_k8s.core.readiness_check import ReadinessCheck, readiness_from_event
-from airflow_flink_k8s.core.rest_api import RestRefusedError
+from airflow_flink_k8s.core.failure_report import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, check_report_options
+from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_flink_k8s.core.leader import LeaderInfo
-    from airflow_flink_k8s.core.rest_endpoint import ApiServer
+    from airflow_flink_k8s.flows.wait import SyncWait
 
-#: HTTP statuses from the API server that mean "try again", not "you may not".
-_TRANSIENT_API_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+def readiness_from_event(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
+    """The readiness details of a wait's ``success`` outcome (a trigger event's payload); for the others raise
+    what a task fails with: the outcome's ``report`` (see :mod:`airflow_flink_k8s.core.failure_report`)."""
+    status, message = event.get("status"), event.get("message", "")
+    if status == "success":
+        return event["details"]
+    if status == "failed":
+        raise AirflowFailException(event.get("report") or f"Flink cluster {cluster_id}: {message}")
+    if status == "timeout":
+        raise AirflowSensorTimeout(event.get("report") or f"Flink cluster {cluster_id}: {message}")
+    raise AirflowException(f"Flink cluster {cluster_id}: {message}")
 
 
 class FlinkJobManagerReadySensor(BaseSensorOperator):
@@ -139,9 +132,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self.deferrable = deferrable
         self._check: ReadinessCheck | None = None
-        self._last_seen = Readiness(False, "not checked yet")
-        self._api_server: ApiServer | None = None
-        self._zookeeper_hook: Any = None
+        self._wait: SyncWait | None = None
 
     # ----------------------------------------------------------------- what to check
     def readiness_check(self, job_id: str | None = None) -> ReadinessCheck:
@@ -176,8 +167,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
             try:
                 return super().execute(context)
             except AirflowSensorTimeout:  # say what was last seen, with the JobManager log
-                raise AirflowSensorTimeout(self._report(check, timeout_report(
-                    self._last_seen, check.report_target(), check.target))) from None
+                raise AirflowSensorTimeout(self._waiter().timed_out().report) from None
             finally:
                 self._close()
         from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
@@ -195,114 +185,26 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         return details
 
     def poke(self, context: Context) -> PokeReturnValue:
-        check = self._check or self.readiness_check()
-        leader = self._read_leader(check)
-        if leader is None and check.target != "leader":
-            self.log.info("No live leader for %s in the HA data yet", check.cluster_id)
-        try:
-            readiness = self._evaluate(check, leader)
-        except JobTerminalError as error:
-            raise AirflowFailException(self._report(check, job_failure_report(
-                error, check.report_target(), leader.address if leader else None))) from None
-        self._last_seen = readiness
-        if not readiness.ready:
-            self.log.info("JobManager of %s not ready: %s", check.cluster_id, readiness.reason)
-            crashed = self._report(check, crash_report(check.report_target()))
-            if crashed is not None:
-                raise AirflowFailException(crashed)
+        """One step of the wait (:mod:`airflow_flink_k8s.flows.wait`); what it saw stays for the next poke."""
+        outcome = self._waiter().poke()
+        if outcome.status == "waiting":
+            self.log.info("JobManager of %s not ready: %s", self.cluster_id, outcome.message)
             return PokeReturnValue(False)
-        self.log.info("JobManager of %s is ready: %s", check.cluster_id, readiness.reason)
-        return PokeReturnValue(True, xcom_value=readiness.details())
+        details = readiness_from_event(outcome.event(), self.cluster_id)
+        self.log.info("JobManager of %s is ready: %s", self.cluster_id, outcome.message)
+        return PokeReturnValue(True, xcom_value=details)
 
     def on_kill(self) -> None:
         self._close()
 
-    def _evaluate(self, check: ReadinessCheck, leader: LeaderInfo | None) -> Readiness:
-        """One evaluation. A 401 through the API server is retried once with the connection's credentials read
-        anew: the token read earlier may have expired (service-account and exec credentials rotate)."""
-        from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
+    def _waiter(self) -> SyncWait:
+        if self._wait is None:
+            from airflow_flink_k8s.flows.wait import SyncWait
 
-        for attempt in (1, 2):
-            endpoint = check.endpoint(leader, self._get_api_server(check))
-            try:
-                if endpoint is None:
-                    return run_evaluation(check.evaluation(leader, None), _no_fetch)
-                with SyncFlinkRestClient(endpoint, timeout=check.rest_timeout) as client:
-                    return run_evaluation(check.evaluation(leader, endpoint), client.fetch)
-            except RestRefusedError as error:
-                if error.status != 401 or self._api_server is None or attempt == 2:
-                    raise
-                self.log.info("The API server refused the token read earlier (HTTP 401); reading it again")
-                self._api_server = None
-        raise AssertionError("unreachable")
-
-    # ----------------------------------------------------------------- I/O helpers
-    @staticmethod
-    def _report(check: ReadinessCheck, steps: Steps) -> Any:
-        """Run a failure report with the blocking Kubernetes client (best effort, see ``failure_report``)."""
-        if not check.kubernetes_conn_id:
-            return run_report(steps, None, None)
-        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-
-        hook = FlinkKubernetesHook(check.kubernetes_conn_id)
-        return run_report(steps, hook.list_pods, hook.pod_log)
-
-    def _read_leader(self, check: ReadinessCheck) -> LeaderInfo | None:
-        """The live ``restserver`` leader, or None when absent, stale, or unreadable for a passing reason."""
-        if check.ha == "zookeeper":
-            return self._read_zookeeper_leader(check)
-        from airflow_flink_k8s.hooks.configmap_watch import leader_configmap_name
-        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError
-
-        name = leader_configmap_name(check.cluster_id, check.flink_version)
-        try:
-            configmap = FlinkKubernetesHook(check.kubernetes_conn_id or "kubernetes_default").get_configmap(
-                name, check.namespace)
-        except KubernetesApiError as error:
-            if error.status not in _TRANSIENT_API_STATUSES:
-                raise
-            self.log.warning("Reading ConfigMap %s/%s: %s; trying again", check.namespace, name, error)
-            return None
-        except Exception as error:
-            if not _is_network_error(error):
-                raise
-            self.log.warning("Reading ConfigMap %s/%s: %s; trying again", check.namespace, name, error)
-            return None
-        return check.leader_from_configmap(configmap)
-
-    def _read_zookeeper_leader(self, check: ReadinessCheck) -> LeaderInfo | None:
-        from kazoo.exceptions import ConnectionLoss, SessionExpiredError
-        from kazoo.handlers.threading import KazooTimeoutError
-
-        from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
-
-        if self._zookeeper_hook is None:
-            self._zookeeper_hook = FlinkZooKeeperHook(check.zookeeper_conn_id, quorum=check.zookeeper_quorum)
-        try:
-            return self._zookeeper_hook.read_leader(check.cluster_id, check.zookeeper_root, check.flink_version)
-        except (ConnectionLoss, SessionExpiredError, KazooTimeoutError) as error:
-            self.log.warning("Reading the leader from ZooKeeper: %r; trying again", error)
-            return None
-
-    def _get_api_server(self, check: ReadinessCheck) -> ApiServer | None:
-        if self._api_server is None and check.needs_api_server():
-            from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-
-            self._api_server = FlinkKubernetesHook(check.kubernetes_conn_id or "kubernetes_default").api_server()
-        return self._api_server
+            self._wait = SyncWait(self._check or self.readiness_check(), self.log)
+        return self._wait
 
     def _close(self) -> None:
-        if self._zookeeper_hook is not None:
-            self._zookeeper_hook.close()
-            self._zookeeper_hook = None
-
-
-def _no_fetch(request: RestRequest) -> RestResponse:
-    return RestResponse(None, error="no REST endpoint known yet")
-
-
-def _is_network_error(error: Exception) -> bool:
-    """Connection refused, reset or timed out on the way to the API server (urllib3 or the OS)."""
-    import urllib3.exceptions
-
-    return isinstance(error, OSError | urllib3.exceptions.HTTPError)
+        if self._wait is not None:
+            self._wait.close()
+            self._wait = None

@@ -7,17 +7,19 @@ summary, Flink's root cause trimmed to its ``Caused by`` chain, what was last se
 log, every part bounded in size.
 
 Like :mod:`airflow_flink_k8s.core.readiness` it is sans-I/O: a report is a generator that yields :class:`PodsRequest`
-and :class:`PodLogRequest`, is sent an :class:`Answer` for each, and returns the text. Drivers:
-:func:`run_report` (blocking ``list_pods``/``pod_log``) and :func:`run_report_async`. Reading pods and logs is best
-effort: a refused or failed request becomes a line saying why, never an error hiding the real failure.
+and :class:`PodLogRequest`, is sent an :class:`Answer` for each, and returns the text. The wait
+(:mod:`airflow_flink_k8s.flows.wait`) runs reports inside its steps (pods from its watch cache when async);
+:func:`run_report` drives one alone with blocking ``list_pods``/``pod_log``. Reading pods and logs is best effort: a
+refused or failed request becomes a line saying why (:func:`answer_of`), never an error hiding the real failure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_flink_k8s.core import sansio
 from airflow_flink_k8s.core.names import CONTAINER_NAME, jobmanager_pods_selector
 from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
 
@@ -355,66 +357,47 @@ def _pods_and_log(target: ReportTarget, leader_address: str | None) -> Generator
 
 
 # ----------------------------------------------------------------------------------------------- drivers
-_NO_KUBERNETES = "no Kubernetes connection (kubernetes_conn_id is None)"
+NO_KUBERNETES = "no Kubernetes connection (kubernetes_conn_id is None)"
 ListPods = Callable[[str, str], list[dict[str, Any]]]
 ReadLog = Callable[..., str]
 
 
 def run_report(steps: Steps, list_pods: ListPods | None, pod_log: ReadLog | None) -> Any:
-    """Drive a report with blocking ``list_pods(namespace, selector)`` and ``pod_log(name, namespace, ...)``;
-    ``None`` for them: no Kubernetes connection. A failing call becomes an :class:`Answer` with its error."""
+    """Drive a report (:func:`airflow_flink_k8s.core.sansio.run`) with blocking ``list_pods(namespace, selector)``
+    and ``pod_log(name, namespace, ...)``; ``None`` for them: no Kubernetes connection."""
+
+    def handle(request: PodsRequest | PodLogRequest) -> Answer:
+        return answer_of(lambda: _call(request, list_pods, pod_log))
+
+    return sansio.run(steps, handle)
+
+
+def answer_of(call: Callable[[], Any]) -> Answer:
+    """``Answer(call())``, or an ``Answer`` with the error's text: reading pods and logs is best effort."""
     try:
-        request = next(steps)
-        while True:
-            try:
-                answer = Answer(_call_sync(request, list_pods, pod_log))
-            except Exception as error:
-                answer = Answer(error=_describe_error(error))
-            request = steps.send(answer)
-    except StopIteration as finished:
-        return finished.value
+        return Answer(call())
+    except Exception as error:
+        return Answer(error=describe_error(error))
 
 
-async def run_report_async(steps: Steps, list_pods: Callable[[str, str], Awaitable[list[dict[str, Any]]]] | None,
-                           pod_log: Callable[..., Awaitable[str]] | None) -> Any:
-    """Drive a report with async ``list_pods`` and ``pod_log`` (see :func:`run_report`)."""
-    try:
-        request = next(steps)
-        while True:
-            try:
-                answer = Answer(await _call_async(request, list_pods, pod_log))
-            except Exception as error:
-                answer = Answer(error=_describe_error(error))
-            request = steps.send(answer)
-    except StopIteration as finished:
-        return finished.value
+def log_call_kwargs(request: PodLogRequest) -> dict[str, Any]:
+    """The keyword arguments of a hook's ``pod_log``/``apod_log`` for ``request``."""
+    return {"container": request.container, "tail_lines": request.fetch_lines, "previous": request.previous,
+            "limit_bytes": request.limit_bytes}
 
 
-def _call_sync(request: PodsRequest | PodLogRequest, list_pods: ListPods | None, pod_log: ReadLog | None) -> Any:
+def _call(request: PodsRequest | PodLogRequest, list_pods: ListPods | None, pod_log: ReadLog | None) -> Any:
     if isinstance(request, PodsRequest):
         if list_pods is None:
-            raise RuntimeError(_NO_KUBERNETES)
+            raise RuntimeError(NO_KUBERNETES)
         return list_pods(request.namespace, request.label_selector)
     if pod_log is None:
-        raise RuntimeError(_NO_KUBERNETES)
-    return pod_log(request.pod, request.namespace, container=request.container, tail_lines=request.fetch_lines,
-                   previous=request.previous, limit_bytes=request.limit_bytes)
+        raise RuntimeError(NO_KUBERNETES)
+    return pod_log(request.pod, request.namespace, **log_call_kwargs(request))
 
 
-async def _call_async(request: PodsRequest | PodLogRequest,
-                      list_pods: Callable[[str, str], Awaitable[list[dict[str, Any]]]] | None,
-                      pod_log: Callable[..., Awaitable[str]] | None) -> Any:
-    if isinstance(request, PodsRequest):
-        if list_pods is None:
-            raise RuntimeError(_NO_KUBERNETES)
-        return await list_pods(request.namespace, request.label_selector)
-    if pod_log is None:
-        raise RuntimeError(_NO_KUBERNETES)
-    return await pod_log(request.pod, request.namespace, container=request.container,
-                         tail_lines=request.fetch_lines, previous=request.previous, limit_bytes=request.limit_bytes)
-
-
-def _describe_error(error: Exception) -> str:
+def describe_error(error: Exception) -> str:
+    """An error as one bounded line."""
     return _clip(" ".join(str(error).split()) or type(error).__name__, 500)
 
 

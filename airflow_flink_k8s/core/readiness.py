@@ -4,8 +4,11 @@ It is sans-I/O: :func:`evaluate_readiness` returns a generator that yields each 
 needs, is sent the :class:`RestResponse`, and finally returns a :class:`Readiness`. A job in a terminal
 state raises :class:`JobTerminalError` out of the generator instead. Drivers:
 
-* sync (``poke``): ``run_evaluation(evaluation, fetch)`` with ``fetch(request) -> RestResponse``;
-* async (trigger): ``await run_evaluation_async(evaluation, fetch)`` with ``async fetch(request)``.
+* sync: ``run_evaluation(evaluation, fetch)`` with ``fetch(request) -> RestResponse``;
+* async: ``await run_evaluation_async(evaluation, fetch)`` with ``async fetch(request)``;
+
+both are the drivers of :mod:`airflow_flink_k8s.core.sansio` (the wait in :mod:`airflow_flink_k8s.flows.wait` runs an
+evaluation inside its own step with them).
 
 ``fetch`` resolves ``request.path`` against the REST base URL the access mode picked (direct, service,
 or API-server proxy), does the GET and never raises for HTTP or network failures: it reports them as a
@@ -14,13 +17,13 @@ response with the HTTP status (and the JSON body when there is one) or ``status=
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from airflow_flink_k8s.core import rest_api
+from airflow_flink_k8s.core import rest_api, sansio
 from airflow_flink_k8s.core.errors import JobTerminalError
 from airflow_flink_k8s.core.leader import LeaderInfo
 from airflow_flink_k8s.core.rest_api import JobState, JobSummary
@@ -89,8 +92,11 @@ class Readiness:
         }
 
 
-
 Evaluation = Generator[RestRequest, RestResponse, Readiness]
+
+#: The drivers of an evaluation: :func:`airflow_flink_k8s.core.sansio.run` and ``arun``.
+run_evaluation = sansio.run
+run_evaluation_async = sansio.arun
 
 
 def evaluate_readiness(
@@ -116,28 +122,6 @@ def evaluate_readiness(
     if checkpointed_after is not None and checkpointed_after.tzinfo is None:
         raise ValueError("checkpointed_after: must be timezone-aware")
     return _evaluate(leader, level, job_id, rest_url, checkpointed_after, expect_finished)
-
-
-def run_evaluation(evaluation: Evaluation, fetch: Callable[[RestRequest], RestResponse]) -> Readiness:
-    """Drive an evaluation with a blocking ``fetch``."""
-    try:
-        request = next(evaluation)
-        while True:
-            request = evaluation.send(fetch(request))
-    except StopIteration as finished:
-        return finished.value
-
-
-async def run_evaluation_async(
-    evaluation: Evaluation, fetch: Callable[[RestRequest], Awaitable[RestResponse]]
-) -> Readiness:
-    """Drive an evaluation with an async ``fetch``."""
-    try:
-        request = next(evaluation)
-        while True:
-            request = evaluation.send(await fetch(request))
-    except StopIteration as finished:
-        return finished.value
 
 
 def _evaluate(

@@ -1,5 +1,5 @@
-"""What the sensor and its trigger check, and how an outcome becomes a task result (pure; shared by ``poke``, the
-trigger and the launch operator's ``wait_until``)."""
+"""What the sensor and its trigger check (pure; shared by ``poke``, the trigger and the launch operator's
+``wait_until``)."""
 
 from __future__ import annotations
 
@@ -113,20 +113,3 @@ class ReadinessCheck:
         return evaluate_readiness(
             leader, self.target, job_id=self.job_id, rest_url=endpoint.base_url if endpoint else None,
             checkpointed_after=self.checkpointed_after_time(), expect_finished=self.expect_finished)
-
-
-
-
-def readiness_from_event(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
-    """The readiness details of a ``success`` event; for the others raise what a task should fail with (the
-    event's ``report``: see :mod:`airflow_flink_k8s.core.failure_report`)."""
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
-
-    status, message = event.get("status"), event.get("message", "")
-    if status == "success":
-        return event["details"]
-    if status == "failed":
-        raise AirflowFailException(event.get("report") or f"Flink cluster {cluster_id}: {message}")
-    if status == "timeout":
-        raise AirflowSensorTimeout(event.get("report") or f"Flink cluster {cluster_id}: {message}")
-    raise AirflowException(f"Flink cluster {cluster_id}: {message}")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.core.errors import KubernetesApiError
 from airflow_flink_k8s.core.rest_endpoint import ApiServer
+from airflow_flink_k8s.hooks.retry import READ_ATTEMPTS, TRANSIENT_STATUSES, aretrying
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -30,11 +31,6 @@ KIND_PATHS: dict[str, tuple[str, str]] = {
 
 
 _JSON_ANSWERS = {200: "object", 201: "object", 202: "object"}
-#: API answers that say "try again": throttled, or the server (or a proxy in front of it) briefly failing.
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: How often a GET is tried before a transient answer is final (back-off 0.25, 0.5, 1 s between tries).
-READ_ATTEMPTS = 4
-
 
 
 def object_path(kind: str, namespace: str, name: str | None = None) -> str:
@@ -156,7 +152,8 @@ class FlinkKubernetesHook:
         return answer.data.decode("utf-8", errors="replace")
 
     async def alist_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
-        """:meth:`list_pods` for the triggerer, through the trigger's shared kubernetes_asyncio client."""
+        """:meth:`list_pods` with the connection's async client (a wait reads JobManager pods from its shared watch
+        instead: :mod:`airflow_flink_k8s.hooks.namespace_watch`)."""
         query = [("labelSelector", label_selector)] if label_selector else []
         answer = await self._aget(object_path("Pod", namespace), query, f"list Pod in {namespace}")
         return list(json.loads(answer).get("items") or [])
@@ -169,23 +166,27 @@ class FlinkKubernetesHook:
                                 f"log of pod {namespace}/{name}")
 
     async def _aget(self, path: str, query: list[tuple[str, Any]], what: str) -> str:
-        """GET ``path`` with the connection's async client; the body as text, else ``KubernetesApiError``."""
+        """GET ``path`` with the connection's async client; the body as text, else ``KubernetesApiError``. A
+        transient answer (429, 5xx) is tried again with back-off, by the policy of the blocking reads
+        (:mod:`airflow_flink_k8s.hooks.retry`)."""
         from kubernetes_asyncio.client.exceptions import ApiException
 
-        from airflow_flink_k8s.hooks.configmap_watch import _client_factory
+        from airflow_flink_k8s.hooks.namespace_watch import client_factory
 
-        open_client, _ = await _client_factory(self.kubernetes_conn_id)
+        open_client, _ = await client_factory(self.kubernetes_conn_id)
         async with open_client() as api_client:
-            answer = await api_client.call_api(
-                path, "GET", query_params=query, header_params={"Accept": "application/json, text/plain"},
-                auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=False,
-                _request_timeout=60)
-            async with answer:
-                text = await answer.text(errors="replace")
-                if answer.status >= 300:
-                    error = ApiException(status=answer.status, reason=answer.reason)
-                    error.body = text
-                    raise api_error(error, "GET", what)
+            async for attempt in aretrying(f"GET {what}"):
+                with attempt:
+                    answer = await api_client.call_api(
+                        path, "GET", query_params=query, header_params={"Accept": "application/json, text/plain"},
+                        auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=False,
+                        _request_timeout=60)
+                    async with answer:
+                        text = await answer.text(errors="replace")
+                        if answer.status >= 300:
+                            error = ApiException(status=answer.status, reason=answer.reason)
+                            error.body = text
+                            raise api_error(error, "GET", what)
         return text
 
     def kubeconfig_file(self, directory: Path) -> Path | None:

@@ -133,6 +133,7 @@ class KubernetesApiEmulator:
         self.request_log: deque[dict[str, Any]] = deque(maxlen=request_log_size)
         self.request_seq = 0
         self.watches_open = 0
+        self.watches_open_by_resource: Counter[str] = Counter()  # open watch streams per resource (plural)
         self.watches_total = 0
         self._drop_generation = 0
         self._drop_event = asyncio.Event()
@@ -189,6 +190,7 @@ class KubernetesApiEmulator:
         if action == "stats":
             return web.json_response({
                 "requests": dict(self.request_counts), "watches_open": self.watches_open,
+                "watches_open_by_resource": dict(+self.watches_open_by_resource),
                 "watches_total": self.watches_total, "revision": self.store.revision,
                 "objects": len(self.store.objects), "faults": self.faults.summary(),
                 "request_seq": self.request_seq,
@@ -277,7 +279,7 @@ class KubernetesApiEmulator:
             self.request_seq += 1
             entry = {"seq": self.request_seq, "time": time.time(), "method": request.method,
                      "resource": route.rtype.plural, "namespace": route.namespace, "name": route.name,
-                     "subresource": route.subresource, "watch": watch, "query": dict(request.query),
+                     "subresource": route.subresource, "subpath": route.subpath, "watch": watch, "query": dict(request.query),
                      "user": user.name if user else None, "verb": attributes.verb}
             self.request_log.append(entry)
             self.request_counts[f"{'WATCH' if watch else request.method} {route.rtype.plural}"] += 1
@@ -476,6 +478,7 @@ class KubernetesApiEmulator:
         watcher = Watcher(route.rtype.plural, namespace, matches, deliver)
         self.store.watchers.append(watcher)
         self.watches_open += 1
+        self.watches_open_by_resource[route.rtype.plural] += 1
         self.watches_total += 1
         try:
             if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -484,6 +487,7 @@ class KubernetesApiEmulator:
         finally:
             self.store.watchers.remove(watcher)
             self.watches_open -= 1
+            self.watches_open_by_resource[route.rtype.plural] -= 1
 
     async def _events(self, queue: asyncio.Queue[dict[str, Any]], timeout: float, bookmarks: bool,
                       rtype: ResourceType) -> AsyncIterator[dict[str, Any]]:

@@ -66,11 +66,11 @@ def test_a_hundred_triggers_share_one_watch_and_each_gets_its_own_leader(
         # Wait until all 100 are subscribed and the stream is open (slow on a busy machine): no leader map exists yet.
         deadline = time.monotonic() + 60
         while (sum(w.subscriber_count for w in shared_watches().values()) < len(ids)
-               or k8s_emulator.stats()["watches_open"] < 1):
+               or k8s_emulator.stats()["watches_open_by_resource"] != {"configmaps": 1, "pods": 1}):
             assert time.monotonic() < deadline, "the triggers never all subscribed"
             await asyncio.sleep(0.1)
         assert not any(task.done() for task in tasks)
-        watching = k8s_emulator.stats()["watches_open"]
+        watching = k8s_emulator.stats()["watches_open_by_resource"]
         for n, cid in enumerate(ids):
             await asyncio.to_thread(api, k8s_emulator, "POST", "/api/v1/namespaces/flink/configmaps",
                                     leader_configmap(cid, f"http://10.0.0.{n}:8081", datetime.now(UTC)))
@@ -81,7 +81,7 @@ def test_a_hundred_triggers_share_one_watch_and_each_gets_its_own_leader(
     with kubernetes_connection(kubeconfig):
         events, watching, left = asyncio.run(scenario())
 
-    assert watching == 1  # one stream for 100 waiting triggers
+    assert watching == {"configmaps": 1, "pods": 1}  # one stream per kind for 100 waiting triggers
     assert [event["details"]["leader_address"] for event in events] == [
         f"http://10.0.0.{n}:8081" for n in range(len(ids))]
     assert all(event["status"] == "success" for event in events)
