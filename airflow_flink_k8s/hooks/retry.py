@@ -55,4 +55,7 @@ def retrying_call(call: Callable[[], T], what: str, *, attempts: int = WRITE_ATT
 async def aretrying_call(call: Callable[[], Awaitable[T]], what: str, *, attempts: int = WRITE_ATTEMPTS,
                          first_wait: float = WRITE_FIRST_WAIT) -> T:
     """``await call()`` under the same policy as :func:`retrying_call`, sleeping with ``asyncio.sleep``."""
-    return await AsyncRetrying(**_policy(what, attempts, first_wait))(call)
+    async def attempt() -> T:  # a coroutine function, so tenacity awaits it (it calls a plain callable as sync)
+        return await call()
+
+    return await AsyncRetrying(**_policy(what, attempts, first_wait))(attempt)
