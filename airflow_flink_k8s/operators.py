@@ -1,7 +1,8 @@
 """Airflow operators: launch a Flink application cluster natively on Kubernetes, and tear it down.
 
-Importing this module stays cheap for DAG parsing: hooks and launchers (kubernetes, kazoo, aiohttp) are imported
-inside ``execute``.
+Thin glue: each ``execute`` builds its arguments, calls one flow (``flows.launch``, ``flows.teardown``) and returns
+its result. Importing this module stays cheap for DAG parsing: flows, hooks (kubernetes, kazoo, aiohttp), launch
+planning and failure reporting are imported inside ``execute``.
 """
 
 from __future__ import annotations
@@ -12,21 +13,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_flink_k8s.core.failure_report import (
-    DEFAULT_LOG_TAIL_LINES,
-    DEFAULT_RESTART_LIMIT,
-    check_report_options,
-)
-from airflow_flink_k8s.core.launch_plan import check_if_exists
-from airflow_flink_k8s.core.names import config_map_name, service_rest_url
+from airflow_flink_k8s.core.report_options import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, check_report_options
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 from airflow_flink_k8s.links import FlinkWebUILink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-    from airflow_flink_k8s.core.launch_plan import RunIdentity
-    from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
 #: Every ``FlinkApplicationSpec`` field is an operator argument of the same name, and templated.
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec))
@@ -88,9 +80,10 @@ class FlinkApplicationOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (*SPEC_FIELDS, "if_exists")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
-                                 "jobmanager_node_selector": "json", "taskmanager_node_selector": "json",
-                                 "secret_mounts": "json", "secret_env": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
+        "jobmanager_node_selector": "json", "taskmanager_node_selector": "json", "secret_mounts": "json",
+        "secret_env": "json"}
     operator_extra_links = (FlinkWebUILink(),)
     ui_color = "#e6522c"
 
@@ -148,41 +141,29 @@ class FlinkApplicationOperator(BaseOperator):
                 mask_secret(value)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_flink_k8s.core.launch_plan import Action, RunIdentity, decide, launch_finished
-        from airflow_flink_k8s.core.names import launch_lock_name
+        from airflow_flink_k8s.core.launch_plan import RunIdentity
+        from airflow_flink_k8s.flows.launch import LaunchSettings, launch
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
         self.mask_sensitive_conf()
         spec = self.build_spec()
-        check_if_exists(self.if_exists)
+        settings = LaunchSettings(
+            if_exists=self.if_exists, launcher=self.launcher, delete_timeout=self.delete_timeout,
+            zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,
+            flink_conf_dir=self.flink_conf_dir,
+            sensitive_fields=airflow_sensitive_fields() if self.launcher == "cli" else frozenset())
         if self.wait_until is not None and spec.ha == "none":
             raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
                                  "Flink's HA leader data")
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
-        k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
-        existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
-        decision = decide(spec, run, existing, self.if_exists, finished=existing is None or launch_finished(
-            existing, k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace),
-            k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None))
-        self.log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value,
-                      decision.reason)
-        if decision.action is Action.AWAIT:
-            result = self._after_lost_race(spec, run, k8s, existing)
-        elif decision.action is Action.REATTACH:
-            result = self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
-        else:
-            if decision.action is Action.REPLACE:
-                from airflow_flink_k8s.flows.launchers import delete_cluster
-
-                assert existing is not None
-                delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=self.delete_timeout,
-                               uid=existing["metadata"]["uid"])
-            spec = dataclasses.replace(spec, job_id=self._job_id(spec, run, k8s))
-            result = self._launch(spec, run, k8s)
+        launched = launch(FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings, self.log)
+        if launched.created:
+            self._created = (spec.namespace, spec.cluster_id)
+        result = launched.xcom
         context["ti"].xcom_push(key=FlinkWebUILink.XCOM_KEY, value=result["web_ui_url"])
         if self.wait_until is None:
             return result
-        return self._wait(context, spec, result)
+        return self._wait(context, launched.spec, result)
 
     def _wait(self, context: Context, spec: FlinkApplicationSpec, result: dict[str, Any]) -> dict[str, Any]:
         """Wait for ``wait_until`` (:mod:`airflow_flink_k8s.flows.wait`): deferred to the sensor's trigger, or the
@@ -223,105 +204,6 @@ class FlinkApplicationOperator(BaseOperator):
         ready = readiness_from_event(event, launch["cluster_id"])
         self.log.info("Flink cluster %s reached %s: %s", launch["cluster_id"], self.wait_until, event.get("message"))
         return {**launch, "ready": ready}
-
-    def _launch(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook) -> dict[str, Any]:
-        from airflow_flink_k8s.core.launch_plan import launch_annotations, launch_labels
-        from airflow_flink_k8s.flows.launchers import CliLauncher, ClusterIdTakenError, NativeLauncher
-
-        assert spec.job_id is not None
-        launcher = NativeLauncher(k8s) if self.launcher == "native" else CliLauncher(
-            k8s, self.flink_bin, timeout=self.cli_timeout, flink_conf_dir=self.flink_conf_dir, on_line=self.log.info,
-            sensitive_fields=airflow_sensitive_fields())
-        self.log.info("launching %s with job id %s (checkpoints under %s/%s)", spec.cluster_id, spec.job_id,
-                      spec.checkpoint_dir, spec.job_id)
-        try:
-            launcher.launch(spec, launch_labels(run), launch_annotations(spec, run, spec.job_id),
-                            before_owned=lambda: self._prepare_ha(spec, k8s))
-        except ClusterIdTakenError as lost:
-            return self._after_lost_race(spec, run, k8s, lost.holder)
-        self._created = (spec.namespace, spec.cluster_id)
-        return self._result(k8s, spec, launched=True)
-
-    def _after_lost_race(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook,
-                         holder: dict[str, Any] | None) -> dict[str, Any]:
-        """Another task instance took the cluster id after this one decided (see ``decide_after_lost_race``):
-        ``fail`` fails at once; ``reuse``/``replace`` wait for that launch to finish, then reattach to an identical
-        spec or fail naming the options that differ."""
-        from airflow_flink_k8s.core.launch_plan import decide_after_lost_race
-        from airflow_flink_k8s.flows.launchers import await_concurrent_launch
-
-        winner, config = holder, None
-        if self.if_exists != "fail":
-            winner = await_concurrent_launch(k8s, spec.cluster_id, spec.namespace,
-                                             timeout=120 + (self.cli_timeout if self.launcher == "cli" else 0))
-            config = k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace) if winner else None
-        decision = decide_after_lost_race(spec, run, winner, self.if_exists, config)
-        self.log.info("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, decision.reason)
-        return self._result(k8s, dataclasses.replace(spec, job_id=decision.job_id), launched=False)
-
-    def _job_id(self, spec: FlinkApplicationSpec, run: RunIdentity, k8s: FlinkKubernetesHook) -> str:
-        """Resume: the checkpointed job in the HA data. Fresh: the given id, else one derived from this try."""
-        from airflow_flink_k8s.core.job_id import derive_job_id
-
-        if spec.restore != "latest":
-            return spec.job_id or derive_job_id(spec.cluster_id, run.run_key, run.try_number)
-        found = self._checkpointed_jobs(spec, k8s)
-        where = f"cluster {spec.cluster_id!r} ({spec.ha} HA, namespace {spec.namespace!r})"
-        if spec.job_id is not None:
-            if spec.job_id not in found:
-                raise FlinkSpecError("restore", f"'latest' found no completed checkpoint of job {spec.job_id} in the "
-                                     f"HA metadata of {where}; checkpointed jobs there: {found or 'none'}")
-            return spec.job_id
-        if len(found) != 1:
-            detail = "none" if not found else f"several ({', '.join(found)}): set job_id to pick one"
-            raise FlinkSpecError("restore", f"'latest' needs HA metadata with a completed checkpoint for {where}, "
-                                 f"as the Flink Kubernetes Operator does; found {detail}. Launch with "
-                                 "restore='none' or a savepoint path instead.")
-        return found[0]
-
-    def _checkpointed_jobs(self, spec: FlinkApplicationSpec, k8s: FlinkKubernetesHook) -> list[str]:
-        if spec.ha == "zookeeper":
-            with self._zookeeper(spec) as zk:
-                return zk.checkpointed_job_ids(spec.cluster_id, spec.zookeeper_root)
-        from airflow_flink_k8s.core.ha_data import checkpointed_job_ids, ha_label_selector
-
-        return checkpointed_job_ids(spec.cluster_id,
-                                    k8s.list_configmaps(spec.namespace, ha_label_selector(spec.cluster_id)))
-
-    def _prepare_ha(self, spec: FlinkApplicationSpec, k8s: FlinkKubernetesHook) -> None:
-        """Unless resuming, remove leftover HA data: Flink would otherwise silently recover the old job."""
-        if spec.restore == "latest" or spec.ha == "none":
-            return
-        if spec.ha == "zookeeper":
-            with self._zookeeper(spec) as zk:
-                if zk.delete_cluster_data(spec.cluster_id, spec.zookeeper_root):
-                    self.log.info("removed leftover ZooKeeper HA data %s/%s", spec.zookeeper_root, spec.cluster_id)
-            return
-        from airflow_flink_k8s.core.ha_data import ha_configmap_names, ha_label_selector
-
-        for name in ha_configmap_names(spec.cluster_id,
-                                       k8s.list_configmaps(spec.namespace, ha_label_selector(spec.cluster_id))):
-            self.log.info("removing leftover HA ConfigMap %s/%s", spec.namespace, name)
-            k8s.delete("ConfigMap", name, spec.namespace)
-
-    def _zookeeper(self, spec: FlinkApplicationSpec) -> Any:
-        from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
-
-        return FlinkZooKeeperHook(self.zookeeper_conn_id, quorum=None if self.zookeeper_conn_id
-                                  else spec.zookeeper_quorum)
-
-    def _result(self, k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, *, launched: bool) -> dict[str, Any]:
-        from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
-
-        ui = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=spec.cluster_id,
-                                   namespace=spec.namespace, api_server=k8s.api_server())
-        assert ui is not None
-        return {
-            "cluster_id": spec.cluster_id, "namespace": spec.namespace, "job_id": spec.job_id,
-            "rest_url": service_rest_url(spec.cluster_id, spec.namespace),
-            "checkpoint_dir": spec.checkpoint_dir, "savepoint_dir": spec.savepoint_dir,
-            "flink_version": str(spec.version), "web_ui_url": ui.base_url + "/", "launched": launched,
-        }
 
     def on_kill(self) -> None:
         """Delete the cluster this try created (its owned objects cascade)."""
@@ -364,74 +246,13 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         self.delete_timeout = delete_timeout
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_flink_k8s.core.ha_data import ha_configmap_names, ha_label_selector
-        from airflow_flink_k8s.flows.launchers import delete_cluster
+        from airflow_flink_k8s.flows.ha_state import HaLocation
+        from airflow_flink_k8s.flows.teardown import SavepointRequest, teardown
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
-        if self.ha not in ("none", "kubernetes", "zookeeper"):
-            raise FlinkSpecError("ha", "must be one of none, kubernetes, zookeeper", self.ha)
-        k8s = FlinkKubernetesHook(self.kubernetes_conn_id)
-        deployment = k8s.get("Deployment", self.cluster_id, self.namespace)
-        existed = deployment is not None
-        savepoint_path = self._stop_with_savepoint(k8s, deployment) if self.savepoint and existed else None
-        delete_cluster(k8s, self.cluster_id, self.namespace, timeout=self.delete_timeout,
-                       uid=deployment["metadata"]["uid"] if deployment else None)
-        removed: list[str] = []
-        if not self.keep_ha_data and self.ha == "kubernetes":
-            for name in ha_configmap_names(self.cluster_id,
-                                           k8s.list_configmaps(self.namespace, ha_label_selector(self.cluster_id))):
-                k8s.delete("ConfigMap", name, self.namespace)
-                removed.append(f"configmap/{name}")
-        elif not self.keep_ha_data and self.ha == "zookeeper":
-            from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
-
-            with FlinkZooKeeperHook(self.zookeeper_conn_id, quorum=self.zookeeper_quorum) as zk:
-                if zk.delete_cluster_data(self.cluster_id, self.zookeeper_root):
-                    removed.append(f"znode {self.zookeeper_root}/{self.cluster_id}")
-        self.log.info("Flink cluster %s/%s %s; HA data %s", self.namespace, self.cluster_id,
-                      "deleted" if existed else "was already gone",
-                      "kept" if self.keep_ha_data else (", ".join(removed) or "none found"))
-        return {"cluster_id": self.cluster_id, "namespace": self.namespace, "deleted": existed,
-                "savepoint_path": savepoint_path, "ha_data_removed": removed, "ha_data_kept": self.keep_ha_data}
-
-    def _stop_with_savepoint(self, k8s: FlinkKubernetesHook, deployment: dict[str, Any]) -> str:
-        """Stop the job with a savepoint and return its location; raise with Flink's reason when it fails."""
-        import time
-
-        from airflow.sdk.exceptions import AirflowException
-
-        from airflow_flink_k8s.core import rest_api
-        from airflow_flink_k8s.core.launch_plan import ANNOTATION_JOB_ID
-        from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
-        from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
-
-        job_id = self.job_id or (deployment["metadata"].get("annotations") or {}).get(ANNOTATION_JOB_ID)
-        if not job_id:
-            raise FlinkSpecError("job_id", "is required for savepoint=True when the cluster was not launched by "
-                                 "FlinkApplicationOperator (no job id recorded on its Deployment)")
-        endpoint = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=self.cluster_id,
-                                         namespace=self.namespace, api_server=k8s.api_server())
-        assert endpoint is not None
-        where = f"Flink cluster {self.namespace}/{self.cluster_id}, job {job_id}"
-        with SyncFlinkRestClient(endpoint) as rest:
-            answer = rest.send("POST", rest_api.stop_with_savepoint_path(job_id),
-                               {"targetDirectory": self.savepoint_dir, "drain": self.drain})
-            if answer.status not in (200, 202):
-                raise AirflowException(f"{where}: stop-with-savepoint was refused ({answer.status or answer.error}): "
-                                       f"{'; '.join(rest_api.error_messages(answer.body)) or answer.body}")
-            trigger = rest_api.parse_trigger_id(answer.body)
-            deadline = time.monotonic() + self.savepoint_timeout
-            while time.monotonic() < deadline:
-                status = rest.send("GET", rest_api.savepoint_status_path(job_id, trigger))
-                if status.status in (401, 403):
-                    raise AirflowException(f"{where}: reading the savepoint status was refused ({status.status}): "
-                                           f"{'; '.join(rest_api.error_messages(status.body)) or status.body}")
-                if status.status == 200:
-                    done, location, failure = rest_api.parse_savepoint_status(status.body)
-                    if done and failure:
-                        raise AirflowException(f"{where}: the savepoint failed: {failure}")
-                    if done and location:
-                        self.log.info("%s stopped with savepoint %s", where, location)
-                        return location
-                time.sleep(1.0)
-        raise AirflowException(f"{where}: no savepoint within {self.savepoint_timeout:.0f} s; nothing was deleted")
+        where = HaLocation(self.ha, self.cluster_id, self.namespace, self.zookeeper_conn_id, self.zookeeper_quorum,
+                           self.zookeeper_root)
+        savepoint = SavepointRequest(self.savepoint_dir, self.drain, self.job_id, self.savepoint_timeout) \
+            if self.savepoint else None
+        return teardown(FlinkKubernetesHook(self.kubernetes_conn_id), where, keep_ha_data=self.keep_ha_data,
+                        delete_timeout=self.delete_timeout, savepoint=savepoint, log=self.log)

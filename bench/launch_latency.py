@@ -85,7 +85,7 @@ def _timed(launch: Callable[[], object]) -> float:
 
 def _native_launch(spec: FlinkApplicationSpec) -> Callable[[], object]:
     from airflow_flink_k8s.core.launch_plan import RunIdentity, launch_annotations, launch_labels
-    from airflow_flink_k8s.flows.launchers import NativeLauncher
+    from airflow_flink_k8s.flows.native_launcher import NativeLauncher
     from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
     run = RunIdentity("bench", "launch", spec.cluster_id, 1)

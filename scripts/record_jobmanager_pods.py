@@ -27,7 +27,7 @@ from typing import Any
 
 from airflow_flink_k8s.core.failure_report import jobmanager_selector, main_container_status
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
-from airflow_flink_k8s.flows.launchers import NativeLauncher
+from airflow_flink_k8s.flows.native_launcher import NativeLauncher
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes

@@ -72,6 +72,10 @@ class LaunchRollbackError(FlinkK8sError, RuntimeError):
     may be left behind."""
 
 
+class SavepointError(FlinkK8sError, RuntimeError):
+    """A stop-with-savepoint was refused, failed or did not finish in time; nothing was deleted."""
+
+
 class JobTerminalError(FlinkK8sError, RuntimeError):
     """The job reached a state it will not leave; waiting longer cannot make it ready. ``state`` is a
     ``rest_api.JobState``."""

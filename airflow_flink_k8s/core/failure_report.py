@@ -22,13 +22,15 @@ from typing import Any
 from airflow_flink_k8s.core import sansio
 from airflow_flink_k8s.core.names import CONTAINER_NAME, jobmanager_pods_selector
 from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
+from airflow_flink_k8s.core.report_options import (  # noqa: F401 - re-exported for the sensor and readiness_check
+    DEFAULT_LOG_TAIL_LINES,
+    DEFAULT_RESTART_LIMIT,
+    MAX_LOG_TAIL_LINES,
+    check_report_options,
+)
 
 #: The JobManager's container in the pods Flink's native Kubernetes integration creates.
 JOBMANAGER_CONTAINER = CONTAINER_NAME
-DEFAULT_LOG_TAIL_LINES = 50
-MAX_LOG_TAIL_LINES = 1000
-#: Restarts after which a JobManager in back-off counts as crash-looping.
-DEFAULT_RESTART_LIMIT = 3
 MAX_LINE_CHARS = 2000
 #: A JobManager log tail is read this many times longer than shown: Flink logs whole stack traces, which are shortened.
 LOG_FETCH_FACTOR = 4
@@ -122,17 +124,6 @@ class JobManagerFailure:
 
 
 Steps = Generator[PodsRequest | PodLogRequest, Answer, Any]
-
-
-def check_report_options(log_tail_lines: int, jobmanager_restart_limit: int) -> None:
-    """Raise ``ValueError`` naming the argument when either is out of range."""
-    if isinstance(log_tail_lines, bool) or not isinstance(log_tail_lines, int) \
-            or not 0 <= log_tail_lines <= MAX_LOG_TAIL_LINES:
-        raise ValueError(f"log_tail_lines: must be an integer in 0..{MAX_LOG_TAIL_LINES} (0: no log), "
-                         f"got {log_tail_lines!r}")
-    limit = jobmanager_restart_limit
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"jobmanager_restart_limit: must be an integer >= 1, got {limit!r}")
 
 
 def jobmanager_selector(cluster_id: str) -> str:

@@ -15,6 +15,7 @@ import ssl
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from airflow_flink_k8s.core import rest_api
 from airflow_flink_k8s.core.readiness import RestRequest, RestResponse
 from airflow_flink_k8s.core.rest_endpoint import RestEndpoint
 
@@ -116,6 +117,15 @@ class SyncFlinkRestClient:
 
     def send(self, method: str, path: str, body: Any = None) -> RestResponse:
         return self._loop.run_until_complete(self._client.send(method, path, body))
+
+    def trigger_stop_with_savepoint(self, job_id: str, target_directory: str | None, drain: bool) -> RestResponse:
+        """``POST /jobs/<id>/stop``: Flink answers 202 with the savepoint's trigger (``request-id``)."""
+        return self.send("POST", rest_api.stop_with_savepoint_path(job_id),
+                         {"targetDirectory": target_directory, "drain": drain})
+
+    def savepoint_status(self, job_id: str, trigger_id: str) -> RestResponse:
+        """``GET /jobs/<id>/savepoints/<trigger>``: whether the savepoint is done, where, or why it failed."""
+        return self.send("GET", rest_api.savepoint_status_path(job_id, trigger_id))
 
     def close(self) -> None:
         if not self._loop.is_closed():

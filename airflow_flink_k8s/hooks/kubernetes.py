@@ -8,15 +8,13 @@ objects the pure core renders go to the API as they are, and what comes back is 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.core.errors import KubernetesApiError
 from airflow_flink_k8s.core.rest_endpoint import ApiServer
-from airflow_flink_k8s.hooks.retry import READ_ATTEMPTS, TRANSIENT_STATUSES, aretrying
+from airflow_flink_k8s.hooks.retry import READ_ATTEMPTS, READ_FIRST_WAIT, aretrying_call, retrying_call
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -65,24 +63,27 @@ class FlinkKubernetesHook:
         """One API call; returns the JSON answer, or None for a 404 on GET/DELETE. Other failures raise
         ``KubernetesApiError`` carrying the API's reason and message. A read of the API itself (a GET, not through a
         service proxy) is repeated with back-off when the API answers a transient status (429, 5xx)."""
+        if method == "GET" and "/proxy" not in path:
+            return retrying_call(lambda: self._call(method, path, body, query, content_type, what), what or path,
+                                 attempts=READ_ATTEMPTS, first_wait=READ_FIRST_WAIT)
+        return self._call(method, path, body, query, content_type, what)
+
+    def _call(self, method: str, path: str, body: Any, query: dict[str, Any] | None, content_type: str,
+              what: str) -> Any:
+        """One try of :meth:`request`."""
         from kubernetes.client.exceptions import ApiException
 
-        attempts = READ_ATTEMPTS if method == "GET" and "/proxy" not in path else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return self.api_client.call_api(
-                    path, method, query_params=list((query or {}).items()), body=body,
-                    header_params={"Content-Type": content_type, "Accept": "application/json"},
-                    response_types_map=_JSON_ANSWERS, auth_settings=["BearerToken"], _return_http_data_only=True,
-                    _request_timeout=60,
-                )
-            except ApiException as exc:
-                if exc.status == 404 and method in ("GET", "DELETE"):
-                    return None
-                if exc.status not in TRANSIENT_STATUSES or attempt == attempts:
-                    raise api_error(exc, method, what or path) from None
-                time.sleep(0.25 * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+        try:
+            return self.api_client.call_api(
+                path, method, query_params=list((query or {}).items()), body=body,
+                header_params={"Content-Type": content_type, "Accept": "application/json"},
+                response_types_map=_JSON_ANSWERS, auth_settings=["BearerToken"], _return_http_data_only=True,
+                _request_timeout=60,
+            )
+        except ApiException as exc:
+            if exc.status == 404 and method in ("GET", "DELETE"):
+                return None
+            raise api_error(exc, method, what or path) from None
 
     def get(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         return self.request("GET", object_path(kind, namespace, name), what=f"{kind} {namespace}/{name}")
@@ -110,20 +111,6 @@ class FlinkKubernetesHook:
                               body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation},
                               what=f"delete {kind} {namespace}/{name}")
         return answer is not None
-
-    def wait_until_gone(self, items: Iterable[tuple[str, str]], namespace: str, *, timeout: float,
-                        poll: float = 1.0) -> None:
-        """Wait until every (kind, name) is gone; raise ``TimeoutError`` naming what is left."""
-        pending = list(items)
-        deadline = time.monotonic() + timeout
-        while pending:
-            pending = [(kind, name) for kind, name in pending if self.get(kind, name, namespace) is not None]
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                left = ", ".join(f"{kind} {namespace}/{name}" for kind, name in pending)
-                raise TimeoutError(f"still present after {timeout:.0f} s: {left}")
-            time.sleep(poll)
 
     # ----------------------------------------------------------------- what the sensor and operator read
     def get_configmap(self, name: str, namespace: str) -> dict[str, Any] | None:
@@ -175,19 +162,21 @@ class FlinkKubernetesHook:
 
         open_client, _ = await client_factory(self.kubernetes_conn_id)
         async with open_client() as api_client:
-            async for attempt in aretrying(f"GET {what}"):
-                with attempt:
-                    answer = await api_client.call_api(
-                        path, "GET", query_params=query, header_params={"Accept": "application/json, text/plain"},
-                        auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=False,
-                        _request_timeout=60)
-                    async with answer:
-                        text = await answer.text(errors="replace")
-                        if answer.status >= 300:
-                            error = ApiException(status=answer.status, reason=answer.reason)
-                            error.body = text
-                            raise api_error(error, "GET", what)
-        return text
+
+            async def get() -> str:
+                answer = await api_client.call_api(
+                    path, "GET", query_params=query, header_params={"Accept": "application/json, text/plain"},
+                    auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=False,
+                    _request_timeout=60)
+                async with answer:
+                    text: str = await answer.text(errors="replace")
+                    if answer.status >= 300:
+                        error = ApiException(status=answer.status, reason=answer.reason)
+                        error.body = text
+                        raise api_error(error, "GET", what)
+                return text
+
+            return await aretrying_call(get, f"GET {what}", attempts=READ_ATTEMPTS, first_wait=READ_FIRST_WAIT)
 
     def kubeconfig_file(self, directory: Path) -> Path | None:
         """A kubeconfig file for tools that read one (the ``flink`` CLI): the connection's path, or its inline

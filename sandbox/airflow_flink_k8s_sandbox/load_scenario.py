@@ -45,7 +45,7 @@ DROP_WATCHES_EVERY = 5.0
 LAUNCH_RETRIES, TEARDOWN_RETRIES = 2, 4
 #: Log lines that count as client-side retries, by logger.
 _RETRY_LINES = {
-    "airflow_flink_k8s.flows.launchers": re.compile(r"retrying \(\d+/\d+\)"),
+    "airflow_flink_k8s.hooks.retry": re.compile(r"retrying \(\d+/\d+\)"),
     "airflow_flink_k8s.hooks.configmap_watch": re.compile(r"listing again"),
 }
 

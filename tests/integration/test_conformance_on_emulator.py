@@ -92,7 +92,7 @@ def test_the_real_client_and_the_native_launcher_create_the_same_objects(
         by_client = _stored(emulator, spec)
         _delete(emulator, spec)
 
-        from airflow_flink_k8s.flows.launchers import NativeLauncher
+        from airflow_flink_k8s.flows.native_launcher import NativeLauncher
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
         NativeLauncher(FlinkKubernetesHook()).launch(spec, {}, {}, before_owned=lambda: None)

@@ -22,7 +22,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
-from airflow_flink_k8s.flows.launchers import NativeLauncher
+from airflow_flink_k8s.flows.native_launcher import NativeLauncher
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 from airflow_flink_k8s_sandbox.flink_dist import FLINK_VERSIONS_UNDER_TEST

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_flink_k8s.flows.launchers import delete_cluster
+from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.concurrent_tasks import execute
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes

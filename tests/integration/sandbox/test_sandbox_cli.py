@@ -36,7 +36,7 @@ def test_up_status_down_with_a_running_cluster(tmp_path: Path, monkeypatch: pyte
     try:
         assert all(pid_exists(pid) for pid in started)
         monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", connection.group(1))
-        from airflow_flink_k8s.flows.launchers import NativeLauncher
+        from airflow_flink_k8s.flows.native_launcher import NativeLauncher
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
         spec = FlinkApplicationSpec(cluster_id="cli-status", namespace="flink", image="flink:2.3.0",

@@ -1,0 +1,93 @@
+"""The teardown of one application cluster: optionally stop its job with a savepoint, delete the Deployment (its
+Services, ConfigMaps and pods cascade), wait until it is gone, then remove its HA data unless it is kept (to resume
+later with ``restore="latest"``). A failed savepoint fails the teardown before anything is deleted."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_flink_k8s.core import rest_api
+from airflow_flink_k8s.core.errors import FlinkSpecError, SavepointError
+from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID
+from airflow_flink_k8s.core.readiness import RestResponse
+from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
+from airflow_flink_k8s.flows import TaskLog
+from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
+from airflow_flink_k8s.flows.ha_state import HaLocation, remove_ha_data
+from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
+from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+
+#: Seconds between two reads of a savepoint's status.
+SAVEPOINT_POLL_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class SavepointRequest:
+    """Stop the job with a savepoint into ``directory`` (the cluster's own savepoint dir when None); ``drain`` as
+    Flink's ``--drain``; ``job_id`` defaults to the one the launch recorded on the Deployment."""
+
+    directory: str | None = None
+    drain: bool = False
+    job_id: str | None = None
+    timeout: float = 600
+
+
+def teardown(k8s: FlinkKubernetesHook, where: HaLocation, *, keep_ha_data: bool, delete_timeout: float,
+             savepoint: SavepointRequest | None, log: TaskLog) -> dict[str, Any]:
+    """Tear the cluster down (see the module); returns ``cluster_id``, ``namespace``, ``deleted`` (False when it
+    was already gone), ``savepoint_path``, ``ha_data_removed`` and ``ha_data_kept``."""
+    deployment = k8s.get("Deployment", where.cluster_id, where.namespace)
+    existed = deployment is not None
+    savepoint_path = None
+    if savepoint is not None and deployment is not None:
+        savepoint_path = stop_with_savepoint(k8s, where.cluster_id, where.namespace, deployment, savepoint, log)
+    delete_cluster(k8s, where.cluster_id, where.namespace, timeout=delete_timeout,
+                   uid=deployment["metadata"]["uid"] if deployment else None)
+    removed = [] if keep_ha_data else remove_ha_data(k8s, where, log)
+    log.info("Flink cluster %s/%s %s; HA data %s", where.namespace, where.cluster_id,
+             "deleted" if existed else "was already gone",
+             "kept" if keep_ha_data else (", ".join(removed) or "none found"))
+    return {"cluster_id": where.cluster_id, "namespace": where.namespace, "deleted": existed,
+            "savepoint_path": savepoint_path, "ha_data_removed": removed, "ha_data_kept": keep_ha_data}
+
+
+def stop_with_savepoint(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, deployment: dict[str, Any],
+                        request: SavepointRequest, log: TaskLog) -> str:
+    """Stop the Deployment's job with a savepoint (through the API server's service proxy) and return its
+    location; raise ``SavepointError`` with Flink's reason when it is refused, fails or does not finish in time."""
+    job_id = request.job_id or (deployment["metadata"].get("annotations") or {}).get(ANNOTATION_JOB_ID)
+    if not job_id:
+        raise FlinkSpecError("job_id", "is required for savepoint=True when the cluster was not launched by "
+                             "FlinkApplicationOperator (no job id recorded on its Deployment)")
+    endpoint = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=cluster_id,
+                                     namespace=namespace, api_server=k8s.api_server())
+    assert endpoint is not None
+    where = f"Flink cluster {namespace}/{cluster_id}, job {job_id}"
+    with SyncFlinkRestClient(endpoint) as rest:
+        answer = rest.trigger_stop_with_savepoint(job_id, request.directory, request.drain)
+        if answer.status not in (200, 202):
+            raise SavepointError(f"{where}: stop-with-savepoint was refused ({answer.status or answer.error}): "
+                                 f"{_reason(answer)}")
+        trigger = rest_api.parse_trigger_id(answer.body)
+        deadline = time.monotonic() + request.timeout
+        while time.monotonic() < deadline:
+            status = rest.savepoint_status(job_id, trigger)
+            if status.status in (401, 403):
+                raise SavepointError(f"{where}: reading the savepoint status was refused ({status.status}): "
+                                     f"{_reason(status)}")
+            if status.status == 200:
+                done, location, failure = rest_api.parse_savepoint_status(status.body)
+                if done and failure:
+                    raise SavepointError(f"{where}: the savepoint failed: {failure}")
+                if done and location:
+                    log.info("%s stopped with savepoint %s", where, location)
+                    return location
+            time.sleep(SAVEPOINT_POLL_INTERVAL)
+    raise SavepointError(f"{where}: no savepoint within {request.timeout:.0f} s; nothing was deleted")
+
+
+def _reason(answer: RestResponse) -> str:
+    """Flink's (or the API server's) error messages of a refused request, else its body."""
+    return "; ".join(rest_api.error_messages(answer.body)) or str(answer.body)
