@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_flink_k8s.core.failure_report import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, check_report_options
 from airflow_flink_k8s.core.readiness_check import ReadinessCheck
+from airflow_flink_k8s.core.report_options import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, check_report_options
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

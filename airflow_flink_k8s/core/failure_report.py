@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_flink_k8s.core import sansio
+from airflow_flink_k8s.core.errors import JobTerminalError
 from airflow_flink_k8s.core.names import CONTAINER_NAME, jobmanager_pods_selector
-from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
+from airflow_flink_k8s.core.readiness import Readiness
 from airflow_flink_k8s.core.report_options import (  # noqa: F401 - re-exported for the sensor and readiness_check
     DEFAULT_LOG_TAIL_LINES,
     DEFAULT_RESTART_LIMIT,

@@ -7,10 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_flink_k8s.core.failure_report import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, ReportTarget
+from airflow_flink_k8s.core.failure_report import ReportTarget
 from airflow_flink_k8s.core.leader import LeaderInfo, parse_kubernetes_leader
 from airflow_flink_k8s.core.names import LEADER_HA_MODES
 from airflow_flink_k8s.core.readiness import Evaluation, ReadinessLevel, evaluate_readiness
+from airflow_flink_k8s.core.report_options import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.rest_api import normalize_job_id
 from airflow_flink_k8s.core.rest_endpoint import AccessMode, ApiServer, RestEndpoint, resolve_rest_endpoint
 from airflow_flink_k8s.core.versions import FlinkVersion

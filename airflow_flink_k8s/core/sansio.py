@@ -28,7 +28,8 @@ def run(steps: Generator[Request, Answer, Result], handle: Callable[[Request], A
             else:
                 request = steps.send(answer)
     except StopIteration as finished:
-        return finished.value
+        result: Result = finished.value
+        return result
 
 
 async def arun(steps: Generator[Request, Answer, Result], handle: Callable[[Request], Awaitable[Answer]]) -> Result:
@@ -43,4 +44,5 @@ async def arun(steps: Generator[Request, Answer, Result], handle: Callable[[Requ
             else:
                 request = steps.send(answer)
     except StopIteration as finished:
-        return finished.value
+        result: Result = finished.value
+        return result

@@ -11,6 +11,7 @@ either way. A failed launch deletes the Deployment it created (``roll_back``), n
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import shlex
@@ -151,7 +152,7 @@ class CliLauncher:
                 raise RuntimeError(f"the Flink client reported success but Deployment {spec.cluster_id} does not "
                                    "exist")
             for kind, name in owned_object_names(spec.cluster_id):
-                retrying_call(lambda k=kind, n=name: self.k8s.patch(k, n, spec.namespace, patch),
+                retrying_call(functools.partial(self.k8s.patch, kind, name, spec.namespace, patch),
                               f"label {kind} {name}")
         except BaseException as failure:
             self._roll_back(spec, annotations, failure)

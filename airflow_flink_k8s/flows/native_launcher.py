@@ -10,6 +10,7 @@ launch deletes what it made (``roll_back``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -55,7 +56,7 @@ class NativeLauncher:
         try:
             before_owned()
             for obj in with_owner_references(objects, deployment["metadata"]["uid"])[1:]:
-                retrying_call(lambda o=obj: self._create_owned(o, namespace, annotations),
+                retrying_call(functools.partial(self._create_owned, obj, namespace, annotations),
                               f"create {obj['kind']} {obj['metadata']['name']}")
                 created.append((obj["kind"], obj["metadata"]["name"]))
         except BaseException as failure:

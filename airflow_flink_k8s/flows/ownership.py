@@ -3,10 +3,10 @@ ownerReference to it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 
-def carries(obj: dict[str, Any] | None, annotations: dict[str, str]) -> bool:
+def carries(obj: dict[str, Any] | None, annotations: dict[str, str]) -> TypeGuard[dict[str, Any]]:
     """Whether ``obj`` exists and carries all of a launch's annotations (so that launch created it)."""
     found = (obj or {}).get("metadata", {}).get("annotations") or {}
     return obj is not None and all(found.get(key) == value for key, value in annotations.items())

@@ -33,10 +33,16 @@ from collections.abc import AsyncIterator, Generator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.core import sansio
-from airflow_flink_k8s.core.errors import KubernetesApiError, LeaderDataError, RestDataError, RestRefusedError
+from airflow_flink_k8s.core.errors import (
+    JobTerminalError,
+    KubernetesApiError,
+    LeaderDataError,
+    RestDataError,
+    RestRefusedError,
+)
 from airflow_flink_k8s.core.failure_report import (
     NO_KUBERNETES,
     Answer,
@@ -50,9 +56,10 @@ from airflow_flink_k8s.core.failure_report import (
     timeout_report,
 )
 from airflow_flink_k8s.core.leader import DEFAULT_SKEW, LeaderInfo
-from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness, RestRequest, RestResponse
+from airflow_flink_k8s.core.readiness import Readiness, RestRequest, RestResponse
 from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 from airflow_flink_k8s.core.rest_endpoint import ApiServer, RestEndpoint
+from airflow_flink_k8s.flows import TaskLog
 
 if TYPE_CHECKING:
     from airflow_flink_k8s.hooks.flink_rest import FlinkRestClient, SyncFlinkRestClient
@@ -67,15 +74,7 @@ _NO_ENDPOINT = RestResponse(None, error="no REST endpoint known yet")
 WAITING, SUCCESS, FAILED, TIMEOUT, ERROR = "waiting", "success", "failed", "timeout", "error"
 
 
-class Log(Protocol):
-    """A ``logging.Logger`` or an Airflow task/trigger logger."""
-
-    def info(self, msg: str, *args: Any) -> Any: ...
-
-    def warning(self, msg: str, *args: Any) -> Any: ...
-
-
-_log: Log = logging.getLogger(__name__)
+_log: TaskLog = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------------------------- requests
@@ -196,7 +195,7 @@ def _evaluate(check: ReadinessCheck, leader: LeaderInfo | None) -> Generator[Wai
 class SyncWait:
     """The blocking driver: :meth:`poke` runs one step; the state stays here between pokes. :meth:`close` after."""
 
-    def __init__(self, check: ReadinessCheck, log: Log = _log) -> None:
+    def __init__(self, check: ReadinessCheck, log: TaskLog = _log) -> None:
         self.check, self.state, self.log = check, WaitState(), log
         self._api_server: ApiServer | None = None
         self._rest: SyncFlinkRestClient | None = None
@@ -301,7 +300,7 @@ def _is_network_error(error: Exception) -> bool:
 
 # ----------------------------------------------------------------------------------------------- async driver
 async def wait(check: ReadinessCheck, *, poll_interval: float, end_time: float | None,
-               log: Log = _log) -> Outcome:
+               log: TaskLog = _log) -> Outcome:
     """Step until ready, failed, refused or ``end_time`` (UNIX time; None: never) and return the final outcome,
     with every watch subscription and client closed."""
     state, last_reason = WaitState(), ""
@@ -333,7 +332,7 @@ class _AsyncRequests:
     """Answers a wait's requests in the event loop: leader and JobManager pods from the shared watches (or the
     ZooKeeper data watch), REST with the async client, pod logs by GET."""
 
-    def __init__(self, check: ReadinessCheck, log: Log) -> None:
+    def __init__(self, check: ReadinessCheck, log: TaskLog) -> None:
         self.check, self.log = check, log
         self._stack = AsyncExitStack()
         self.leader_source: _KubernetesLeaderSource | _ZooKeeperLeaderSource

@@ -7,7 +7,11 @@ objects the pure core renders go to the API as they are, and what comes back is 
 
 from __future__ import annotations
 
+import asyncio
+import builtins
 import json
+import weakref
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,7 +93,7 @@ class FlinkKubernetesHook:
         return self.request("GET", object_path(kind, namespace, name), what=f"{kind} {namespace}/{name}")
 
     def list(self, kind: str, namespace: str, label_selector: str | None = None,
-             field_selector: str | None = None) -> list[dict[str, Any]]:
+             field_selector: str | None = None) -> builtins.list[dict[str, Any]]:
         query = {k: v for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector)) if v}
         answer = self.request("GET", object_path(kind, namespace), query=query, what=f"list {kind} in {namespace}")
         return list((answer or {}).get("items") or [])
@@ -116,10 +120,10 @@ class FlinkKubernetesHook:
     def get_configmap(self, name: str, namespace: str) -> dict[str, Any] | None:
         return self.get("ConfigMap", name, namespace)
 
-    def list_configmaps(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+    def list_configmaps(self, namespace: str, label_selector: str | None = None) -> builtins.list[dict[str, Any]]:
         return self.list("ConfigMap", namespace, label_selector)
 
-    def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+    def list_pods(self, namespace: str, label_selector: str | None = None) -> builtins.list[dict[str, Any]]:
         return self.list("Pod", namespace, label_selector)
 
     def pod_log(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None,
@@ -138,7 +142,7 @@ class FlinkKubernetesHook:
             raise api_error(exc, "GET", f"log of pod {namespace}/{name}") from None
         return answer.data.decode("utf-8", errors="replace")
 
-    async def alist_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+    async def alist_pods(self, namespace: str, label_selector: str | None = None) -> builtins.list[dict[str, Any]]:
         """:meth:`list_pods` with the connection's async client (a wait reads JobManager pods from its shared watch
         instead: :mod:`airflow_flink_k8s.hooks.namespace_watch`)."""
         query = [("labelSelector", label_selector)] if label_selector else []
@@ -152,13 +156,11 @@ class FlinkKubernetesHook:
                                 _log_query(container, tail_lines, previous, limit_bytes),
                                 f"log of pod {namespace}/{name}")
 
-    async def _aget(self, path: str, query: list[tuple[str, Any]], what: str) -> str:
+    async def _aget(self, path: str, query: builtins.list[tuple[str, Any]], what: str) -> str:
         """GET ``path`` with the connection's async client; the body as text, else ``KubernetesApiError``. A
         transient answer (429, 5xx) is tried again with back-off, by the policy of the blocking reads
         (:mod:`airflow_flink_k8s.hooks.retry`)."""
         from kubernetes_asyncio.client.exceptions import ApiException
-
-        from airflow_flink_k8s.hooks.namespace_watch import client_factory
 
         open_client, _ = await client_factory(self.kubernetes_conn_id)
         async with open_client() as api_client:
@@ -172,7 +174,7 @@ class FlinkKubernetesHook:
                     text: str = await answer.text(errors="replace")
                     if answer.status >= 300:
                         error = ApiException(status=answer.status, reason=answer.reason)
-                        error.body = text
+                        error.body = text  # type: ignore[assignment]  # the client types it as bytes
                         raise api_error(error, "GET", what)
                 return text
 
@@ -230,3 +232,29 @@ def api_error(exc: Any, verb: str, what: str) -> KubernetesApiError:
     except (TypeError, ValueError):
         pass
     return KubernetesApiError(int(exc.status or 0), reason, message, verb, what)
+
+
+_FACTORIES: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, asyncio.Task[tuple[Callable[[], Any], str]]]] = weakref.WeakKeyDictionary()
+
+
+async def client_factory(kubernetes_conn_id: str) -> tuple[Callable[[], Any], str]:
+    """``(open_client, server URL)`` for a connection, through cncf-kubernetes' ``AsyncKubernetesHook``.
+
+    One hook (and its loaded configuration) per connection id and event loop, so a thousand triggers starting at
+    once read the connection and kubeconfig once. A failed load is not kept: the next trigger tries again.
+    """
+    factories = _FACTORIES.setdefault(asyncio.get_running_loop(), {})
+    task = factories.get(kubernetes_conn_id)
+    if task is None or (task.done() and task.exception() is not None):
+        task = factories[kubernetes_conn_id] = asyncio.ensure_future(_load_client_factory(kubernetes_conn_id))
+    return await asyncio.shield(task)
+
+
+async def _load_client_factory(kubernetes_conn_id: str) -> tuple[Callable[[], Any], str]:
+    from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+
+    hook = AsyncKubernetesHook(conn_id=kubernetes_conn_id)
+    async with hook.get_conn() as api_client:
+        server = str(api_client.configuration.host)
+    return hook.get_conn, server

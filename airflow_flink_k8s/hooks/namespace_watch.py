@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.core.names import NATIVE_TYPE_SELECTOR, label_selector, selector_labels
+from airflow_flink_k8s.hooks.kubernetes import api_error, client_factory
 
 if TYPE_CHECKING:
     from kubernetes_asyncio.client import ApiClient
@@ -223,8 +224,6 @@ class NamespaceWatch:
             backoff = min(backoff * 2, _BACKOFF_MAX)
 
     def _refuse_all(self, error: Any) -> None:
-        from airflow_flink_k8s.hooks.kubernetes import api_error
-
         refusal = api_error(error, "list/watch", f"{self.kind.plural} in {self.namespace} ({self.kind.label_selector})")
         self.stats.errors += 1
         self.stats.last_error = str(refusal)
@@ -321,29 +320,3 @@ def watch_jobmanager_pods(cluster_id: str, namespace: str,
     """Subscribe to the JobManager pods of ``cluster_id`` (an async context manager yielding a
     :class:`Subscription`; read them with :meth:`Subscription.items`)."""
     return subscribe(JOBMANAGER_PODS, cluster_id, namespace, kubernetes_conn_id)
-
-
-_FACTORIES: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[str, asyncio.Task[tuple[Callable[[], Any], str]]]] = weakref.WeakKeyDictionary()
-
-
-async def client_factory(kubernetes_conn_id: str) -> tuple[Callable[[], Any], str]:
-    """``(open_client, server URL)`` for a connection, through cncf-kubernetes' ``AsyncKubernetesHook``.
-
-    One hook (and its loaded configuration) per connection id and event loop, so a thousand triggers starting at
-    once read the connection and kubeconfig once. A failed load is not kept: the next trigger tries again.
-    """
-    factories = _FACTORIES.setdefault(asyncio.get_running_loop(), {})
-    task = factories.get(kubernetes_conn_id)
-    if task is None or (task.done() and task.exception() is not None):
-        task = factories[kubernetes_conn_id] = asyncio.ensure_future(_load_client_factory(kubernetes_conn_id))
-    return await asyncio.shield(task)
-
-
-async def _load_client_factory(kubernetes_conn_id: str) -> tuple[Callable[[], Any], str]:
-    from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
-
-    hook = AsyncKubernetesHook(conn_id=kubernetes_conn_id)
-    async with hook.get_conn() as api_client:
-        server = str(api_client.configuration.host)
-    return hook.get_conn, server

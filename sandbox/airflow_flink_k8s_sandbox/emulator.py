@@ -279,7 +279,8 @@ class KubernetesApiEmulator:
             self.request_seq += 1
             entry = {"seq": self.request_seq, "time": time.time(), "method": request.method,
                      "resource": route.rtype.plural, "namespace": route.namespace, "name": route.name,
-                     "subresource": route.subresource, "subpath": route.subpath, "watch": watch, "query": dict(request.query),
+                     "subresource": route.subresource, "subpath": route.subpath, "watch": watch,
+                     "query": dict(request.query),
                      "user": user.name if user else None, "verb": attributes.verb}
             self.request_log.append(entry)
             self.request_counts[f"{'WATCH' if watch else request.method} {route.rtype.plural}"] += 1
