@@ -120,9 +120,10 @@ class FlinkApplicationSpec:
         for check in _CHECKS:
             check(self)
         # Imported here: configuration imports this module for FlinkSpecError.
-        from airflow_flink_k8s.core.configuration import check_managed_keys
+        from airflow_flink_k8s.core.configuration import check_configuration_file, check_managed_keys
 
         check_managed_keys(self)
+        check_configuration_file(self)
 
     @property
     def version(self) -> FlinkVersion:
@@ -286,10 +287,11 @@ def _check_resources(spec: FlinkApplicationSpec) -> None:
     for name in ("jobmanager_memory", "taskmanager_memory"):
         value = getattr(spec, name)
         # At most 2**43 - 1 MiB: Flink's byte count is a Java long.
-        if not isinstance(value, str) or not _MEMORY.fullmatch(value.strip()) or not 1 <= memory_mebibytes(value) < 1 << 43:
+        if (not isinstance(value, str) or not _MEMORY.fullmatch(value.strip())
+                or not 1 <= memory_mebibytes(value) < 1 << 43):
             raise FlinkSpecError(
-                name, "must be a Flink memory size of at least 1 MiB (and under 8 EiB), an integer with unit b/k/m/g/t, "
-                "e.g. 1600m", value
+                name, "must be a Flink memory size of at least 1 MiB (and under 8 EiB), an integer with unit "
+                "b/k/m/g/t, e.g. 1600m", value
             )
     for name in ("jobmanager_cpu", "taskmanager_cpu"):
         value = getattr(spec, name)
@@ -332,7 +334,8 @@ def _check_scheduling(spec: FlinkApplicationSpec) -> None:
 def _check_toleration(name: str, toleration: Mapping[str, Any]) -> None:
     unknown = set(toleration) - set(TOLERATION_FIELDS)
     if unknown:
-        raise FlinkSpecError(name, f"toleration fields must be among {', '.join(TOLERATION_FIELDS)}", sorted(unknown, key=str))
+        raise FlinkSpecError(name, f"toleration fields must be among {', '.join(TOLERATION_FIELDS)}",
+                             sorted(unknown, key=str))
     operator = toleration.get("operator", "Equal")
     if operator not in TOLERATION_OPERATORS:
         raise FlinkSpecError(name, f"toleration operator must be one of {', '.join(TOLERATION_OPERATORS)}", operator)
@@ -358,7 +361,8 @@ def _check_ha(spec: FlinkApplicationSpec) -> None:
         raise FlinkSpecError("ha", f"must be one of {', '.join(HA_MODES)}", spec.ha)
     if spec.ha == "none":
         if spec.jobmanager_replicas > 1:
-            raise FlinkSpecError("jobmanager_replicas", "must be 1 unless ha is kubernetes or zookeeper", spec.jobmanager_replicas)
+            raise FlinkSpecError("jobmanager_replicas", "must be 1 unless ha is kubernetes or zookeeper",
+                                 spec.jobmanager_replicas)
         return
     if spec.ha_storage_dir is None:
         raise FlinkSpecError("ha_storage_dir", f"is required when ha={spec.ha!r}")
@@ -375,7 +379,8 @@ def _check_ha(spec: FlinkApplicationSpec) -> None:
         try:
             check_znode_path(root if isinstance(root, str) else "")
         except ValueError as error:
-            raise FlinkSpecError("zookeeper_root", f"must be an absolute znode path such as /flink ({error})", root) from None
+            raise FlinkSpecError("zookeeper_root", f"must be an absolute znode path such as /flink ({error})",
+                                 root) from None
 
 
 def _check_state(spec: FlinkApplicationSpec) -> None:
@@ -399,7 +404,8 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
     restore = spec.restore
     if restore == "latest":
         if spec.ha == "none":
-            raise FlinkSpecError("restore", "'latest' resumes from HA metadata, so it needs ha='kubernetes' or 'zookeeper'")
+            raise FlinkSpecError("restore", "'latest' resumes from HA metadata, so it needs ha='kubernetes' or "
+                                 "'zookeeper'")
     elif restore != "none":
         if not isinstance(restore, str):
             raise FlinkSpecError("restore", "must be 'none', 'latest' or a savepoint path with a scheme", restore)
