@@ -1,7 +1,7 @@
 """Flink configuration of a launch: spec field → Flink key per version, and the file the client ships.
 
 ``FIELD_KEYS`` is the table of which spec field becomes which Flink key in which release (README cites it); it,
-``MANAGED_KEYS`` and ``key_for`` live in ``flink_keys`` (``spec`` needs them without importing this module) and are
+``MANAGED_KEYS`` and ``key_for`` live in ``flink_keys`` and are
 re-exported here.
 
 * ``flink_configuration(spec)``: the ``-D`` options of the launch (what the user's spec sets).
@@ -13,13 +13,15 @@ re-exported here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.flink_keys import FIELD_KEYS as FIELD_KEYS
+from airflow_flink_k8s.core.flink_keys import KEY_CONCEPTS
 from airflow_flink_k8s.core.flink_keys import MANAGED_KEYS as MANAGED_KEYS
 from airflow_flink_k8s.core.flink_keys import key_for as key_for
 from airflow_flink_k8s.core.names import (
@@ -29,12 +31,30 @@ from airflow_flink_k8s.core.names import (
 )
 from airflow_flink_k8s.core.names import POD_TEMPLATE_DIR as POD_TEMPLATE_DIR
 from airflow_flink_k8s.core.names import REST_PORT as REST_PORT
-from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.core.versions import FlinkVersion
+
+if TYPE_CHECKING:
+    from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
 #: Where the JobManager finds a TaskManager pod template (PodTemplateMountDecorator mounts it here).
 TASKMANAGER_POD_TEMPLATE_FILE = "taskmanager-pod-template.yaml"
 APPLICATION_ENTRYPOINT = "org.apache.flink.kubernetes.entrypoint.KubernetesApplicationClusterEntrypoint"
+
+
+def check_managed_keys(flink_conf: Mapping[str, Any], version: FlinkVersion) -> None:
+    """Raise ``FlinkSpecError`` when ``flink_conf`` sets a key a spec field manages, or a key Flink would read
+    differently from how it is written (padded, empty, with a line break; see ``key_problem``).
+
+    The managed-key check compares the key as Flink reads it (stripped), after refusing padded keys."""
+    for key in flink_conf:
+        problem = key_problem(key, version)
+        if problem:
+            raise FlinkSpecError(f"flink_conf[{key!r}]", f"is not a key Flink reads back as written: {problem}")
+        if key.strip(_JAVA_TRIM) in MANAGED_KEYS:
+            key = key.strip(_JAVA_TRIM)
+            instead = MANAGED_KEYS[key]
+            advice = instead if instead.startswith("none:") else f"use the {instead!r} parameter instead"
+            raise FlinkSpecError(f"flink_conf[{key!r}]", f"is managed by the operator; {advice}")
 
 
 def flink_configuration(spec: FlinkApplicationSpec) -> dict[str, str]:
@@ -42,6 +62,10 @@ def flink_configuration(spec: FlinkApplicationSpec) -> dict[str, str]:
     if spec.restore == "latest" and spec.job_id is None:
         raise FlinkSpecError("job_id", "is required with restore='latest': the resumed job keeps its previous id "
                              "(FlinkApplicationOperator reads it from the HA metadata)")
+    return _flink_options(spec)
+
+
+def _flink_options(spec: FlinkApplicationSpec) -> dict[str, str]:
     v = spec.version
     conf: dict[str, str] = {
         key_for("cluster_id", v): spec.cluster_id,
@@ -123,8 +147,12 @@ def cluster_configuration(spec: FlinkApplicationSpec) -> dict[str, Any]:
     ``serialise_configuration`` can write them as Flink does. The TaskManager pod template key holds the
     in-pod path; the real client writes its own local file path there, which the JobManager ignores.
     """
+    return _cluster_options(spec, flink_configuration(spec))
+
+
+def _cluster_options(spec: FlinkApplicationSpec, options: Mapping[str, str]) -> dict[str, Any]:
     v = spec.version
-    conf: dict[str, Any] = dict(flink_configuration(spec))
+    conf: dict[str, Any] = dict(options)
     conf.update(
         {
             "execution.target": "kubernetes-application",
@@ -174,9 +202,12 @@ def configuration_file_name(version: FlinkVersion) -> str:
 def serialise_configuration(conf: Mapping[str, Any], version: FlinkVersion) -> str:
     """The configuration file text as the Flink client of ``version`` writes it, keys sorted.
 
-    Up to 1.18: one ``key: value`` line per key, lists joined with ``;`` (items with ``;`` or quotes
-    single-quoted). From 1.19: standard YAML nested at the dots; a key that would collide with a nested
-    one is written flat at the top level, which Flink also reads.
+    Up to 1.18: one ``key: value`` line per key, lists joined with ``;`` (items that are empty, have ``;``, a
+    quote or surrounding whitespace single-quoted). From 1.19: standard YAML nested at the dots; a key that
+    would collide with a nested one is written flat at the top level, which Flink also reads. Strings that
+    Flink's YAML parser (snakeyaml) would read as another type are quoted, and strings with anything but
+    printable ASCII are double-quoted with escapes. ``check_configuration_file`` refuses, before anything is
+    created, what the file of a version cannot hold exactly.
     """
     if not version.at_least(1, 19):
         return "".join(f"{key}: {_flat_value(conf[key])}\n" for key in sorted(conf))
@@ -186,7 +217,8 @@ def serialise_configuration(conf: Mapping[str, Any], version: FlinkVersion) -> s
         if not _insert_nested(nested, key.split("."), conf[key]):
             flat[key] = conf[key]
     nested.update(flat)
-    return yaml.safe_dump(nested, sort_keys=True, default_flow_style=False, allow_unicode=True, width=2**31 - 1)
+    return yaml.dump(nested, Dumper=_FlinkYamlDumper, sort_keys=True, default_flow_style=False, allow_unicode=True,
+                     width=2**31 - 1)
 
 
 def _insert_nested(tree: dict[str, Any], parts: list[str], value: Any) -> bool:
@@ -206,8 +238,18 @@ def _flat_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return ";".join(_quote(str(item), ";") for item in value)
+        return ";".join(_list_item(str(item)) for item in value)
     return str(value)
+
+
+def _list_item(text: str) -> str:
+    """One item of a ``;`` list as ``StructuredOptionsSplitter.splitEscaped`` reads it back: quoted when it
+    has a delimiter or quote (Flink's own ``escapeWithSingleQuote``), and also when it is empty (an unquoted
+    empty item is dropped at either end of the list) or starts or ends with whitespace (unquoted items are
+    trimmed)."""
+    if not text or text[0].isspace() or text[-1].isspace() or text[0] <= " " or text[-1] <= " ":
+        return "'" + text.replace("'", "''") + "'"
+    return _quote(text, ";")
 
 
 def _quote(text: str, delimiters: str) -> str:
@@ -233,3 +275,115 @@ def _flink_map_list(maps: tuple[Mapping[str, Any], ...] | Any) -> str | None:
 def _java_double(value: float | str | None) -> str | None:
     """``String.valueOf(double)`` for the cores range the spec allows (0.001 … 1e6)."""
     return None if value is None else repr(float(value))
+
+
+# ----------------------------------------------------------------- what each configuration file can hold
+#: What Java's ``String.trim()`` strips (every char up to U+0020): the legacy parser trims keys and values.
+_JAVA_TRIM = "".join(map(chr, range(0x21)))
+#: Characters no key may hold: C0/C1 controls, DEL, and the YAML 1.1 line breaks NEL, LS, PS.
+_KEY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: snakeyaml's float resolver (``Resolver.FLOAT``, same in the jars of 1.20.3 and 2.3.0). It reads more plain
+#: scalars as floats than PyYAML (``1e5``, ``1_0e1``), so the dumper must quote those strings.
+_SNAKEYAML_FLOAT = re.compile(
+    r"^([-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
+    r"|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)"
+    r"|\.(?:nan|NaN|NAN))$")
+#: snakeyaml's int resolver (``Resolver.INT``): ``0_7`` or ``0b_1`` are ints there, not in PyYAML.
+_SNAKEYAML_INT = re.compile(
+    r"^(?:[-+]?0b_*[0-1][0-1_]*|[-+]?0_*[0-7][0-7_]*|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x_*[0-9a-fA-F][0-9a-fA-F_]*"
+    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$")
+
+
+class _FlinkYamlDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting every string snakeyaml (Flink's parser) would not read back as that string."""
+
+
+_FlinkYamlDumper.add_implicit_resolver("tag:yaml.org,2002:float", _SNAKEYAML_FLOAT, list("-+0123456789."))
+_FlinkYamlDumper.add_implicit_resolver("tag:yaml.org,2002:int", _SNAKEYAML_INT, list("-+0123456789"))
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    # Anything beyond printable ASCII (line breaks, tabs, controls, unicode) double-quoted with escapes, so no
+    # folding or line-break normalisation of plain and single-quoted scalars can change it.
+    style = None if all(" " <= c <= "~" for c in text) else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_FlinkYamlDumper.add_representer(str, _represent_str)
+
+
+def _describe(char: str) -> str:
+    return f"{char!r} (U+{ord(char):04X})"
+
+
+def key_problem(key: str, version: FlinkVersion) -> str | None:
+    """Why ``key`` cannot be written so that Flink ``version`` reads back the same key, or None.
+
+    Every version: not empty, no surrounding whitespace (the legacy parser trims keys, and a padded key would
+    slip past the managed-key check), no control characters or line breaks. Up to 1.18 (``flink-conf.yaml``,
+    read line by line by ``GlobalConfiguration.loadYAMLResource``): no ``#`` (starts a comment anywhere in a
+    line) and no ``": "`` (the first one separates key and value).
+    """
+    if not key:
+        return "it is empty"
+    if key[0] in _JAVA_TRIM or key[-1] in _JAVA_TRIM or key[0].isspace() or key[-1].isspace():
+        return "it starts or ends with whitespace, which Flink strips"
+    if match := _KEY_CONTROL.search(key):
+        return f"it contains the control character or line break {_describe(match[0])}"
+    if match := _SURROGATE.search(key):
+        return f"it contains the lone surrogate {_describe(match[0])}, which UTF-8 cannot encode"
+    if not version.at_least(1, 19):
+        if "#" in key:
+            return f"it contains {_describe('#')}, which starts a comment in flink-conf.yaml (Flink {version.series})"
+        if ": " in key:
+            return f"it contains ': ', which ends the key in flink-conf.yaml (Flink {version.series})"
+    return None
+
+
+def value_problem(text: str, version: FlinkVersion) -> str | None:
+    """Why the string ``text`` cannot be a value Flink ``version`` reads back unchanged, or None.
+
+    From 1.19 (standard YAML) any string can, quoted, except lone surrogates. Up to 1.18 the legacy line
+    parser (``GlobalConfiguration.loadYAMLResource``) cuts the line at the first ``#``, reads one line per
+    ``\n``/``\r``, trims the value with ``String.trim()`` and skips a line whose value is empty.
+    """
+    if match := _SURROGATE.search(text):
+        return f"it contains the lone surrogate {_describe(match[0])}, which UTF-8 cannot encode"
+    if version.at_least(1, 19):
+        return None
+    legacy = f"flink-conf.yaml (Flink {version.series}) is read line by line"
+    for char, why in (("\n", "ends the line"), ("\r", "ends the line"), ("#", "starts a comment")):
+        if char in text:
+            return f"it contains {_describe(char)}, which {why}: {legacy}"
+    if not text:
+        return f"it is empty, and Flink skips a key with an empty value: {legacy}"
+    if text[0] in _JAVA_TRIM or text[-1] in _JAVA_TRIM:
+        return f"it starts or ends with whitespace or a control character, which Flink strips: {legacy}"
+    return None
+
+
+def check_configuration_file(spec: FlinkApplicationSpec) -> None:
+    """Raise ``FlinkSpecError`` (field and character, never the value) when a key or value of the launch would
+    not reach Flink ``spec.version`` exactly as intended through its configuration file.
+
+    The same configuration travels as ``-D`` options through the ``cli`` launcher; the Flink client writes it
+    into the same file, so this applies to both launchers.
+    """
+    v = spec.version
+    conf = _cluster_options(spec, _flink_options(spec))
+    fields = {key_for(name, v): name for name in KEY_CONCEPTS}
+    for key, value in conf.items():
+        user = key in spec.flink_conf
+        field_name = f"flink_conf[{key!r}]" if user else fields.get(key, f"the Flink option {key!r}")
+        if key not in spec.flink_conf and (problem := key_problem(key, v)):
+            raise FlinkSpecError(field_name, f"cannot be written to the Flink configuration file: {problem}")
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                item_field = f"{field_name}[{index}]"
+                if problem := value_problem(_list_item(str(item)), v):
+                    raise FlinkSpecError(item_field, f"cannot be written to the Flink configuration file: {problem}")
+            continue
+        text = _flat_value(value) if not isinstance(value, str) else value
+        if problem := value_problem(text, v):
+            raise FlinkSpecError(field_name, f"cannot be written to the Flink configuration file: {problem}")

@@ -6,16 +6,11 @@
 ``HighAvailabilityOptions``, ``CheckpointingOptions``, ``StateRecoveryOptions``, ``SavepointConfigOptions``,
 ``PipelineOptionsInternal``); the 1.16/1.17 renames follow the Flink release notes.
 
-Kept apart from ``configuration`` so that ``spec`` can check ``flink_conf`` against ``MANAGED_KEYS`` without an
-import cycle (``configuration`` imports ``spec``).
+
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.versions import FlinkVersion
 
 #: (first release, key) per concept; the newest entry not newer than the launched release is used.
@@ -102,6 +97,8 @@ def _field_keys() -> dict[str, dict[str, str]]:
 #: Spec field → {"<first release>+": Flink key}. ``checkpoint_base_dir`` is written as
 #: ``<base>/<cluster_id>``; ``restore="latest"`` writes no key (HA metadata resumes the kept job id).
 FIELD_KEYS: dict[str, dict[str, str]] = _field_keys()
+#: The concepts ``key_for`` knows (spec fields, and keys the client fixes).
+KEY_CONCEPTS: tuple[str, ...] = (*_FIXED_KEYS, *_KEYS)
 
 #: Managed keys in every spelling Flink accepts (current and deprecated) → the spec field to use instead.
 MANAGED_KEYS: dict[str, str] = {
@@ -135,11 +132,3 @@ MANAGED_KEYS: dict[str, str] = {
     "rest.bind-port": "none: the rest Service port is fixed at 8081",
 }
 
-
-def check_managed_keys(flink_conf: Mapping[str, Any]) -> None:
-    """Raise ``FlinkSpecError`` when ``flink_conf`` sets a key a spec field manages."""
-    for key in flink_conf:
-        if key in MANAGED_KEYS:
-            instead = MANAGED_KEYS[key]
-            advice = instead if instead.startswith("none:") else f"use the {instead!r} parameter instead"
-            raise FlinkSpecError(f"flink_conf[{key!r}]", f"is managed by the operator; {advice}")

@@ -23,6 +23,9 @@ JOBS_OVERVIEW_PATH = "/jobs/overview"
 LEADER_ELECTION_MESSAGE = "Service temporarily unavailable due to an ongoing leader election"
 
 _JOB_ID = re.compile(r"[0-9a-f]{32}")  # fullmatch: ``$`` would let a trailing newline through
+#: Flink's ``TriggerId`` (the ``request-id`` of an asynchronous operation) is an ``AbstractID``, serialised with
+#: ``toString()`` = ``toHexString()``: 32 lower-case hex digits, like a job id (checked in the 2.3.0 jar).
+_TRIGGER_ID = _JOB_ID
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -77,6 +80,15 @@ def normalize_job_id(job_id: str) -> str:
     return lowered
 
 
+def normalize_trigger_id(trigger_id: str) -> str:
+    """A savepoint trigger id as Flink issues it: 32 lower-case hex digits (anything else, e.g. ``../``, could
+    turn the URL into another REST path)."""
+    lowered = trigger_id.strip().lower() if isinstance(trigger_id, str) else ""
+    if not _TRIGGER_ID.fullmatch(lowered):
+        raise ValueError(f"trigger_id: expected 32 hex digits, got {trigger_id!r}")
+    return lowered
+
+
 def job_path(job_id: str) -> str:
     return f"/jobs/{normalize_job_id(job_id)}"
 
@@ -95,12 +107,17 @@ def stop_with_savepoint_path(job_id: str) -> str:
 
 
 def savepoint_status_path(job_id: str, trigger_id: str) -> str:
-    return f"{job_path(job_id)}/savepoints/{trigger_id}"
+    return f"{job_path(job_id)}/savepoints/{normalize_trigger_id(trigger_id)}"
 
 
 def parse_trigger_id(body: Any) -> str:
-    """The ``request-id`` of an asynchronous operation Flink accepted."""
-    return _string(_object(body, "savepoint trigger"), "request-id", "savepoint trigger")
+    """The ``request-id`` of an asynchronous operation Flink accepted: 32 lower-case hex digits (Flink's
+    ``TriggerId``); anything else is refused before it can reach a URL path."""
+    trigger_id = _string(_object(body, "savepoint trigger"), "request-id", "savepoint trigger")
+    if not _TRIGGER_ID.fullmatch(trigger_id):
+        raise RestDataError("savepoint trigger: 'request-id' must be 32 lower-case hex digits, got "
+                            f"{trigger_id[:80]!r}")
+    return trigger_id
 
 
 def parse_savepoint_status(body: Any) -> tuple[bool, str | None, str | None]:

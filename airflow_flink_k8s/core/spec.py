@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
+from airflow_flink_k8s.core.configuration import check_configuration_file, check_managed_keys
 from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
-from airflow_flink_k8s.core.flink_keys import check_managed_keys
 from airflow_flink_k8s.core.memory_model import jobmanager_memory as _jobmanager_memory
 from airflow_flink_k8s.core.memory_model import taskmanager_memory as _taskmanager_memory
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
@@ -122,7 +122,8 @@ class FlinkApplicationSpec:
         _normalise(self)
         for check in _CHECKS:
             check(self)
-        check_managed_keys(self.flink_conf)
+        check_managed_keys(self.flink_conf, self.version)
+        check_configuration_file(self)
 
     @property
     def version(self) -> FlinkVersion:

@@ -13,7 +13,7 @@ from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.flows.launch import LaunchSettings, await_concurrent_launch, launch
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
-from tests.unit.flows.conftest import NAMESPACE, RecordingLog, configmap, names
+from tests.integration.flows.conftest import NAMESPACE, RecordingLog, configmap, names
 
 RUN = RunIdentity("etl", "launch", "manual__2026-01-01", 1)
 JOB = "c" * 32

@@ -11,7 +11,7 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.flows.ha_state import HaLocation, checkpointed_jobs, remove_ha_data
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
-from tests.unit.flows.conftest import NAMESPACE, RecordingLog, configmap, names
+from tests.integration.flows.conftest import NAMESPACE, RecordingLog, configmap, names
 
 JOB = "a" * 32
 OTHER_JOB = "b" * 32

@@ -13,7 +13,7 @@ from airflow_flink_k8s.flows.cluster_deletion import delete_cluster, roll_back
 from airflow_flink_k8s.flows.launch import LaunchSettings, launch
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
-from tests.unit.flows.conftest import NAMESPACE, RecordingLog, names
+from tests.integration.flows.conftest import NAMESPACE, RecordingLog, names
 
 SpecFactory = Callable[..., FlinkApplicationSpec]
 

@@ -21,7 +21,7 @@ from airflow_flink_k8s.flows.launch import LaunchResult, LaunchSettings, launch
 from airflow_flink_k8s.flows.teardown import SavepointRequest, teardown
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
-from tests.unit.flows.conftest import NAMESPACE, RecordingLog, configmap, names
+from tests.integration.flows.conftest import NAMESPACE, RecordingLog, configmap, names
 
 WHERE = HaLocation("kubernetes", "orders", NAMESPACE)
 LOCATION = "file:/tmp/savepoints/orders/savepoint-c0ffee-1"
@@ -45,7 +45,7 @@ class _FlinkSavepoints(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         type(self).stop = (self.path, json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0))))
-        self._answer(202, {"request-id": "trigger-1"})
+        self._answer(202, {"request-id": "0123456789abcdef0123456789abcdef"})
 
     def do_GET(self) -> None:
         type(self).polls += 1
