@@ -18,7 +18,8 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_flink_k8s.core.job_id import flink_default_ha_job_id
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
-from airflow_flink_k8s.flows.launchers import NativeLauncher, delete_cluster
+from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
+from airflow_flink_k8s.flows.native_launcher import NativeLauncher
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s.operators import FlinkApplicationOperator
 from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
