@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,6 +12,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _build(project: Path, out: Path) -> zipfile.ZipFile:
+    """Build ``project`` from a copy of its sources (setuptools writes ``build/`` next to them)."""
+    source = out / "src"
+    shutil.copytree(project, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "*.egg-info", "__pycache__", ".sandbox"))
+    project = source
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "--disable-pip-version-check", "-w", str(out), str(project)], check=True, cwd=out)
     (wheel,) = out.glob("*.whl")
