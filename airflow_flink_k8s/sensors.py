@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 from airflow_flink_k8s.core.report_options import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, check_report_options
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_flink_k8s.core.readiness_check import ReadinessCheck
     from airflow_flink_k8s.flows.wait import SyncWait
 
 
@@ -137,6 +137,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     # ----------------------------------------------------------------- what to check
     def readiness_check(self, job_id: str | None = None) -> ReadinessCheck:
         """The check after templating, with ``job_id`` (or the sensor's own) as the job to check."""
+        from airflow_flink_k8s.core.readiness_check import ReadinessCheck
+
         return ReadinessCheck(
             cluster_id=self.cluster_id, namespace=self.namespace, ha=self.ha, flink_version=self.flink_version,
             target=self.target, job_id=job_id or self.job_id, checkpointed_after=self.checkpointed_after,

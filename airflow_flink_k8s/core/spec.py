@@ -8,6 +8,7 @@ Flink version, is the table in ``airflow_flink_k8s.core.configuration``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -15,13 +16,9 @@ from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
-from airflow_flink_k8s.core.configuration import check_configuration_file, check_managed_keys
 from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
-from airflow_flink_k8s.core.memory_model import jobmanager_memory as _jobmanager_memory
-from airflow_flink_k8s.core.memory_model import taskmanager_memory as _taskmanager_memory
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
-from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
 
 #: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
 CLUSTER_ID_MAX_LENGTH = 45
@@ -31,16 +28,37 @@ TOLERATION_FIELDS = ("key", "operator", "value", "effect", "tolerationSeconds")
 TOLERATION_OPERATORS = ("Exists", "Equal")
 TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
-_DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_DNS_1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_DNS_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+class _LazyPattern:
+    """A regular expression compiled on first use: DAG files import this module, and validation may never run
+    there (compiling these at import was most of its import cost)."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+
+    @functools.cached_property
+    def _compiled(self) -> re.Pattern[str]:
+        return re.compile(*self._args)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self._compiled.fullmatch(text)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self._compiled.match(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._compiled.search(text)
+
+
+_DNS_1035 = _LazyPattern(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_DNS_1123_LABEL = _LazyPattern(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_1123_SUBDOMAIN = _LazyPattern(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_NAME = _LazyPattern(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_URI_SCHEME = _LazyPattern(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 # Flink's MemorySize and TimeUtils parsers read ASCII digits only, into a Java long (at most 19 digits).
-_MEMORY = re.compile(
+_MEMORY = _LazyPattern(
     r"[0-9]{1,19}\s*(b|bytes|k|kb|kibibytes|m|mb|mebibytes|g|gb|gibibytes|t|tb|tebibytes)?", re.IGNORECASE | re.ASCII
 )
-_DURATION = re.compile(
+_DURATION = _LazyPattern(
     r"([0-9]{1,19})\s*(ns|nano|nanos|nanosecond|nanoseconds|µs|micro|micros|microsecond|microseconds|ms|milli|millis"
     r"|millisecond|milliseconds|s|sec|secs|second|seconds|m|min|minute|minutes|h|hour|hours|d|day|days)?",
     re.IGNORECASE | re.ASCII,
@@ -58,11 +76,11 @@ _DURATION_MILLIS: dict[str, Fraction] = {
 }
 #: What Java's String.trim() strips (every char up to U+0020): Flink trims option values with it.
 _JAVA_TRIM = "".join(map(chr, range(0x21)))
-_JOB_ID = re.compile(r"[0-9a-f]{32}")
-_JAVA_CLASS = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
-_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
-_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
-_ZK_QUORUM = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*", re.ASCII)
+_JOB_ID = _LazyPattern(r"[0-9a-f]{32}")
+_JAVA_CLASS = _LazyPattern(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
+_ENV_NAME = _LazyPattern(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
+_SECRET_KEY = _LazyPattern(r"[-._a-zA-Z0-9]+")
+_ZK_QUORUM = _LazyPattern(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*", re.ASCII)
 
 
 
@@ -122,6 +140,10 @@ class FlinkApplicationSpec:
         _normalise(self)
         for check in _CHECKS:
             check(self)
+        # Imported on first validation, not at import: DAG files import this module (the operator's fields), and
+        # these rules pull in YAML and Flink's memory model. ``configuration`` imports this module for types only.
+        from airflow_flink_k8s.core.configuration import check_configuration_file, check_managed_keys
+
         check_managed_keys(self.flink_conf, self.version)
         check_configuration_file(self)
 
@@ -299,8 +321,10 @@ def _check_resources(spec: FlinkApplicationSpec) -> None:
                 value,
             )
     # Flink's memory model (the CLI refuses these before creating anything; a pod would crash-loop).
-    _jobmanager_memory(spec.jobmanager_memory, spec.flink_conf, spec.version)
-    _taskmanager_memory(spec.taskmanager_memory, spec.flink_conf, spec.version)
+    from airflow_flink_k8s.core.memory_model import jobmanager_memory, taskmanager_memory  # see __post_init__
+
+    jobmanager_memory(spec.jobmanager_memory, spec.flink_conf, spec.version)
+    taskmanager_memory(spec.taskmanager_memory, spec.flink_conf, spec.version)
     for name in ("jobmanager_cpu", "taskmanager_cpu"):
         value = getattr(spec, name)
         if value is None:
@@ -363,6 +387,8 @@ def _check_toleration(name: str, toleration: Mapping[str, Any]) -> None:
 
 
 def _check_ha(spec: FlinkApplicationSpec) -> None:
+    from airflow_flink_k8s.core.zookeeper_paths import check_znode_path  # see __post_init__
+
     for name in ("ha_storage_dir", "zookeeper_quorum", "zookeeper_root"):  # typed even when ha does not use them
         if not isinstance(getattr(spec, name), str | None):
             raise FlinkSpecError(name, "must be a string", getattr(spec, name))
