@@ -108,9 +108,6 @@ class EmulatorProcess:
         self.admin("proxy-targets", {"namespace": namespace, "service": service, "port": str(port),
                                      "target": target})
 
-    def register_pod_log(self, namespace: str, pod: str, path: str | Path) -> None:
-        self.admin("pod-logs", {"namespace": namespace, "pod": pod, "path": str(path)})
-
     def write_kubeconfig(self, path: str | Path, namespace: str = "default") -> Path:
         """A kubeconfig for the sandbox admin (``system:masters``)."""
         return write_kubeconfig(path, self.url, namespace=namespace)
