@@ -6,7 +6,8 @@ job (no HA) and writes to ``tests/data/rest/<version>/``:
 * ``config.json``: ``/config``; ``jobs-overview-running.json``: ``/jobs/overview`` with the job RUNNING;
 * ``job-running.json``: ``/jobs/<id>`` at the first RUNNING answer (its tasks usually not running yet: Flink reports
   a job RUNNING before a TaskManager took its tasks); ``job-tasks-running.json``: once every task is RUNNING, and
-  ``overview-running.json``: ``/overview`` then (a TaskManager registered); ``checkpoints-none.json``: ``/jobs/<id>/checkpoints`` as early as it
+  ``overview-running.json``: ``/overview`` then (a TaskManager registered);
+* ``checkpoints-none.json``: ``/jobs/<id>/checkpoints`` as early as it
   can be read (usually no completed checkpoint yet); ``checkpoints-completed.json``: once one completed;
 * ``job-canceled.json``, ``jobs-overview-canceled.json`` and ``exceptions-canceled.json`` after cancelling the
   job (the cluster stays up: ``execution.shutdown-on-application-finish: false``);

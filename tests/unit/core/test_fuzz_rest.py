@@ -2,8 +2,8 @@
 
 Seeds are bodies shaped as Flink 1.20/2.3 send them (``/jobs/overview``, ``/jobs/<id>`` with its vertices,
 ``/overview``, ``/checkpoints``, ``/exceptions``, stop-with-savepoint and its status), plus the ``/jobs/<id>`` and
-``/overview`` bodies recorded from real Flink in ``tests/data/rest/<version>/``. Every parser returns the value written in the body
-(read here by plain indexing) or raises ``RestDataError``; nothing else ever escapes.
+``/overview`` bodies recorded from real Flink in ``tests/data/rest/<version>/``. Every parser returns the value
+written in the body (read here by plain indexing) or raises ``RestDataError``; nothing else ever escapes.
 """
 
 from __future__ import annotations
