@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_flink_k8s.core.report_options import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, check_report_options
+from airflow_flink_k8s.core.report_options import (
+    DEFAULT_LOG_TAIL_LINES,
+    DEFAULT_RESTART_LIMIT,
+    DEFAULT_UNSCHEDULED_TIMEOUT,
+    check_report_options,
+    check_unscheduled_timeout,
+)
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 from airflow_flink_k8s.links import FlinkWebUILink
 
@@ -74,6 +80,8 @@ class FlinkApplicationOperator(BaseOperator):
         ``wait_poll_interval`` are seconds; ``access_mode`` is how REST is reached (see the sensor). A failed job,
         a JobManager that cannot start (``jobmanager_restart_limit`` restarts in back-off) and a timeout fail the
         task with Flink's root cause and the last ``log_tail_lines`` lines of the JobManager log (0: none).
+        ``running`` means every task runs; tasks waiting for a slot longer than ``unscheduled_timeout`` seconds
+        (default 300; e.g. TaskManager pods refused) fail the task with a report naming them.
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
     ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached).
@@ -93,6 +101,7 @@ class FlinkApplicationOperator(BaseOperator):
                  delete_timeout: float = 300, wait_until: str | None = None, wait_timeout: float = 600,
                  wait_poll_interval: float = 5.0, access_mode: str = "auto",
                  log_tail_lines: int = DEFAULT_LOG_TAIL_LINES, jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT,
+                 unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
                  **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
@@ -116,6 +125,7 @@ class FlinkApplicationOperator(BaseOperator):
         self.access_mode, self.deferrable = access_mode, deferrable
         check_report_options(log_tail_lines, jobmanager_restart_limit)
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
+        self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
         self._created: tuple[str, str] | None = None
 
     def build_spec(self) -> FlinkApplicationSpec:
@@ -183,7 +193,7 @@ class FlinkApplicationOperator(BaseOperator):
             zookeeper_conn_id=self.zookeeper_conn_id if spec.ha == "zookeeper" else None,
             zookeeper_quorum=spec.zookeeper_quorum if spec.ha == "zookeeper" and not self.zookeeper_conn_id
             else None, zookeeper_root=spec.zookeeper_root, log_tail_lines=self.log_tail_lines,
-            jobmanager_restart_limit=self.jobmanager_restart_limit)
+            jobmanager_restart_limit=self.jobmanager_restart_limit, unscheduled_timeout=self.unscheduled_timeout)
         end_time = time.time() + self.wait_timeout
         context["ti"].xcom_push(key=LAUNCH_XCOM_KEY, value=result)
         if self.deferrable:

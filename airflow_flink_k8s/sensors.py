@@ -5,9 +5,17 @@ on Kubernetes, the ``rest_server`` znode on ZooKeeper), then its REST API is che
 
 * ``leader``: a live leader is published (stale or released leases do not count);
 * ``rest``: REST answers (a 503 "leader election" does not count);
-* ``running``: the job is RUNNING: ``job_id``, else the job id the task ``launch_task_id`` pushed to XCom, else the
-  cluster's single job;
-* ``checkpointed``: the job completed a checkpoint (triggered at or after ``checkpointed_after`` when given).
+* ``running``: the job is RUNNING and so is every task of every vertex (FINISHED counts for a bounded source that
+  is done; REST ``/jobs/<id>``): ``job_id``, else the job id the task ``launch_task_id`` pushed to XCom, else the
+  cluster's single job. Flink reports a job RUNNING before any TaskManager has registered;
+* ``checkpointed``: as ``running``, and the job completed a checkpoint (triggered at or after ``checkpointed_after``
+  when given).
+
+Tasks that wait for a slot (CREATED/SCHEDULED: no TaskManager took them, e.g. TaskManager pods refused by a quota or
+RBAC) fail the sensor once they have waited ``unscheduled_timeout`` seconds, with a report naming the tasks, the
+TaskManagers registered, Flink's newest exception, the TaskManager pods and the JobManager log. A SUSPENDED job
+(its JobManager lost the leadership) is waited for until the leader lease has run out, so a new leader can recover
+it; then it fails like a terminal job.
 
 A job in a terminal state fails the sensor at once (no retries) with the job id, state and Flink's root-cause text;
 so does a JobManager that cannot start (every JobManager pod crash-looping with ``jobmanager_restart_limit``
@@ -34,7 +42,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_flink_k8s.core.report_options import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT, check_report_options
+from airflow_flink_k8s.core.report_options import (
+    DEFAULT_LOG_TAIL_LINES,
+    DEFAULT_RESTART_LIMIT,
+    DEFAULT_UNSCHEDULED_TIMEOUT,
+    check_report_options,
+    check_unscheduled_timeout,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -79,6 +93,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     :param rest_timeout: seconds per REST request.
     :param log_tail_lines: lines of the JobManager log a failure or timeout shows (0: none; at most 1000).
     :param jobmanager_restart_limit: restarts after which a JobManager in ``CrashLoopBackOff`` fails the sensor.
+    :param unscheduled_timeout: seconds the job's tasks may wait for a slot before the sensor fails (``running``,
+        ``checkpointed``); default 300 (Flink's ``slot.request.timeout``).
     :param deferrable: wait in the triggerer instead of a worker slot.
     """
 
@@ -113,6 +129,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         rest_timeout: float = 10.0,
         log_tail_lines: int = DEFAULT_LOG_TAIL_LINES,
         jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT,
+        unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -130,6 +147,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         self.rest_client_cert, self.rest_client_key = rest_client_cert, rest_client_key
         check_report_options(log_tail_lines, jobmanager_restart_limit)
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
+        self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
         self.deferrable = deferrable
         self._check: ReadinessCheck | None = None
         self._wait: SyncWait | None = None
@@ -148,7 +166,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
             rest_scheme=self.rest_scheme, rest_ca_file=self.rest_ca_file, rest_verify=self.rest_verify,
             rest_client_cert=self.rest_client_cert, rest_client_key=self.rest_client_key,
             rest_timeout=self.rest_timeout, log_tail_lines=self.log_tail_lines,
-            jobmanager_restart_limit=self.jobmanager_restart_limit)
+            jobmanager_restart_limit=self.jobmanager_restart_limit, unscheduled_timeout=self.unscheduled_timeout)
 
     def _launched_job_id(self, context: Context) -> str | None:
         if self.job_id or not self.launch_task_id:

@@ -4,7 +4,10 @@ For each Flink version under test it starts a standalone application cluster run
 job (no HA) and writes to ``tests/data/rest/<version>/``:
 
 * ``config.json``: ``/config``; ``jobs-overview-running.json``: ``/jobs/overview`` with the job RUNNING;
-* ``job-running.json``: ``/jobs/<id>``; ``checkpoints-none.json``: ``/jobs/<id>/checkpoints`` as early as it
+* ``job-running.json``: ``/jobs/<id>`` at the first RUNNING answer (its tasks usually not running yet: Flink reports
+  a job RUNNING before a TaskManager took its tasks); ``job-tasks-running.json``: once every task is RUNNING, and
+  ``overview-running.json``: ``/overview`` then (a TaskManager registered);
+* ``checkpoints-none.json``: ``/jobs/<id>/checkpoints`` as early as it
   can be read (usually no completed checkpoint yet); ``checkpoints-completed.json``: once one completed;
 * ``job-canceled.json``, ``jobs-overview-canceled.json`` and ``exceptions-canceled.json`` after cancelling the
   job (the cluster stays up: ``execution.shutdown-on-application-finish: false``);
@@ -57,6 +60,10 @@ def record(version: str) -> None:
                   "config": cluster.rest_get("/config"),
                   "jobs-overview-running": cluster.rest_get("/jobs/overview"),
                   "job-running": cluster.rest_get(f"/jobs/{jid}")}
+        bodies["job-tasks-running"] = _poll(cluster, f"/jobs/{jid}", lambda b: all(
+            vertex["status"] == "RUNNING" and vertex["tasks"]["RUNNING"] == vertex["parallelism"]
+            for vertex in b["vertices"]))
+        bodies["overview-running"] = cluster.rest_get("/overview")
         bodies["checkpoints-completed"] = _poll(cluster, f"/jobs/{jid}/checkpoints",
                                                 lambda b: b["counts"]["completed"] >= 1)
         urllib.request.urlopen(urllib.request.Request(f"{cluster.rest_url}/jobs/{jid}?mode=cancel", method="PATCH"),

@@ -21,7 +21,7 @@ from typing import Any
 
 from airflow_flink_k8s.core import sansio
 from airflow_flink_k8s.core.errors import JobTerminalError
-from airflow_flink_k8s.core.names import CONTAINER_NAME, jobmanager_pods_selector
+from airflow_flink_k8s.core.names import CONTAINER_NAME, jobmanager_pods_selector, taskmanager_pods_selector
 from airflow_flink_k8s.core.readiness import Readiness
 from airflow_flink_k8s.core.report_options import (  # noqa: F401 - re-exported for the sensor and readiness_check
     DEFAULT_LOG_TAIL_LINES,
@@ -105,6 +105,9 @@ class ReportTarget:
 
     def pods_request(self) -> PodsRequest:
         return PodsRequest(self.namespace, jobmanager_selector(self.cluster_id))
+
+    def taskmanager_pods_request(self) -> PodsRequest:
+        return PodsRequest(self.namespace, taskmanager_pods_selector(self.cluster_id))
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,30 @@ def describe_pods(pods: list[dict[str, Any]]) -> str:
                  f"container {kind}{f' ({reason})' if reason else ''}",
                  f"{int(status.get('restartCount') or 0)} restarts"] + ([f"last {last}"] if last else [])
         lines.append(f"JobManager pod {pod['metadata']['name']}: {', '.join(parts)}")
+    return "\n".join(lines)
+
+
+def describe_taskmanager_pods(pods: list[dict[str, Any]]) -> str:
+    """One line per TaskManager pod: phase, the conditions that are not True (e.g. ``PodScheduled``
+    ``Unschedulable``) and the container state; or why there is none."""
+    if not pods:
+        return ("TaskManager pods: none (Flink's ResourceManager has created none, or the API server refused its pod "
+                "creates: the JobManager log says which)")
+    lines = ["TaskManager pods:"]
+    for pod in pods:
+        status = pod.get("status") or {}
+        parts = [status.get("phase") or "Pending"]
+        for condition in status.get("conditions") or []:
+            if condition.get("status") != "True":
+                why = "; ".join(str(condition[key]) for key in ("reason", "message") if condition.get(key))
+                parts.append(f"{condition.get('type')} {condition.get('status')}" + (f" ({_clip(why, 300)})"
+                                                                                      if why else ""))
+        state = main_container_status(pod).get("state") or {}
+        if state:
+            kind = next(iter(state))
+            reason = (state.get(kind) or {}).get("reason")
+            parts.append(f"container {kind}{f' ({reason})' if reason else ''}")
+        lines.append(f"  {pod['metadata']['name']}: {', '.join(parts)}")
     return "\n".join(lines)
 
 
@@ -330,6 +357,21 @@ def timeout_report(readiness: Readiness, target: ReportTarget, level: str) -> St
     pods, log = yield from _pods_and_log(target, readiness.leader_address)
     return format_report(f"{target.where}: the JobManager did not reach '{level}' before the timeout: "
                          f"{readiness.reason}", f"Last seen: {describe_readiness(readiness)}", pods, log)
+
+
+def unscheduled_report(readiness: Readiness, target: ReportTarget, waited: float, limit: float,
+                       root_cause: str | None) -> Steps:
+    """A job whose tasks have waited for a slot longer than ``limit`` seconds (``unscheduled_timeout``): the tasks
+    that do not run and the TaskManagers registered, Flink's newest exception (``root_cause``), the TaskManager
+    pods, the JobManager pods and the tail of the JobManager log (where Flink logs a refused pod create)."""
+    exceptions = "Flink's newest exception (REST /jobs/<id>/exceptions): " + (
+        "\n" + _indent(trim_stacktrace(root_cause)) if root_cause else "none recorded")
+    answer = yield target.taskmanager_pods_request()
+    taskmanagers = (f"(TaskManager pods unavailable: {answer.error})" if answer.error is not None
+                    else describe_taskmanager_pods(list(answer.value or [])))
+    pods, log = yield from _pods_and_log(target, readiness.leader_address)
+    return format_report(f"{target.where}: job {readiness.job_id} has had tasks waiting for a slot for {waited:.0f} s "
+                         f"(unscheduled_timeout {limit:g} s): {readiness.reason}", exceptions, taskmanagers, pods, log)
 
 
 def _pods_and_log(target: ReportTarget, leader_address: str | None) -> Generator[

@@ -60,6 +60,11 @@ def jobmanager_pods_selector(cluster_id: str) -> str:
     return label_selector(selector_labels(cluster_id))
 
 
+def taskmanager_pods_selector(cluster_id: str) -> str:
+    """The TaskManager pods Flink's ResourceManager created for the cluster."""
+    return label_selector({**common_labels(cluster_id), "component": "taskmanager"})
+
+
 # ----------------------------------------------------------------- ports and paths in the pod
 REST_PORT, JOBMANAGER_RPC_PORT, BLOB_SERVER_PORT, TASKMANAGER_RPC_PORT = 8081, 6123, 6124, 6122
 FLINK_CONF_DIR_IN_POD = "/opt/flink/conf"

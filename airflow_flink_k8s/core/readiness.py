@@ -26,7 +26,7 @@ from typing import Any
 from airflow_flink_k8s.core import rest_api, sansio
 from airflow_flink_k8s.core.errors import JobTerminalError
 from airflow_flink_k8s.core.leader import LeaderInfo
-from airflow_flink_k8s.core.rest_api import JobState, JobSummary
+from airflow_flink_k8s.core.rest_api import WAITING_FOR_SLOT_STATES, JobDetails, JobState, JobSummary
 
 
 class ReadinessLevel(StrEnum):
@@ -34,8 +34,8 @@ class ReadinessLevel(StrEnum):
 
     LEADER = "leader"  # a live leader is published in the HA data
     REST = "rest"  # the REST endpoint answers (a 503 "leader election" does not count)
-    RUNNING = "running"  # the job is RUNNING
-    CHECKPOINTED = "checkpointed"  # the job has completed a checkpoint (optionally after a time)
+    RUNNING = "running"  # the job is RUNNING and so is every one of its tasks (or FINISHED: a bounded source)
+    CHECKPOINTED = "checkpointed"  # ... and the job has completed a checkpoint (optionally after a time)
 
     @classmethod
     def parse(cls, value: str | ReadinessLevel) -> ReadinessLevel:
@@ -77,6 +77,15 @@ class Readiness:
     job_state: str | None = None
     checkpoint_path: str | None = None
     checkpoint_time: datetime | None = None
+    #: The job's tasks per state (``/jobs/<id>``, non-zero counts only) when the job was read; not in the XCom.
+    tasks: dict[str, int] | None = None
+    #: TaskManagers registered (``/overview``), read when some task does not run; not in the XCom.
+    taskmanagers: int | None = None
+
+    @property
+    def tasks_waiting_for_slots(self) -> int:
+        """Tasks of the job not yet given a slot (CREATED or SCHEDULED); 0 when the job was not read."""
+        return sum(count for state, count in (self.tasks or {}).items() if state in WAITING_FOR_SLOT_STATES)
 
     def details(self) -> dict[str, str | None]:
         """The XCom payload: leader, REST URL, job and latest checkpoint, as plain strings."""
@@ -107,6 +116,7 @@ def evaluate_readiness(
     rest_url: str | None = None,
     checkpointed_after: datetime | None = None,
     expect_finished: bool = False,
+    suspended_is_terminal: bool = False,
 ) -> Evaluation:
     """Check the JobManager up to ``target``; see the module docstring for how to drive it.
 
@@ -114,14 +124,16 @@ def evaluate_readiness(
     ``job_id`` picks the job; without it the cluster must run exactly one. ``rest_url`` is the base
     URL reported (default: the leader's address). ``checkpointed_after`` requires the latest completed
     checkpoint to have been triggered at or after that time. ``expect_finished`` accepts a FINISHED job
-    as ready instead of failing fast.
+    as ready instead of failing fast. A SUSPENDED job (its JobManager lost the leadership; a new leader
+    recovers it from the HA data) is not ready, and fails fast only with ``suspended_is_terminal`` (the wait
+    sets it once the leader lease seen at the suspension has run out).
     """
     level = ReadinessLevel.parse(target)
     if job_id is not None:
         job_id = rest_api.normalize_job_id(job_id)
     if checkpointed_after is not None and checkpointed_after.tzinfo is None:
         raise ValueError("checkpointed_after: must be timezone-aware")
-    return _evaluate(leader, level, job_id, rest_url, checkpointed_after, expect_finished)
+    return _evaluate(leader, level, job_id, rest_url, checkpointed_after, expect_finished, suspended_is_terminal)
 
 
 def _evaluate(
@@ -131,6 +143,7 @@ def _evaluate(
     rest_url: str | None,
     checkpointed_after: datetime | None,
     expect_finished: bool,
+    suspended_is_terminal: bool,
 ) -> Evaluation:
     if leader is None:
         return Readiness(
@@ -153,6 +166,7 @@ def _evaluate(
     if level is ReadinessLevel.REST:
         return found
 
+    details: JobDetails | None = None
     if job_id is None:
         response = yield RestRequest(rest_api.JOBS_OVERVIEW_PATH)
         if response.status != 200:
@@ -165,25 +179,38 @@ def _evaluate(
             return _not_ready(
                 found, f"{len(jobs)} jobs on the cluster and no job_id given to pick one: {listed}"
             )
-        job = jobs[0]
+        job: JobSummary = jobs[0]
     else:
-        response = yield RestRequest(rest_api.job_path(job_id))
-        if response.status == 404:
-            return _not_ready(found, f"job {job_id} is not submitted yet", job_id=job_id)
-        if response.status != 200:
-            return _not_ready(found, _unavailable(rest_api.job_path(job_id), response, found.rest_url))
-        job = rest_api.parse_job_details(response.body)
-        if job.job_id != job_id:
-            raise rest_api.RestDataError(f"{rest_api.job_path(job_id)}: answered for job {job.job_id}")
+        read = yield from _job_details(found, job_id)
+        if isinstance(read, Readiness):
+            return read
+        job = details = read
 
     found = replace(found, job_id=job.job_id, job_state=job.state.value)
-    accepted = job.state is JobState.RUNNING or (job.state is JobState.FINISHED and expect_finished)
-    if job.state.is_terminal and not accepted:
+    finished = job.state is JobState.FINISHED and expect_finished
+    if job.state.is_terminal and not finished and (job.state is not JobState.SUSPENDED or suspended_is_terminal):
         yield from _fail_fast(job)
-    if not accepted:
-        return _not_ready(found, f"job {job.job_id} is {job.state.value}")
-    if level is ReadinessLevel.RUNNING:
+    if finished:
         return replace(found, reason=f"job {job.job_id} is {job.state.value}")
+    if details is None:
+        fetched = yield from _job_details(found, job.job_id)
+        if isinstance(fetched, Readiness):
+            return fetched
+        details = fetched
+        found = replace(found, job_state=details.state.value)
+    found = replace(found, tasks={state.value: count for state, count in details.task_counts().items()})
+    if details.state is JobState.SUSPENDED:
+        return _not_ready(found, f"job {job.job_id} is SUSPENDED (its JobManager lost the leadership; waiting for "
+                                 "a new leader to recover it)")
+    if details.state is not JobState.RUNNING:
+        return _not_ready(found, f"job {job.job_id} is {details.state.value}")
+    if not details.tasks_run:
+        overview = yield RestRequest(rest_api.OVERVIEW_PATH)
+        if overview.status == 200:
+            found = replace(found, taskmanagers=rest_api.parse_overview(overview.body).taskmanagers)
+        return _not_ready(found, _tasks_not_running(details, found.taskmanagers))
+    if level is ReadinessLevel.RUNNING:
+        return replace(found, reason=f"job {job.job_id} is RUNNING with all {_total(details)} tasks running")
 
     path = rest_api.job_checkpoints_path(job.job_id)
     response = yield RestRequest(path)
@@ -204,6 +231,36 @@ def _evaluate(
             f"before {checkpointed_after.isoformat()}",
         )
     return replace(found, reason=f"job {job.job_id} completed checkpoint {checkpoints.latest_id}")
+
+
+def _job_details(found: Readiness, job_id: str) -> Generator[RestRequest, RestResponse, JobDetails | Readiness]:
+    """``/jobs/<id>``, or the not-ready outcome when it gives no answer."""
+    path = rest_api.job_path(job_id)
+    response = yield RestRequest(path)
+    if response.status == 404:
+        return _not_ready(found, f"job {job_id} is not submitted yet", job_id=job_id)
+    if response.status != 200:
+        return _not_ready(found, _unavailable(path, response, found.rest_url))
+    details = rest_api.parse_job_details(response.body)
+    if details.job_id != job_id:
+        raise rest_api.RestDataError(f"{path}: answered for job {details.job_id}")
+    return details
+
+
+def _total(details: JobDetails) -> int:
+    return sum(details.task_counts().values())
+
+
+def _tasks_not_running(details: JobDetails, taskmanagers: int | None) -> str:
+    """``job … is RUNNING but 2 of 2 tasks are not running (SCHEDULED: 2); 0 TaskManagers registered``."""
+    counts = details.task_counts()
+    running = sum(count for state, count in counts.items() if state in rest_api.RUNNING_TASK_STATES)
+    others = ", ".join(f"{state.value}: {count}" for state, count in sorted(counts.items())
+                       if state not in rest_api.RUNNING_TASK_STATES)
+    registered = "TaskManagers unknown (/overview gave no answer)" if taskmanagers is None else (
+        f"{taskmanagers} TaskManager{'s' if taskmanagers != 1 else ''} registered")
+    return (f"job {details.job_id} is RUNNING but only {running} of {_total(details)} tasks running"
+            f"{f' ({others})' if others else ''}; {registered}")
 
 
 def _fail_fast(job: JobSummary) -> Generator[RestRequest, RestResponse, None]:

@@ -11,7 +11,12 @@ from airflow_flink_k8s.core.failure_report import ReportTarget
 from airflow_flink_k8s.core.leader import LeaderInfo, parse_kubernetes_leader
 from airflow_flink_k8s.core.names import LEADER_HA_MODES
 from airflow_flink_k8s.core.readiness import Evaluation, ReadinessLevel, evaluate_readiness
-from airflow_flink_k8s.core.report_options import DEFAULT_LOG_TAIL_LINES, DEFAULT_RESTART_LIMIT
+from airflow_flink_k8s.core.report_options import (
+    DEFAULT_LOG_TAIL_LINES,
+    DEFAULT_RESTART_LIMIT,
+    DEFAULT_UNSCHEDULED_TIMEOUT,
+    check_unscheduled_timeout,
+)
 from airflow_flink_k8s.core.rest_api import normalize_job_id
 from airflow_flink_k8s.core.rest_endpoint import AccessMode, ApiServer, RestEndpoint, resolve_rest_endpoint
 from airflow_flink_k8s.core.versions import FlinkVersion
@@ -43,6 +48,9 @@ class ReadinessCheck:
     rest_timeout: float = 10.0
     log_tail_lines: int = DEFAULT_LOG_TAIL_LINES
     jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT
+    #: Seconds the job's tasks may wait for a slot (CREATED/SCHEDULED: no TaskManager took them) before the wait
+    #: fails with a report, for ``running`` and ``checkpointed``.
+    unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT
 
     def __post_init__(self) -> None:
         if not isinstance(self.cluster_id, str) or not self.cluster_id:
@@ -69,6 +77,7 @@ class ReadinessCheck:
         if self.rest_timeout <= 0:
             raise ValueError(f"rest_timeout: must be > 0 seconds, got {self.rest_timeout}")
         self.report_target()
+        object.__setattr__(self, "unscheduled_timeout", check_unscheduled_timeout(self.unscheduled_timeout))
 
     def report_target(self) -> ReportTarget:
         """What failure reports say about this cluster, and how much of the JobManager log they show."""
@@ -110,7 +119,9 @@ class ReadinessCheck:
         return replace(endpoint, verify=self.rest_verify, client_cert=self.rest_client_cert,
                        client_key=self.rest_client_key)
 
-    def evaluation(self, leader: LeaderInfo | None, endpoint: RestEndpoint | None) -> Evaluation:
+    def evaluation(self, leader: LeaderInfo | None, endpoint: RestEndpoint | None, *,
+                   suspended_is_terminal: bool = False) -> Evaluation:
         return evaluate_readiness(
             leader, self.target, job_id=self.job_id, rest_url=endpoint.base_url if endpoint else None,
-            checkpointed_after=self.checkpointed_after_time(), expect_finished=self.expect_finished)
+            checkpointed_after=self.checkpointed_after_time(), expect_finished=self.expect_finished,
+            suspended_is_terminal=suspended_is_terminal)

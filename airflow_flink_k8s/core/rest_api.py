@@ -18,6 +18,7 @@ from airflow_flink_k8s.core.errors import RestRefusedError as RestRefusedError
 from airflow_flink_k8s.core.errors import summarize_stacktrace as summarize_stacktrace
 
 CONFIG_PATH = "/config"
+OVERVIEW_PATH = "/overview"
 JOBS_OVERVIEW_PATH = "/jobs/overview"
 #: The error Flink's REST handlers answer with (HTTP 503) until they know the leader.
 LEADER_ELECTION_MESSAGE = "Service temporarily unavailable due to an ongoing leader election"
@@ -27,8 +28,6 @@ _JOB_ID = re.compile(r"[0-9a-f]{32}")  # fullmatch: ``$`` would let a trailing n
 #: ``toString()`` = ``toHexString()``: 32 lower-case hex digits, like a job id (checked in the 2.3.0 jar).
 _TRIGGER_ID = _JOB_ID
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 
 
 class JobState(StrEnum):
@@ -48,8 +47,31 @@ class JobState(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        """Globally terminal (FAILED, CANCELED, FINISHED) or locally terminal (SUSPENDED)."""
+        """Globally terminal (FAILED, CANCELED, FINISHED) or locally terminal (SUSPENDED: this JobManager lost
+        its leadership; with HA a new leader recovers the job, so a wait treats it as terminal only once the
+        leader lease has passed)."""
         return self in (JobState.FAILED, JobState.CANCELED, JobState.FINISHED, JobState.SUSPENDED)
+
+
+class TaskState(StrEnum):
+    """``org.apache.flink.runtime.execution.ExecutionState`` (1.13-2.3): a task's state, and a vertex's aggregate."""
+
+    CREATED = "CREATED"
+    SCHEDULED = "SCHEDULED"
+    DEPLOYING = "DEPLOYING"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+    FAILED = "FAILED"
+    RECONCILING = "RECONCILING"
+    INITIALIZING = "INITIALIZING"
+
+
+#: Tasks that run: RUNNING, or FINISHED (a bounded source that has read all its input).
+RUNNING_TASK_STATES = frozenset({TaskState.RUNNING, TaskState.FINISHED})
+#: Tasks still waiting for a slot (no TaskManager has taken them yet).
+WAITING_FOR_SLOT_STATES = frozenset({TaskState.CREATED, TaskState.SCHEDULED})
 
 
 @dataclass(frozen=True)
@@ -59,6 +81,47 @@ class JobSummary:
     job_id: str
     name: str
     state: JobState
+
+
+@dataclass(frozen=True)
+class VertexSummary:
+    """One vertex of ``/jobs/<id>``: its aggregate ``status`` and its tasks counted per state (``tasks``)."""
+
+    name: str
+    status: TaskState
+    tasks: dict[TaskState, int]
+
+
+@dataclass(frozen=True)
+class JobDetails(JobSummary):
+    """``/jobs/<id>``: the job and its vertices."""
+
+    vertices: tuple[VertexSummary, ...] = ()
+
+    def task_counts(self) -> dict[TaskState, int]:
+        """The job's tasks per state, summed over its vertices (states with no task left out)."""
+        counts: dict[TaskState, int] = {}
+        for vertex in self.vertices:
+            for state, count in vertex.tasks.items():
+                if count:
+                    counts[state] = counts.get(state, 0) + count
+        return counts
+
+    @property
+    def tasks_run(self) -> bool:
+        """Every vertex RUNNING or FINISHED and every task too (a vertex is RUNNING once one of its tasks is)."""
+        counts = self.task_counts()
+        return bool(self.vertices) and bool(counts) and all(
+            vertex.status in RUNNING_TASK_STATES for vertex in self.vertices) and set(counts) <= RUNNING_TASK_STATES
+
+
+@dataclass(frozen=True)
+class ClusterOverview:
+    """``/overview``: the TaskManagers registered with the ResourceManager and their slots."""
+
+    taskmanagers: int
+    slots_total: int
+    slots_available: int
 
 
 @dataclass(frozen=True)
@@ -164,9 +227,22 @@ def parse_jobs_overview(body: Any) -> list[JobSummary]:
     return [_job(job, f"{JOBS_OVERVIEW_PATH} jobs[{index}]") for index, job in enumerate(jobs)]
 
 
-def parse_job_details(body: Any) -> JobSummary:
-    """Id, name and state from ``/jobs/<id>``."""
-    return _job(body, "/jobs/<id>")
+def parse_job_details(body: Any) -> JobDetails:
+    """Id, name, state and vertices (``status`` and ``tasks`` counts) from ``/jobs/<id>``."""
+    where = "/jobs/<id>"
+    job = _job(body, where)
+    vertices = _object(body, where).get("vertices")
+    if not isinstance(vertices, list):
+        raise RestDataError(f"{where}: 'vertices' must be a list")
+    return JobDetails(job.job_id, job.name, job.state,
+                      tuple(_vertex(vertex, f"{where} vertices[{index}]") for index, vertex in enumerate(vertices)))
+
+
+def parse_overview(body: Any) -> ClusterOverview:
+    """``taskmanagers``, ``slots-total`` and ``slots-available`` from ``/overview``."""
+    obj = _object(body, OVERVIEW_PATH)
+    return ClusterOverview(_integer(obj, "taskmanagers", OVERVIEW_PATH), _integer(obj, "slots-total", OVERVIEW_PATH),
+                           _integer(obj, "slots-available", OVERVIEW_PATH))
 
 
 def parse_checkpoints(body: Any) -> CheckpointSummary:
@@ -250,6 +326,20 @@ def _millis(obj: dict[str, Any], key: str, where: str) -> datetime | None:
         return _EPOCH + timedelta(milliseconds=millis)
     except OverflowError:
         raise RestDataError(f"{where}: '{key}' {millis} ms is past year 9999") from None
+
+
+def _task_state(value: Any, where: str) -> TaskState:
+    if not isinstance(value, str) or value not in TaskState.__members__:
+        raise RestDataError(f"{where}: {value!r} is not a Flink task state")
+    return TaskState(value)
+
+
+def _vertex(value: Any, where: str) -> VertexSummary:
+    obj = _object(value, where)
+    status = _task_state(obj.get("status"), f"{where} status")
+    tasks = _object(obj.get("tasks"), f"{where} tasks")
+    counts = {_task_state(state, f"{where} tasks"): _integer(tasks, state, f"{where} tasks") for state in tasks}
+    return VertexSummary(name=str(obj.get("name", "")), status=status, tasks=counts)
 
 
 def _job(value: Any, where: str) -> JobSummary:

@@ -9,6 +9,15 @@ for the leader (:class:`LeaderRequest`), the API server's address and credential
 server refuses them (401; tokens expire mid-wait), and gives up at the deadline with a report. It returns an
 :class:`Outcome`; the state a wait carries between steps is a :class:`WaitState`.
 
+Two clocks run across steps. *Unscheduled*: from the first step that sees tasks of the job waiting for a slot
+(CREATED or SCHEDULED: no TaskManager took them) until a step sees the job RUNNING with none waiting; past
+``unscheduled_timeout`` the wait fails with a report naming the tasks, the TaskManagers registered, Flink's newest
+exception, the TaskManager pods and the JobManager log. Steps that cannot see the job leave it running, and so do
+RESTARTING steps: Flink fails a job whose slot requests time out and restarts it, which must not reset the clock.
+*Suspended*: a SUSPENDED job (its JobManager lost the leadership) is waited for until the leader lease seen at
+the first SUSPENDED step has run out (plus :data:`DEFAULT_SKEW`; :data:`SUSPENDED_GRACE_WITHOUT_LEASE` with
+ZooKeeper, which publishes no lease), so a new leader can recover it; after that it fails like a terminal job.
+
 Two drivers answer those requests, so poke, trigger and ``wait_until`` ask for the same things in the same order:
 
 * :class:`SyncWait` (the sensor): one step per poke, the state kept on the sensor; the ConfigMap by GET, the pods
@@ -54,10 +63,12 @@ from airflow_flink_k8s.core.failure_report import (
     job_failure_report,
     log_call_kwargs,
     timeout_report,
+    unscheduled_report,
 )
 from airflow_flink_k8s.core.leader import DEFAULT_SKEW, LeaderInfo
 from airflow_flink_k8s.core.readiness import Readiness, RestRequest, RestResponse
 from airflow_flink_k8s.core.readiness_check import ReadinessCheck
+from airflow_flink_k8s.core.rest_api import JobState, job_exceptions_path, parse_root_cause
 from airflow_flink_k8s.core.rest_endpoint import ApiServer, RestEndpoint
 from airflow_flink_k8s.flows import TaskLog
 
@@ -69,6 +80,9 @@ if TYPE_CHECKING:
 #: Seconds between looks at the JobManager pods while not ready (the first not-ready step looks at once): a crash
 #: loop shows only after several restarts, and a JobManager takes this long to start anyway.
 POD_CHECK_INTERVAL = 30.0
+#: Seconds a SUSPENDED job is waited for when the HA data carries no lease (ZooKeeper): Flink's default
+#: ``high-availability.zookeeper.client.session-timeout``, after which the old leader's znodes are gone.
+SUSPENDED_GRACE_WITHOUT_LEASE = 60.0
 _NO_ENDPOINT = RestResponse(None, error="no REST endpoint known yet")
 
 WAITING, SUCCESS, FAILED, TIMEOUT, ERROR = "waiting", "success", "failed", "timeout", "error"
@@ -136,6 +150,8 @@ class WaitState:
     last_seen: Readiness = field(default_factory=lambda: Readiness(False, "not checked yet"))
     leader: LeaderInfo | None = None
     next_pod_check: float = 0.0  # UNIX time from which the pods are looked at again
+    unscheduled_since: float | None = None  # UNIX time of the first step that saw tasks waiting for a slot
+    suspended_until: float | None = None  # UNIX time after which a job still SUSPENDED fails the wait
 
 
 # ----------------------------------------------------------------------------------------------- the step
@@ -148,7 +164,8 @@ def step(check: ReadinessCheck, state: WaitState, *, now: float, deadline: float
     try:
         state.leader = None
         state.leader = yield LeaderRequest()
-        readiness = yield from _evaluate(check, state.leader)
+        suspended_is_terminal = state.suspended_until is not None and now >= state.suspended_until
+        readiness = yield from _evaluate(check, state.leader, suspended_is_terminal)
     except JobTerminalError as error:
         address = state.leader.address if state.leader else None
         report = yield from job_failure_report(error, target, address)
@@ -159,6 +176,10 @@ def step(check: ReadinessCheck, state: WaitState, *, now: float, deadline: float
     state.last_seen = readiness
     if readiness.ready:
         return Outcome(SUCCESS, readiness.reason, readiness.details())
+    _track_suspension(state, readiness, now)
+    waited = _unscheduled_for(state, readiness, now)
+    if waited is not None and waited >= check.unscheduled_timeout:
+        return (yield from _unscheduled(check, readiness, waited))
     if now >= state.next_pod_check:  # a crash-looping JobManager: fail now, not at the timeout
         state.next_pod_check = now + POD_CHECK_INTERVAL
         crashed = yield from crash_report(target)
@@ -175,7 +196,47 @@ def timed_out(check: ReadinessCheck, state: WaitState) -> Step:
     return Outcome(TIMEOUT, f"not ready: {state.last_seen.reason}", state.last_seen.details(), report)
 
 
-def _evaluate(check: ReadinessCheck, leader: LeaderInfo | None) -> Generator[WaitRequest, Any, Readiness]:
+def _track_suspension(state: WaitState, readiness: Readiness, now: float) -> None:
+    """Start the suspended clock at the first SUSPENDED step: until the leader lease then seen has run out."""
+    if readiness.job_state is None:
+        return
+    if readiness.job_state != JobState.SUSPENDED:
+        state.suspended_until = None
+    elif state.suspended_until is None:
+        expires = state.leader.lease_expires_at if state.leader else None
+        lease_end = expires.timestamp() if expires else now + SUSPENDED_GRACE_WITHOUT_LEASE
+        state.suspended_until = max(lease_end, now) + DEFAULT_SKEW.total_seconds()
+
+
+def _unscheduled_for(state: WaitState, readiness: Readiness, now: float) -> float | None:
+    """Seconds since the first step that saw tasks waiting for a slot, or None when none wait now."""
+    if readiness.tasks is None:
+        return None
+    if readiness.tasks_waiting_for_slots == 0:
+        if readiness.job_state == JobState.RUNNING:
+            state.unscheduled_since = None
+        return None
+    if state.unscheduled_since is None:
+        state.unscheduled_since = now
+    return now - state.unscheduled_since
+
+
+def _unscheduled(check: ReadinessCheck, readiness: Readiness, waited: float) -> Step:
+    """The ``failed`` outcome of a job whose tasks waited for a slot past ``unscheduled_timeout``."""
+    root_cause = None
+    if readiness.job_id is not None:
+        response = yield RestRequest(job_exceptions_path(readiness.job_id))
+        if response.status == 200:
+            with suppress(RestDataError):
+                root_cause = parse_root_cause(response.body)
+    report = yield from unscheduled_report(readiness, check.report_target(), waited, check.unscheduled_timeout,
+                                           root_cause)
+    return Outcome(FAILED, report.partition("\n")[0], readiness.details(), report, readiness.job_id,
+                   readiness.job_state, root_cause)
+
+
+def _evaluate(check: ReadinessCheck, leader: LeaderInfo | None,
+              suspended_is_terminal: bool) -> Generator[WaitRequest, Any, Readiness]:
     """The readiness evaluation; through the API server, a 401 is tried once more with the credentials read anew
     (service-account and exec credentials rotate)."""
     api_server: ApiServer | None = (yield ApiServerRequest()) if check.needs_api_server() else None
@@ -184,7 +245,7 @@ def _evaluate(check: ReadinessCheck, leader: LeaderInfo | None) -> Generator[Wai
         endpoint = check.endpoint(leader, api_server)
         yield UseEndpoint(endpoint)
         try:
-            return (yield from check.evaluation(leader, endpoint))
+            return (yield from check.evaluation(leader, endpoint, suspended_is_terminal=suspended_is_terminal))
         except RestRefusedError as error:
             if error.status != 401 or api_server is None or fresh:
                 raise
@@ -370,9 +431,11 @@ class _AsyncRequests:
             return None
         if not self.check.kubernetes_conn_id:
             return Answer(error=NO_KUBERNETES)
-        if isinstance(request, PodsRequest):  # always the cluster's JobManager pods: from the shared watch
+        if request == self.check.report_target().pods_request():  # the JobManager pods: from the shared watch
             return await self._jobmanager_pods()
         try:
+            if isinstance(request, PodsRequest):  # the TaskManager pods, for a report only
+                return Answer(await self._hook().alist_pods(request.namespace, request.label_selector))
             return Answer(await self._hook().apod_log(request.pod, request.namespace, **log_call_kwargs(request)))
         except Exception as error:
             return Answer(error=describe_error(error))

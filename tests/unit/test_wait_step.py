@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from airflow_flink_k8s.core import sansio
 from airflow_flink_k8s.core.failure_report import Answer, PodsRequest
@@ -15,6 +18,7 @@ from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 from airflow_flink_k8s.core.rest_endpoint import ApiServer
 from airflow_flink_k8s.flows.wait import (
     POD_CHECK_INTERVAL,
+    SUSPENDED_GRACE_WITHOUT_LEASE,
     ApiServerRequest,
     LeaderRequest,
     UseEndpoint,
@@ -83,3 +87,102 @@ def test_the_sync_and_async_drivers_make_the_same_requests() -> None:
         asyncio.run(sansio.arun(step(CHECK, async_state, now=now), asynchronous.async_call))
     assert sync.asked == asynchronous.asked
     assert sync_state == async_state
+
+
+# ----------------------------------------------------------------------------------------------- the two clocks
+JOB = "00000000065fc7b00000000000000000"
+JOB_PATH = f"/jobs/{JOB}"
+RUNNING_CHECK = ReadinessCheck(cluster_id="c", namespace="flink", target="checkpointed", job_id=JOB,
+                               log_tail_lines=0, unscheduled_timeout=60)
+
+
+def _job(state: str, **tasks: int) -> RestResponse:
+    status = "RUNNING" if tasks.get("RUNNING") else "CREATED"
+    return RestResponse(200, {"jid": JOB, "name": "job", "state": state, "vertices": [
+        {"name": "Source", "status": status, "tasks": tasks}]})
+
+
+SCHEDULED = _job("RUNNING", SCHEDULED=2)
+
+
+class Cluster(Script):
+    """Answers REST by path: ``job`` is what ``/jobs/<id>`` says at the moment."""
+
+    def __init__(self, job: RestResponse, leader: LeaderInfo | None = LEADER) -> None:
+        super().__init__([], leader)
+        self.job = job
+
+    def __call__(self, request: Any) -> Any:
+        if isinstance(request, RestRequest):
+            self.asked.append(request.path)
+            return {"/config": RestResponse(200, {"flink-version": "2.3.0"}), JOB_PATH: self.job,
+                    "/overview": RestResponse(200, {"taskmanagers": 0, "slots-total": 0, "slots-available": 0}),
+                    f"{JOB_PATH}/exceptions": RestResponse(200, {"exceptionHistory": {"entries": []}}),
+                    f"{JOB_PATH}/checkpoints": RestResponse(200, {"counts": {"completed": 0}}),
+                    }[request.path]
+        if isinstance(request, PodsRequest):
+            self.asked.append(request.label_selector)
+        return super().__call__(request)
+
+
+def _steps(check: ReadinessCheck, cluster: Cluster, moments: list[tuple[float, RestResponse]]) -> list[Any]:
+    state, outcomes = WaitState(), []
+    for now, job in moments:
+        cluster.job = job
+        outcomes.append(sansio.run(step(check, state, now=now), cluster))
+    return outcomes
+
+
+def test_tasks_waiting_for_a_slot_past_the_unscheduled_timeout_fail_the_wait_with_a_report() -> None:
+    cluster = Cluster(SCHEDULED)
+    outcomes = _steps(RUNNING_CHECK, cluster, [(100.0, SCHEDULED), (130.0, SCHEDULED), (160.0, SCHEDULED)])
+    assert [o.status for o in outcomes] == ["waiting", "waiting", "failed"]
+    assert outcomes[0].message == (f"job {JOB} is RUNNING but only 0 of 2 tasks running (SCHEDULED: 2); "
+                                   "0 TaskManagers registered")
+    report = outcomes[-1].report
+    assert report is not None and report.startswith(
+        f"Flink cluster flink/c: job {JOB} has had tasks waiting for a slot for 60 s (unscheduled_timeout 60 s): "
+        f"job {JOB} is RUNNING but only 0 of 2 tasks running (SCHEDULED: 2); 0 TaskManagers registered")
+    assert "Flink's newest exception (REST /jobs/<id>/exceptions): none recorded" in report
+    assert "TaskManager pods: none" in report
+    assert "app=c,type=flink-native-kubernetes,component=taskmanager" in cluster.asked
+    assert f"{JOB_PATH}/exceptions" in cluster.asked
+    assert (outcomes[-1].job_id, outcomes[-1].job_state) == (JOB, "RUNNING")
+
+
+def test_the_unscheduled_clock_restarts_once_every_task_has_a_slot_and_survives_a_restart() -> None:
+    deployed = _job("RUNNING", RUNNING=2)  # not checkpointed yet: the wait goes on
+    restarting = _job("RESTARTING", CANCELED=2)  # Flink restarts a job whose slot requests timed out
+    reset = _steps(RUNNING_CHECK, Cluster(SCHEDULED), [(100.0, SCHEDULED), (130.0, deployed), (170.0, SCHEDULED),
+                                                       (220.0, SCHEDULED)])
+    assert [o.status for o in reset] == ["waiting"] * 4
+    kept = _steps(RUNNING_CHECK, Cluster(SCHEDULED), [(100.0, SCHEDULED), (130.0, restarting), (160.0, SCHEDULED)])
+    assert [o.status for o in kept] == ["waiting", "waiting", "failed"]
+
+
+def test_a_suspended_job_is_waited_for_until_the_leader_lease_has_run_out() -> None:
+    leased = LeaderInfo(address=LEADER.address, session_id=LEADER.session_id, holder="jm-1",
+                        renew_time=datetime.fromtimestamp(100, UTC), lease_duration=timedelta(seconds=15))
+    suspended = _job("SUSPENDED", CANCELED=2)
+    outcomes = _steps(RUNNING_CHECK, Cluster(suspended, leased), [(100.0, suspended), (116.0, suspended),
+                                                                  (117.5, suspended)])
+    assert [o.status for o in outcomes] == ["waiting", "waiting", "failed"]  # lease end 115 s + 2 s skew
+    assert "is SUSPENDED (its JobManager lost the leadership" in outcomes[0].message
+    assert outcomes[-1].job_state == "SUSPENDED" and f"Flink job {JOB} is SUSPENDED" in outcomes[-1].message
+    recovered = _steps(RUNNING_CHECK, Cluster(suspended, leased), [(100.0, suspended), (110.0, SCHEDULED),
+                                                                   (120.0, suspended)])
+    assert [o.status for o in recovered] == ["waiting"] * 3  # the clock starts again at 120 s
+
+
+def test_without_a_lease_zookeeper_a_suspended_job_gets_the_session_timeout() -> None:
+    suspended = _job("SUSPENDED", CANCELED=2)
+    outcomes = _steps(RUNNING_CHECK, Cluster(suspended), [(100.0, suspended), (161.0, suspended),
+                                                          (162.0, suspended)])
+    assert [o.status for o in outcomes] == ["waiting", "waiting", "failed"]
+    assert SUSPENDED_GRACE_WITHOUT_LEASE == 60.0
+
+
+def test_unscheduled_timeout_is_validated_with_the_check() -> None:
+    for bad in (0, -1, float("inf"), True, "300"):
+        with pytest.raises(ValueError, match="unscheduled_timeout: must be a number of seconds > 0"):
+            ReadinessCheck(cluster_id="c", unscheduled_timeout=bad)

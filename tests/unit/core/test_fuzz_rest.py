@@ -1,13 +1,15 @@
 """Property tests and a bounded fuzz run over the Flink REST answer parsers (``airflow_flink_k8s.core.rest_api``).
 
-Seeds are bodies shaped as Flink 1.20/2.3 send them (``/jobs/overview``, ``/jobs/<id>``, ``/checkpoints``,
-``/exceptions``, stop-with-savepoint and its status). Every parser returns the value written in the body
-(read here by plain indexing) or raises ``RestDataError``; nothing else ever escapes.
+Seeds are bodies shaped as Flink 1.20/2.3 send them (``/jobs/overview``, ``/jobs/<id>`` with its vertices,
+``/overview``, ``/checkpoints``, ``/exceptions``, stop-with-savepoint and its status), plus the ``/jobs/<id>`` and
+``/overview`` bodies recorded from real Flink in ``tests/data/rest/<version>/``. Every parser returns the value
+written in the body (read here by plain indexing) or raises ``RestDataError``; nothing else ever escapes.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,11 +19,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from airflow_flink_k8s.core import rest_api
-from airflow_flink_k8s.core.rest_api import CheckpointSummary, JobSummary, RestDataError
+from airflow_flink_k8s.core.rest_api import CheckpointSummary, ClusterOverview, JobSummary, RestDataError
 from tests.fuzz_settings import fuzz_settings
+from tests.paths import DATA_DIR
 
 JOB = "0000000002d0eddd0000000000000000"
 #: org.apache.flink.api.common.JobStatus, 1.13-2.3.
+#: org.apache.flink.runtime.execution.ExecutionState, 1.13-2.3.
+FLINK_TASK_STATES = ("CREATED", "SCHEDULED", "DEPLOYING", "RUNNING", "FINISHED", "CANCELING", "CANCELED", "FAILED",
+                     "RECONCILING", "INITIALIZING")
 FLINK_JOB_STATES = ("INITIALIZING", "CREATED", "RUNNING", "FAILING", "FAILED", "CANCELLING", "CANCELED",
                     "FINISHED", "RESTARTING", "SUSPENDED", "RECONCILING")
 TRACE = ("org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy\n"
@@ -33,8 +39,16 @@ SEEDS: dict[str, Any] = {
                                 "end-time": -1, "duration": 25678, "state": "RUNNING", "last-modification": 1,
                                 "tasks": {"total": 2, "running": 2}}]},
     "job_details": {"jid": JOB, "name": "checkpointing-job", "isStoppable": False, "state": "RUNNING",
-                    "job-type": "STREAMING", "start-time": 1795483400000, "end-time": -1, "vertices": [],
-                    "timestamps": {"RUNNING": 1795483401000}},
+                    "job-type": "STREAMING", "start-time": 1795483400000, "end-time": -1,
+                    "timestamps": {"RUNNING": 1795483401000},
+                    "vertices": [{"id": "bc764cd8ddf7a0cff126f51c16239658", "name": "Source: generator",
+                                  "parallelism": 1, "status": "CREATED",
+                                  "tasks": {"CREATED": 0, "SCHEDULED": 1, "RUNNING": 0, "FINISHED": 0}},
+                                 {"id": "20ba6b65f97481d5570070de90e4e791", "name": "Reduce -> Sink",
+                                  "parallelism": 2, "status": "RUNNING",
+                                  "tasks": {"DEPLOYING": 1, "RUNNING": 1, "FINISHED": 0, "INITIALIZING": 0}}]},
+    "overview": {"taskmanagers": 1, "slots-total": 2, "slots-available": 0, "jobs-running": 1, "jobs-finished": 0,
+                 "jobs-cancelled": 0, "jobs-failed": 0, "flink-version": "2.3.0", "flink-commit": "abc"},
     "checkpoints": {"counts": {"restored": 0, "total": 3, "in_progress": 0, "completed": 3, "failed": 0},
                     "summary": {}, "history": [],
                     "latest": {"completed": {"className": "completed", "id": 3, "status": "COMPLETED",
@@ -57,6 +71,8 @@ SEEDS: dict[str, Any] = {
     "savepoint_failed": {"status": {"id": "COMPLETED"}, "operation": {"failure-cause": {
         "class": "java.util.concurrent.CompletionException", "stack-trace": TRACE,
         "serialized-throwable": "rO0ABXNy"}}},
+    **{f"recorded_{version}_{name}": json.loads((DATA_DIR / "rest" / version / f"{name}.json").read_text())
+       for version in ("1.20.3", "2.3.0") for name in ("job-running", "job-tasks-running", "overview-running")},
     "config": {"refresh-interval": 3000, "timezone-name": "Coordinated Universal Time", "timezone-offset": 0,
                "flink-version": "2.3.0", "flink-revision": "abc @ 2026-01-01", "features": {"web-submit": False}},
 }
@@ -64,7 +80,8 @@ SEEDS: dict[str, Any] = {
 KEYS = sorted({"jobs", "jid", "name", "state", "counts", "completed", "latest", "id", "external_path",
                "trigger_timestamp", "latest_ack_timestamp", "exceptionHistory", "entries", "stacktrace",
                "exceptionName", "timestamp", "root-exception", "request-id", "status", "operation", "location",
-               "failure-cause", "stack-trace", "serialized-throwable", "flink-version", "errors"})
+               "failure-cause", "stack-trace", "serialized-throwable", "flink-version", "errors", "vertices", "tasks",
+               "taskmanagers", "slots-total", "slots-available", "SCHEDULED", "CREATED"})
 scalars = (st.none() | st.booleans() | st.integers() | st.integers(-(10**30), 10**30)
            | st.floats() | st.text(max_size=20) | st.sampled_from([JOB, JOB.upper(), JOB + "\n", "RUNNING",
                                                                    "COMPLETED", "running", ""]))
@@ -79,6 +96,7 @@ PARSERS = {
     "parse_config": rest_api.parse_config,
     "parse_jobs_overview": rest_api.parse_jobs_overview,
     "parse_job_details": rest_api.parse_job_details,
+    "parse_overview": rest_api.parse_overview,
     "parse_checkpoints": rest_api.parse_checkpoints,
     "parse_root_cause": rest_api.parse_root_cause,
     "parse_trigger_id": rest_api.parse_trigger_id,
@@ -135,6 +153,21 @@ def _check_job(summary: JobSummary, body: Any) -> None:
         assert summary.name == body["name"]
 
 
+def _check_vertices(details: rest_api.JobDetails, body: Any) -> None:
+    assert len(details.vertices) == len(body["vertices"])
+    for vertex, written in zip(details.vertices, body["vertices"], strict=True):
+        assert vertex.status.value in FLINK_TASK_STATES and vertex.status.value == written["status"]
+        assert {state.value: count for state, count in vertex.tasks.items()} == written["tasks"]
+        assert all(isinstance(count, int) and not isinstance(count, bool) and count >= 0
+                   for count in vertex.tasks.values())
+    written_counts = [count for vertex in body["vertices"] for count in vertex["tasks"].values()]
+    assert sum(details.task_counts().values()) == sum(written_counts)
+    assert details.tasks_run == (bool(body["vertices"]) and sum(written_counts) > 0 and all(
+        vertex["status"] in ("RUNNING", "FINISHED") and all(
+            count == 0 for state, count in vertex["tasks"].items() if state not in ("RUNNING", "FINISHED"))
+        for vertex in body["vertices"]))
+
+
 def _millis(value: Any) -> datetime | None:
     return None if value is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
 
@@ -166,6 +199,10 @@ def check_answer(parser_name: str, body: Any) -> None:
             _check_job(summary, job)
     elif parser_name == "parse_job_details":
         _check_job(outcome, body)
+        _check_vertices(outcome, body)
+    elif parser_name == "parse_overview":
+        assert outcome == ClusterOverview(body["taskmanagers"], body["slots-total"], body["slots-available"])
+        assert min(outcome.taskmanagers, outcome.slots_total, outcome.slots_available) >= 0
     elif parser_name == "parse_checkpoints":
         assert outcome.completed == body["counts"]["completed"] >= 0
         latest = (body.get("latest") or {}).get("completed")
@@ -194,7 +231,10 @@ def check_answer(parser_name: str, body: Any) -> None:
 @pytest.mark.parametrize("name", sorted(SEEDS))
 def test_seed_bodies_parse_to_their_values(name):
     """The seeds are what Flink sends: every parser that applies reads them without an error."""
-    applicable = {"jobs_overview": "parse_jobs_overview", "job_details": "parse_job_details",
+    applicable = {**{name: "parse_overview" if "overview" in name else "parse_job_details"
+                     for name in SEEDS if name.startswith("recorded_")},
+                  "overview": "parse_overview",
+                  "jobs_overview": "parse_jobs_overview", "job_details": "parse_job_details",
                   "checkpoints": "parse_checkpoints", "exceptions_2x": "parse_root_cause",
                   "exceptions_1x": "parse_root_cause", "trigger": "parse_trigger_id", "config": "parse_config",
                   "savepoint_running": "parse_savepoint_status", "savepoint_done": "parse_savepoint_status",
@@ -213,6 +253,11 @@ def test_mutated_bodies_give_their_values_or_rest_data_error(parser_name, mutate
 @given(parser_name=st.sampled_from(sorted(PARSERS)), body=json_values)
 @example(parser_name="parse_jobs_overview", body={"jobs": [{"jid": JOB + "\n", "state": "RUNNING"}]})
 @example(parser_name="parse_job_details", body={"jid": JOB + "\n", "state": "RUNNING"})
+@example(parser_name="parse_job_details", body={"jid": JOB, "state": "RUNNING", "vertices": [
+    {"status": "RUNNING", "tasks": {"RUNNING": True}}]})
+@example(parser_name="parse_job_details", body={"jid": JOB, "state": "RUNNING", "vertices": [
+    {"status": "RUNNING", "tasks": {"running": 1}}]})
+@example(parser_name="parse_overview", body={"taskmanagers": -1, "slots-total": 0, "slots-available": 0})
 @example(parser_name="parse_savepoint_status",
          body={"status": {"id": "COMPLETED"}, "operation": {"failure-cause": "x"}})
 @example(parser_name="parse_savepoint_status",

@@ -50,12 +50,37 @@ def job_overview(*jobs: tuple[str, str]) -> RestResponse:
     ]})
 
 
-def job_details(state: str, jid: str = JOB) -> RestResponse:
+TASK_STATES = ("CANCELED", "CANCELING", "CREATED", "DEPLOYING", "FAILED", "FINISHED", "INITIALIZING", "RECONCILING",
+               "RUNNING", "SCHEDULED")
+
+
+def vertex(name: str, status: str, **tasks: int) -> dict:
+    """A vertex as ``/jobs/<id>`` shows it (1.20/2.3): every task state counted."""
+    return {"id": "bc764cd8ddf7a0cff126f51c16239658", "name": name, "maxParallelism": 128,
+            "parallelism": sum(tasks.values()), "status": status, "start-time": -1, "end-time": -1, "duration": -1,
+            "tasks": {state: tasks.get(state, 0) for state in TASK_STATES}, "metrics": {}}
+
+
+RUNNING_VERTICES = [vertex("Source: generator", "RUNNING", RUNNING=1), vertex("Reduce -> Sink", "RUNNING", RUNNING=1)]
+#: What 2.3.0 showed with TaskManager pods refused: the job RUNNING, every task SCHEDULED, for good.
+SCHEDULED_VERTICES = [vertex("Source: generator", "CREATED", SCHEDULED=1),
+                      vertex("Reduce -> Sink", "CREATED", SCHEDULED=1)]
+
+
+def job_details(state: str, jid: str = JOB, vertices: list | None = None) -> RestResponse:
+    vertices = RUNNING_VERTICES if vertices is None else vertices
     return RestResponse(200, {"jid": jid, "name": "checkpointing-job", "isStoppable": False, "state": state,
                               "job-type": "STREAMING", "start-time": 1795483400000, "end-time": -1,
                               "duration": 25678, "maxParallelism": -1, "now": 1795483425678,
-                              "timestamps": {state: 1795483401000}, "vertices": [], "status-counts": {},
+                              "timestamps": {state: 1795483401000}, "vertices": vertices, "status-counts": {},
                               "plan": {"jid": jid, "name": "checkpointing-job", "type": "STREAMING", "nodes": []}})
+
+
+def overview(taskmanagers: int) -> RestResponse:
+    return RestResponse(200, {"taskmanagers": taskmanagers, "slots-total": taskmanagers,
+                              "slots-available": taskmanagers, "jobs-running": 1, "jobs-finished": 0,
+                              "jobs-cancelled": 0, "jobs-failed": 0, "flink-version": "2.3.0",
+                              "flink-commit": "a1b2c3d"})
 
 
 def checkpoints(completed: int, path: str | None = None, triggered_ms: int = TRIGGERED_MS) -> RestResponse:
@@ -135,6 +160,31 @@ NOT_READY = {
                             "checkpointed_after": TRIGGERED + timedelta(milliseconds=1)},
                            {"/config": CONFIG, J: job_details("RUNNING"), CK: checkpoints(3, CHK)},
                            "checkpoint 3 .* was triggered at 2026-11-24T01:23:45.678000\\+00:00, before"),
+    "tasks scheduled, no TaskManager": (
+        {"target": "running", "job_id": JOB},
+        {"/config": CONFIG, J: job_details("RUNNING", vertices=SCHEDULED_VERTICES), "/overview": overview(0)},
+        f"^job {JOB} is RUNNING but only 0 of 2 tasks running \\(SCHEDULED: 2\\); 0 TaskManagers registered$"),
+    "one vertex RUNNING, one task still deploying": (
+        {"target": "running", "job_id": JOB},
+        {"/config": CONFIG, J: job_details("RUNNING", vertices=[vertex("Source", "RUNNING", RUNNING=1, DEPLOYING=1),
+                                                                  vertex("Sink", "RUNNING", RUNNING=2)]),
+         "/overview": overview(1)},
+        "only 3 of 4 tasks running \\(DEPLOYING: 1\\); 1 TaskManager registered$"),
+    "tasks scheduled, overview unavailable": (
+        {"target": "running"},
+        {"/config": CONFIG, "/jobs/overview": job_overview((JOB, "RUNNING")),
+         J: job_details("RUNNING", vertices=SCHEDULED_VERTICES), "/overview": ELECTION},
+        "TaskManagers unknown"),
+    "no vertices yet": ({"target": "running", "job_id": JOB},
+                        {"/config": CONFIG, J: job_details("RUNNING", vertices=[]), "/overview": overview(0)},
+                        "only 0 of 0 tasks running"),
+    "checkpointed with tasks scheduled": (
+        {"target": "checkpointed", "job_id": JOB},
+        {"/config": CONFIG, J: job_details("RUNNING", vertices=SCHEDULED_VERTICES), "/overview": overview(0)},
+        "0 of 2 tasks running"),
+    "suspended, a new leader may recover it": ({"target": "running", "job_id": JOB},
+                                               {"/config": CONFIG, J: job_details("SUSPENDED")},
+                                               "is SUSPENDED \\(its JobManager lost the leadership"),
     "checkpoints 404": ({"target": "checkpointed", "job_id": JOB},
                         {"/config": CONFIG, J: job_details("RUNNING"),
                          CK: RestResponse(404, {"errors": ["Checkpointing has not been enabled."]})},
@@ -156,8 +206,13 @@ READY = {
     "rest": ({"target": "rest"}, {"/config": CONFIG}, {"flink_version": "2.3.0"}),
     "running by job id": ({"target": "running", "job_id": JOB.upper()},
                           {"/config": CONFIG, J: job_details("RUNNING")}, {"job_id": JOB, "job_state": "RUNNING"}),
-    "the single job": ({"target": "running"}, {"/config": CONFIG, "/jobs/overview": job_overview((JOB, "RUNNING"))},
+    "the single job": ({"target": "running"}, {"/config": CONFIG, "/jobs/overview": job_overview((JOB, "RUNNING")),
+                                               J: job_details("RUNNING")},
                       {"job_id": JOB, "job_state": "RUNNING"}),
+    "a bounded source finished": ({"target": "running", "job_id": JOB},
+                                  {"/config": CONFIG, J: job_details("RUNNING", vertices=[
+                                      vertex("Source", "FINISHED", FINISHED=2), vertex("Sink", "RUNNING", RUNNING=1)])},
+                                  {"job_state": "RUNNING"}),
     "finished when expected": ({"target": "running", "job_id": JOB, "expect_finished": True},
                                {"/config": CONFIG, J: job_details("FINISHED")}, {"job_state": "FINISHED"}),
     "checkpointed": ({"target": "checkpointed", "job_id": JOB},
@@ -211,7 +266,7 @@ def test_terminal_job_fails_fast(case, via_overview):
         responses[J] = job_details(state)
         kwargs = {"target": "checkpointed", "job_id": JOB}
     with pytest.raises(JobTerminalError, match=message) as failure:
-        drive(responses, **kwargs)
+        drive(responses, **kwargs, suspended_is_terminal=state == "SUSPENDED")
     assert (failure.value.job_id, failure.value.state.value, failure.value.root_cause) == (JOB, state, root_cause)
     assert f"Flink job {JOB} is {state}" in str(failure.value)
 

@@ -36,12 +36,16 @@ def job_id(version: str) -> str:
     return recorded(version, "meta")["job_id"]
 
 
-def answers(version: str, *, job: str = "running", checkpoints: str = "completed") -> dict[str, RestResponse]:
-    """The recorded cluster of ``version``, its job ``running`` or ``canceled``."""
+def answers(version: str, *, job: str = "running", checkpoints: str = "completed",
+            details: str | None = None) -> dict[str, RestResponse]:
+    """The recorded cluster of ``version``, its job ``running`` (``/jobs/<id>`` once every task runs, or ``details``)
+    or ``canceled``."""
     jid = job_id(version)
+    details = details or ("job-tasks-running" if job == "running" else f"job-{job}")
     return {"/config": RestResponse(200, recorded(version, "config")),
+            "/overview": RestResponse(200, recorded(version, "overview-running")),
             "/jobs/overview": RestResponse(200, recorded(version, f"jobs-overview-{job}")),
-            f"/jobs/{jid}": RestResponse(200, recorded(version, f"job-{job}")),
+            f"/jobs/{jid}": RestResponse(200, recorded(version, details)),
             f"/jobs/{jid}/checkpoints": RestResponse(200, recorded(version, f"checkpoints-{checkpoints}")),
             f"/jobs/{jid}/exceptions": RestResponse(200, recorded(version, "exceptions-canceled"))}
 
@@ -88,10 +92,25 @@ def test_rest_is_not_ready_during_a_leader_election() -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_running_finds_the_only_job_in_the_overview(version: str) -> None:
     readiness, asked = drive(answers(version), "running")
+    tasks = sum(vertex["parallelism"] for vertex in recorded(version, "job-tasks-running")["vertices"])
     assert readiness.ready
     assert (readiness.job_id, readiness.job_state) == (job_id(version), "RUNNING")
-    assert readiness.reason == f"job {job_id(version)} is RUNNING"
-    assert asked == ["/config", "/jobs/overview"]
+    assert readiness.reason == f"job {job_id(version)} is RUNNING with all {tasks} tasks running"
+    assert asked == ["/config", "/jobs/overview", f"/jobs/{job_id(version)}"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_running_is_not_ready_at_the_first_running_answer_while_tasks_wait(version: str) -> None:
+    """Flink answers RUNNING before a TaskManager took the tasks (as recorded at the first RUNNING answer)."""
+    first = recorded(version, "job-running")
+    waiting = {state: count for vertex in first["vertices"] for state, count in vertex["tasks"].items()
+               if count and state not in ("RUNNING", "FINISHED")}
+    readiness, asked = drive(answers(version, details="job-running"), "running")
+    assert first["state"] == "RUNNING" and readiness.ready == (not waiting)
+    if waiting:
+        assert readiness.reason.startswith(f"job {job_id(version)} is RUNNING but only ")
+        assert readiness.reason.endswith("; 1 TaskManager registered")  # /overview as recorded later
+        assert asked[-1] == "/overview"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
