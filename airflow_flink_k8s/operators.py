@@ -61,7 +61,8 @@ class FlinkApplicationOperator(BaseOperator):
     kubernetes-application``), with HA and a checkpoint/savepoint dir of its own (``<base>/<cluster-id>``).
 
     Spec arguments (all keyword-only and templated) are the fields of ``FlinkApplicationSpec``: ``cluster_id``,
-    ``image``, ``jar_uri``, ``flink_version`` (required), ``namespace``, ``entry_class``, ``program_args``,
+    ``image``, ``jar_uri``, ``flink_version`` (required), ``namespace`` (default: the connection's ``namespace``
+    extra, else ``default``, as cncf-kubernetes does), ``entry_class``, ``program_args``,
     ``parallelism``, resources, scheduling, ``ha``/``ha_storage_dir``/``zookeeper_quorum``/``zookeeper_root``,
     ``checkpoint_base_dir``, ``savepoint_base_dir``, ``checkpoint_interval``, ``job_id``, ``restore``, ``flink_conf``.
 
@@ -111,7 +112,7 @@ class FlinkApplicationOperator(BaseOperator):
         super().__init__(**kwargs)
         if launcher not in LAUNCHERS:
             raise FlinkSpecError("launcher", f"must be one of {', '.join(LAUNCHERS)}", launcher)
-        for name, value in {**_defaults(), **spec_values}.items():
+        for name, value in {**_defaults(), "namespace": None, **spec_values}.items():
             setattr(self, name, value)
         self.launcher, self.if_exists = launcher, if_exists
         self.kubernetes_conn_id, self.zookeeper_conn_id = kubernetes_conn_id, zookeeper_conn_id
@@ -128,9 +129,11 @@ class FlinkApplicationOperator(BaseOperator):
         self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
         self._created: tuple[str, str] | None = None
 
-    def build_spec(self) -> FlinkApplicationSpec:
-        """The validated spec from the (rendered) arguments; raises ``FlinkSpecError`` naming the field."""
-        return FlinkApplicationSpec.from_dict({name: getattr(self, name) for name in SPEC_FIELDS})
+    def build_spec(self, namespace: str) -> FlinkApplicationSpec:
+        """The validated spec from the (rendered) arguments, in ``namespace`` (the ``namespace`` argument resolved
+        against the connection); raises ``FlinkSpecError`` naming the field."""
+        return FlinkApplicationSpec.from_dict({**{name: getattr(self, name) for name in SPEC_FIELDS},
+                                               "namespace": namespace})
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         """Render, then mask the credentials in ``flink_conf``: the task runner sends the rendered fields to the
@@ -153,14 +156,14 @@ class FlinkApplicationOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.core.launch_plan import RunIdentity
         from airflow_flink_k8s.flows.launch import LaunchSettings, launch
-        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, resolve_namespace
 
         self.mask_sensitive_conf()
-        spec = self.build_spec()
+        spec = self.build_spec(resolve_namespace(getattr(self, "namespace"), self.kubernetes_conn_id))  # a spec field
         settings = LaunchSettings(
             if_exists=self.if_exists, launcher=self.launcher, delete_timeout=self.delete_timeout,
             zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,
-            flink_conf_dir=self.flink_conf_dir,
+            flink_conf_dir=self.flink_conf_dir, jobmanager_restart_limit=self.jobmanager_restart_limit,
             sensitive_fields=airflow_sensitive_fields() if self.launcher == "cli" else frozenset())
         if self.wait_until is not None and spec.ha == "none":
             raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
@@ -230,6 +233,7 @@ class FlinkApplicationTeardownOperator(BaseOperator):
     """Delete a Flink application cluster: the Deployment (its Services, ConfigMaps and pods cascade), wait until
     gone, then its HA data unless ``keep_ha_data`` (to resume later with ``restore="latest"``).
 
+    :param namespace: the cluster's namespace; default: the connection's ``namespace`` extra, else ``default``.
     :param ha: ``kubernetes``, ``zookeeper`` or ``none``: where the HA data to delete lives.
     :param zookeeper_conn_id: / ``zookeeper_quorum`` / ``zookeeper_root``: ZooKeeper HA location.
     :param savepoint: stop the job with a savepoint first (``POST /jobs/<id>/stop`` through the API server's
@@ -241,7 +245,7 @@ class FlinkApplicationTeardownOperator(BaseOperator):
     template_fields: Sequence[str] = ("cluster_id", "namespace", "ha", "zookeeper_quorum", "zookeeper_root", "job_id",
                                       "savepoint_dir")
 
-    def __init__(self, *, cluster_id: str, namespace: str = "default", ha: str = "kubernetes",
+    def __init__(self, *, cluster_id: str, namespace: str | None = None, ha: str = "kubernetes",
                  keep_ha_data: bool = False, kubernetes_conn_id: str = "kubernetes_default",
                  zookeeper_conn_id: str | None = None, zookeeper_quorum: str | None = None,
                  zookeeper_root: str = "/flink", delete_timeout: float = 300, savepoint: bool = False,
@@ -258,9 +262,10 @@ class FlinkApplicationTeardownOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.flows.ha_state import HaLocation
         from airflow_flink_k8s.flows.teardown import SavepointRequest, teardown
-        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, resolve_namespace
 
-        where = HaLocation(self.ha, self.cluster_id, self.namespace, self.zookeeper_conn_id, self.zookeeper_quorum,
+        namespace = resolve_namespace(self.namespace, self.kubernetes_conn_id)
+        where = HaLocation(self.ha, self.cluster_id, namespace, self.zookeeper_conn_id, self.zookeeper_quorum,
                            self.zookeeper_root)
         savepoint = SavepointRequest(self.savepoint_dir, self.drain, self.job_id, self.savepoint_timeout) \
             if self.savepoint else None

@@ -25,7 +25,7 @@ what was last seen (see :mod:`airflow_flink_k8s.core.failure_report`). Passing A
 connections) and REST 503s only mean "not ready yet". JobManager pods are looked at on the first not-ready poke and
 then every ``POD_CHECK_INTERVAL`` (30 s), as the deferred wait does: the wait is :mod:`airflow_flink_k8s.flows.wait`.
 
-On success the sensor returns (pushes to XCom) the leader address Flink wrote, session id, the REST URL used, Flink
+On success the sensor returns (pushes to XCom) the cluster's namespace, the leader address Flink wrote, session id, the REST URL used, Flink
 version, job id and state, and the latest checkpoint's path and time.
 
 This module imports no Kubernetes, ZooKeeper or HTTP client; they load when the sensor runs.
@@ -74,7 +74,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     """Succeeds when the JobManager of Flink cluster ``cluster_id`` has reached ``target``.
 
     :param cluster_id: ``kubernetes.cluster-id`` (the HA cluster id).
-    :param namespace: Kubernetes namespace of the cluster.
+    :param namespace: Kubernetes namespace of the cluster; default: the connection's ``namespace`` extra, else
+        ``default`` (as cncf-kubernetes resolves it).
     :param ha: ``kubernetes`` or ``zookeeper``: where Flink publishes its leader.
     :param flink_version: the cluster's Flink version (picks the HA data layout), e.g. ``"1.20"``.
     :param target: ``leader``, ``rest``, ``running`` or ``checkpointed``.
@@ -107,7 +108,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         self,
         *,
         cluster_id: str,
-        namespace: str = "default",
+        namespace: str | None = None,
         ha: str = "kubernetes",
         flink_version: str = "2.3",
         target: str = "rest",
@@ -153,12 +154,18 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         self._wait: SyncWait | None = None
 
     # ----------------------------------------------------------------- what to check
+    def resolved_namespace(self) -> str:
+        """``namespace``, else the connection's ``namespace`` extra, else ``default``."""
+        from airflow_flink_k8s.hooks.kubernetes import resolve_namespace
+
+        return resolve_namespace(self.namespace, self.kubernetes_conn_id)
+
     def readiness_check(self, job_id: str | None = None) -> ReadinessCheck:
         """The check after templating, with ``job_id`` (or the sensor's own) as the job to check."""
         from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 
         return ReadinessCheck(
-            cluster_id=self.cluster_id, namespace=self.namespace, ha=self.ha, flink_version=self.flink_version,
+            cluster_id=self.cluster_id, namespace=self.resolved_namespace(), ha=self.ha, flink_version=self.flink_version,
             target=self.target, job_id=job_id or self.job_id, checkpointed_after=self.checkpointed_after,
             expect_finished=self.expect_finished, access_mode=self.access_mode,
             kubernetes_conn_id=self.kubernetes_conn_id, zookeeper_conn_id=self.zookeeper_conn_id,
@@ -201,18 +208,20 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired: return the details, or fail as ``poke`` would."""
         details = readiness_from_event(event, self.cluster_id)
-        self.log.info("JobManager of %s is ready: %s", self.cluster_id, event.get("message", ""))
-        return details
+        namespace = self.resolved_namespace()
+        self.log.info("JobManager of %s/%s is ready: %s", namespace, self.cluster_id, event.get("message", ""))
+        return {"namespace": namespace, **details}
 
     def poke(self, context: Context) -> PokeReturnValue:
         """One step of the wait (:mod:`airflow_flink_k8s.flows.wait`); what it saw stays for the next poke."""
-        outcome = self._waiter().poke()
+        waiter = self._waiter()
+        outcome, namespace = waiter.poke(), waiter.check.namespace
         if outcome.status == "waiting":
-            self.log.info("JobManager of %s not ready: %s", self.cluster_id, outcome.message)
+            self.log.info("JobManager of %s/%s not ready: %s", namespace, self.cluster_id, outcome.message)
             return PokeReturnValue(False)
         details = readiness_from_event(outcome.event(), self.cluster_id)
-        self.log.info("JobManager of %s is ready: %s", self.cluster_id, outcome.message)
-        return PokeReturnValue(True, xcom_value=details)
+        self.log.info("JobManager of %s/%s is ready: %s", namespace, self.cluster_id, outcome.message)
+        return PokeReturnValue(True, xcom_value={"namespace": namespace, **details})
 
     def on_kill(self) -> None:
         self._close()

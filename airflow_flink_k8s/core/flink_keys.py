@@ -130,5 +130,7 @@ MANAGED_KEYS: dict[str, str] = {
     "high-availability.jobmanager.port": "none: the Kubernetes launch fixes it at 6123",
     "rest.port": "none: the rest Service port is fixed at 8081",
     "rest.bind-port": "none: the rest Service port is fixed at 8081",
+    "kubernetes.context": "none: the Kubernetes connection's cluster_context sets it",
+    "kubernetes.config.file": "none: the Kubernetes connection's kube_config_path or kube_config sets it",
 }
 

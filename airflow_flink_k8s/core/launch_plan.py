@@ -4,7 +4,11 @@ Every object a launch creates carries Kubernetes-safe ``dag_id``/``task_id``/``r
 exact-value annotations: the job id, the spec fingerprint and the launching try. ``decide`` reads them back from an
 existing Deployment:
 
-* the same DAG run and task with the same spec → ``reattach`` (an Airflow retry never creates a second cluster);
+* the same DAG run and task with the same spec → ``reattach`` (an Airflow retry never creates a second cluster),
+  unless its JobManager cannot start (crash-looping, image not pullable, pod failed: ``failure_report``'s
+  ``jobmanager_failure`` of the pods ``launched_by_run`` says to read): restart counts only grow, so a reattached
+  retry would fail on the same pods forever; ``replace`` then relaunches (fresh, or resumed with
+  ``restore="latest"``);
 * otherwise ``if_exists`` rules: ``fail`` names the cluster, ``reuse`` reattaches to an identical spec only,
   ``replace`` deletes and relaunches.
 
@@ -27,12 +31,14 @@ from enum import StrEnum
 from typing import Any
 
 from airflow_flink_k8s.core.errors import ClusterExistsError
+from airflow_flink_k8s.core.failure_report import JobManagerFailure, jobmanager_failure
 from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID as ANNOTATION_JOB_ID
 from airflow_flink_k8s.core.names import ANNOTATION_PREFIX as ANNOTATION_PREFIX
 from airflow_flink_k8s.core.names import ANNOTATION_RUN as ANNOTATION_RUN
 from airflow_flink_k8s.core.names import ANNOTATION_SPEC_HASH as ANNOTATION_SPEC_HASH
 from airflow_flink_k8s.core.names import ANNOTATION_TRY as ANNOTATION_TRY
 from airflow_flink_k8s.core.names import config_map_name
+from airflow_flink_k8s.core.report_options import DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
 IF_EXISTS = ("fail", "reuse", "replace")
@@ -124,10 +130,18 @@ def launch_finished(deployment: Mapping[str, Any], config: Mapping[str, Any] | N
     return not locked and config_job_id == job_id
 
 
+def launched_by_run(existing: Mapping[str, Any] | None, run: RunIdentity) -> bool:
+    """Whether ``existing`` (a Deployment) was launched by an earlier try of this DAG run's task."""
+    annotations = ((existing or {}).get("metadata") or {}).get("annotations") or {}
+    return _owner_run(annotations) == {"dag_id": run.dag_id, "task_id": run.task_id, "run_id": run.run_id}
+
+
 def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any] | None,
-           if_exists: str, *, finished: bool = True) -> Decision:
+           if_exists: str, *, finished: bool = True, jobmanager_pods: list[dict[str, Any]] | None = None,
+           restart_limit: int = DEFAULT_RESTART_LIMIT) -> Decision:
     """What to do given the Deployment ``<cluster-id>`` as the API returned it (None when absent); ``finished``
-    says whether its launch got to the end (``launch_finished``)."""
+    says whether its launch got to the end (``launch_finished``); ``jobmanager_pods`` are its JobManager pods,
+    read for a retry (``launched_by_run``), classified with ``restart_limit``."""
     check_if_exists(if_exists)
     if existing is None:
         return Decision(Action.CREATE)
@@ -145,6 +159,9 @@ def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any
                                                    "replacing it")
         if if_exists != "fail":
             return Decision(Action.AWAIT, reason=f"{where} is still being launched ({launched_by}); waiting for it")
+    failure = jobmanager_failure(jobmanager_pods or [], restart_limit) if ours else None
+    if not deleting and same_spec and job_id and ours and failure is not None:
+        return Decision(Action.REPLACE, reason=_replacing_broken(where, failure, spec.restore))
     if not deleting and same_spec and job_id and (ours or if_exists == "reuse"):
         return Decision(Action.REATTACH, job_id, f"{where} is already running this spec ({launched_by})")
     if if_exists == "replace":
@@ -155,6 +172,12 @@ def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any
                                  "only to an identical running spec. Use if_exists='replace' or another cluster_id.")
     raise ClusterExistsError(f"{where} already exists ({launched_by}). Set if_exists='reuse' to reattach to an "
                              "identical spec or if_exists='replace' to relaunch it, or choose another cluster_id.")
+
+
+def _replacing_broken(where: str, failure: JobManagerFailure, restore: str) -> str:
+    then = "resumed from its latest checkpoint" if restore == "latest" else "launched afresh"
+    return (f"{where} was launched by an earlier try of this task, but its JobManager cannot start "
+            f"({failure.summary()}); restart counts only grow, so reattaching would fail again: replacing it, {then}")
 
 
 def _where(spec: FlinkApplicationSpec) -> str:

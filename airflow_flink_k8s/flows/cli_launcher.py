@@ -113,6 +113,35 @@ class CliLauncher:
         if current is not None and found in (None, annotations.get(ANNOTATION_JOB_ID)):
             roll_back(self.k8s, spec.cluster_id, spec.namespace, failure, uid=current["metadata"]["uid"])
 
+    def _reach_kubernetes_as_the_connection(self, env: dict[str, str], tmp: Path) -> dict[str, str]:
+        """Point the client's Kubernetes client (fabric8) at the API server, credentials and TLS settings the
+        connection gives the native launcher, the sensor and the roll-back; returns the ``-D`` options that need.
+
+        Flink reads ``kubernetes.context``; without ``kubernetes.config.file`` fabric8 auto-configures from
+        ``$KUBECONFIG`` (or ``~/.kube/config``), else the pod's service account, then applies its
+        ``KUBERNETES_*`` environment variables over that (``Config.postAutoConfigure``): ``kubernetes.auth
+        .tryKubeConfig=false`` forces the service account, ``kubernetes.trust.certificates`` and
+        ``kubernetes.disable.hostname.verification`` turn TLS verification off, as ``disable_verify_ssl`` does.
+        """
+        options: dict[str, str] = {}
+        if self.k8s.uses_in_cluster_config():
+            env.pop("KUBECONFIG", None)
+            env["KUBERNETES_AUTH_TRYKUBECONFIG"] = "false"
+            self.on_line("the Flink client uses the in-cluster service account, as the connection does")
+        else:
+            kubeconfig = self.k8s.kubeconfig_file(tmp)
+            if kubeconfig is not None:
+                env["KUBECONFIG"] = str(kubeconfig)
+            context = self.k8s.cluster_context()
+            if context is not None:
+                options["kubernetes.context"] = context
+            self.on_line(f"the Flink client uses kubeconfig {env.get('KUBECONFIG', '~/.kube/config')}, context "
+                         f"{context or '(its current context)'}, as the connection does")
+        if self.k8s.verify_ssl_disabled():
+            env["KUBERNETES_TRUST_CERTIFICATES"] = env["KUBERNETES_DISABLE_HOSTNAME_VERIFICATION"] = "true"
+            self.on_line("the Flink client does not verify the API server's certificate (disable_verify_ssl)")
+        return options
+
     def _run_client(self, spec: FlinkApplicationSpec, labels: dict[str, str], annotations: dict[str, str],
                     before_owned: Callable[[], None]) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="flink-cli-") as tmp:
@@ -133,9 +162,9 @@ class CliLauncher:
                 template_file = str(Path(tmp) / "taskmanager-pod-template.yaml")
                 Path(template_file).write_text(yaml.safe_dump(dict(spec.taskmanager_pod_template)))
             argv = build_flink_command(spec, self.flink_bin, template_file)
-            kubeconfig = self.k8s.kubeconfig_file(Path(tmp))
-            if kubeconfig is not None:
-                env["KUBECONFIG"] = str(kubeconfig)
+            options = self._reach_kubernetes_as_the_connection(env, Path(tmp))
+            at = argv.index("kubernetes-application") + 1
+            argv[at:at] = [f"-D{key}={value}" for key, value in options.items()]
             if conf_dir:
                 env["FLINK_CONF_DIR"] = conf_dir
             self.on_line(f"running the Flink client: {shlex.join(argv)}")

@@ -20,10 +20,17 @@ from airflow_flink_k8s.core.launch_plan import (
     decide,
     decide_after_lost_race,
     launch_annotations,
+    launched_by_run,
     launch_finished,
     launch_labels,
 )
-from airflow_flink_k8s.core.names import config_map_name, launch_lock_name, service_rest_url
+from airflow_flink_k8s.core.names import (
+    config_map_name,
+    jobmanager_pods_selector,
+    launch_lock_name,
+    service_rest_url,
+)
+from airflow_flink_k8s.core.report_options import DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.flows import TaskLog
@@ -48,6 +55,8 @@ class LaunchSettings:
     flink_bin: str = "flink"
     cli_timeout: float = 300
     flink_conf_dir: str | None = None
+    #: Restarts in back-off after which a retry replaces its earlier try's crash-looping JobManager.
+    jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT
     #: Airflow's sensitive field names: ``flink_conf`` keys matching them reach the cli launcher's client off argv.
     sensitive_fields: frozenset[str] = field(default_factory=frozenset)
 
@@ -70,9 +79,12 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
            log: TaskLog) -> LaunchResult:
     """Launch ``spec`` for the task try ``run``, or reattach to the cluster it already runs (see the module)."""
     existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
+    retried = launched_by_run(existing, run)  # a retry: is the cluster its earlier try launched able to start?
     decision = decide(spec, run, existing, settings.if_exists, finished=existing is None or launch_finished(
         existing, k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace),
-        k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None))
+        k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None),
+        jobmanager_pods=k8s.list_pods(spec.namespace, jobmanager_pods_selector(spec.cluster_id)) if retried else None,
+        restart_limit=settings.jobmanager_restart_limit)
     log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value, decision.reason)
     if decision.action is Action.AWAIT:
         return _after_lost_race(k8s, spec, run, settings, existing, log)

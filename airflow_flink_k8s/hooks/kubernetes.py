@@ -180,6 +180,29 @@ class FlinkKubernetesHook:
 
             return await aretrying_call(get, f"GET {what}", attempts=READ_ATTEMPTS, first_wait=READ_FIRST_WAIT)
 
+    # ----------------------------------------------------------------- the connection's fields
+    def connection_namespace(self) -> str | None:
+        """The connection's ``namespace`` extra (cncf-kubernetes' ``get_namespace``), None when unset."""
+        namespace = self._hook.get_namespace()
+        return str(namespace) if namespace else None
+
+    def cluster_context(self) -> str | None:
+        """The connection's ``cluster_context`` extra: the kubeconfig context the API client uses (None: the
+        kubeconfig's current context)."""
+        context = self._hook._get_field("cluster_context")
+        return str(context) if context else None
+
+    def verify_ssl_disabled(self) -> bool:
+        """Whether the connection's ``disable_verify_ssl`` extra turns TLS verification of the API server off."""
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import _get_bool
+
+        return _get_bool(self._hook._get_field("disable_verify_ssl")) is True
+
+    def uses_in_cluster_config(self) -> bool:
+        """Whether the API client was configured in-cluster (``in_cluster``, or no kubeconfig given and a
+        service account mounted): what cncf-kubernetes chose, read after loading the client."""
+        return bool(self._hook.is_in_cluster)  # loads the client when not loaded yet: that decides it
+
     def kubeconfig_file(self, directory: Path) -> Path | None:
         """A kubeconfig file for tools that read one (the ``flink`` CLI): the connection's path, or its inline
         content written to ``directory``; None for in-cluster or the default kubeconfig."""
@@ -207,6 +230,16 @@ class FlinkKubernetesHook:
         return ApiServer(url=configuration.host, headers=headers, ca_file=configuration.ssl_ca_cert,
                          verify=bool(configuration.verify_ssl), client_cert=configuration.cert_file,
                          client_key=configuration.key_file)
+
+
+def resolve_namespace(namespace: str | None, kubernetes_conn_id: str | None) -> str:
+    """cncf-kubernetes' rule: ``namespace`` when given, else the connection's ``namespace`` extra, else
+    ``default``."""
+    if namespace:
+        return namespace
+    if kubernetes_conn_id is None:
+        return "default"
+    return FlinkKubernetesHook(kubernetes_conn_id).connection_namespace() or "default"
 
 
 def _log_query(container: str | None, tail_lines: int | None, previous: bool,

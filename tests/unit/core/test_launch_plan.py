@@ -21,9 +21,11 @@ from airflow_flink_k8s.core.launch_plan import (
     decide_after_lost_race,
     launch_annotations,
     launch_finished,
+    launched_by_run,
     spec_fingerprint,
 )
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from tests.unit.core.test_failure_classification import recorded, with_status
 
 JOB_ID = "0123456789abcdef0123456789abcdef"
 OTHER_JOB_ID = "fedcba9876543210fedcba9876543210"
@@ -67,6 +69,52 @@ def test_a_retry_of_the_same_run_reattaches_to_its_own_cluster_whatever_if_exist
     decision = decide(SPEC, THIS_TRY, deployment(SPEC, EARLIER_TRY), if_exists)
     assert (decision.action, decision.job_id) == (Action.REATTACH, JOB_ID)
     assert WHERE in decision.reason and "etl.launch run scheduled__2026-03-05" in decision.reason
+
+
+@pytest.mark.parametrize("if_exists", ["fail", "reuse", "replace"])
+@pytest.mark.parametrize("restore", ["none", "latest"])
+def test_a_retry_replaces_its_own_cluster_whose_jobmanager_crash_loops(if_exists: str, restore: str) -> None:
+    launched = make_spec(restore=restore, ha="kubernetes", ha_storage_dir="s3://ha")
+    decision = decide(launched, THIS_TRY, deployment(launched, EARLIER_TRY), if_exists,
+                      jobmanager_pods=[recorded("crashloop-waiting")], restart_limit=3)
+    assert decision.action is Action.REPLACE and decision.job_id is None
+    assert WHERE in decision.reason and "was launched by an earlier try of this task" in decision.reason
+    assert "JobManager pod crashloop-ab9c21fa-0a4f8 is in CrashLoopBackOff after" in decision.reason
+    assert ("resumed from its latest checkpoint" if restore == "latest" else "launched afresh") in decision.reason
+
+
+def test_a_retry_replaces_its_own_cluster_whose_image_cannot_be_pulled() -> None:
+    pull = with_status("running", state={"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling"}})
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, EARLIER_TRY), "fail", jobmanager_pods=[pull])
+    assert decision.action is Action.REPLACE and "ImagePullBackOff" in decision.reason
+
+
+@pytest.mark.parametrize("pods", [[], ["running"], ["crashloop-running"], ["crashloop-waiting", "running"]],
+                         ids=["no-pod-yet", "healthy", "restarting", "a-healthy-standby"])
+def test_a_retry_reattaches_while_its_jobmanager_may_still_come_up(pods: list[str]) -> None:
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, EARLIER_TRY), "fail",
+                      jobmanager_pods=[recorded(name) for name in pods], restart_limit=1)
+    assert (decision.action, decision.job_id) == (Action.REATTACH, JOB_ID)
+
+
+def test_a_crash_loop_below_the_restart_limit_is_reattached() -> None:
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, EARLIER_TRY), "fail",
+                      jobmanager_pods=[recorded("crashloop-waiting")], restart_limit=100)
+    assert decision.action is Action.REATTACH
+
+
+def test_another_runs_crash_looping_cluster_is_not_replaced_by_reuse() -> None:
+    """Only a retry of the run that launched it replaces a broken cluster; ``reuse`` never deletes."""
+    decision = decide(SPEC, THIS_TRY, deployment(SPEC, OTHER_RUN), "reuse",
+                      jobmanager_pods=[recorded("crashloop-waiting")], restart_limit=1)
+    assert decision.action is Action.REATTACH
+
+
+def test_launched_by_run_is_true_only_for_this_dag_runs_task() -> None:
+    assert launched_by_run(deployment(SPEC, EARLIER_TRY), THIS_TRY)
+    assert not launched_by_run(deployment(SPEC, OTHER_RUN), THIS_TRY)
+    assert not launched_by_run(deployment(None), THIS_TRY)
+    assert not launched_by_run(None, THIS_TRY)
 
 
 def test_another_run_with_the_same_spec_fails_by_default_naming_cluster_and_owner() -> None:

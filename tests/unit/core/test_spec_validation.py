@@ -190,3 +190,13 @@ def test_from_dict_names_an_unknown_field() -> None:
     with pytest.raises(FlinkSpecError) as caught:
         FlinkApplicationSpec.from_dict({**VALID, "clusterid": "x"})
     assert caught.value.field == "clusterid"
+
+
+@pytest.mark.parametrize(("key", "field"), [("kubernetes.context", "cluster_context"),
+                                            ("kubernetes.config.file", "kube_config_path or kube_config")])
+def test_the_kubernetes_client_options_come_from_the_connection_not_flink_conf(key: str, field: str) -> None:
+    """The cli launcher's client must reach the cluster the native launcher, sensor and roll-back use."""
+    with pytest.raises(FlinkSpecError) as refused:
+        FlinkApplicationSpec(cluster_id="orders", image="flink:2.3.0", jar_uri="local:///opt/flink/usrlib/job.jar",
+                             flink_version="2.3.0", flink_conf={key: "other"})
+    assert f"flink_conf['{key}']" in str(refused.value) and f"connection's {field} sets it" in str(refused.value)
