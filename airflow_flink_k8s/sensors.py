@@ -25,8 +25,8 @@ what was last seen (see :mod:`airflow_flink_k8s.core.failure_report`). Passing A
 connections) and REST 503s only mean "not ready yet". JobManager pods are looked at on the first not-ready poke and
 then every ``POD_CHECK_INTERVAL`` (30 s), as the deferred wait does: the wait is :mod:`airflow_flink_k8s.flows.wait`.
 
-On success the sensor returns (pushes to XCom) the cluster's namespace, the leader address Flink wrote, session id, the REST URL used, Flink
-version, job id and state, and the latest checkpoint's path and time.
+On success the sensor returns (pushes to XCom) the cluster's namespace, the leader address Flink wrote, session id,
+the REST URL used, Flink version, job id and state, and the latest checkpoint's path and time.
 
 This module imports no Kubernetes, ZooKeeper or HTTP client; they load when the sensor runs.
 """
@@ -165,8 +165,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 
         return ReadinessCheck(
-            cluster_id=self.cluster_id, namespace=self.resolved_namespace(), ha=self.ha, flink_version=self.flink_version,
-            target=self.target, job_id=job_id or self.job_id, checkpointed_after=self.checkpointed_after,
+            cluster_id=self.cluster_id, namespace=self.resolved_namespace(), ha=self.ha,
+            flink_version=self.flink_version, target=self.target, job_id=job_id or self.job_id, checkpointed_after=self.checkpointed_after,
             expect_finished=self.expect_finished, access_mode=self.access_mode,
             kubernetes_conn_id=self.kubernetes_conn_id, zookeeper_conn_id=self.zookeeper_conn_id,
             zookeeper_quorum=self.zookeeper_quorum, zookeeper_root=self.zookeeper_root, rest_port=self.rest_port,

@@ -20,9 +20,9 @@ from airflow_flink_k8s.core.launch_plan import (
     decide,
     decide_after_lost_race,
     launch_annotations,
-    launched_by_run,
     launch_finished,
     launch_labels,
+    launched_by_run,
 )
 from airflow_flink_k8s.core.names import (
     config_map_name,
