@@ -159,7 +159,8 @@ class FlinkApplicationOperator(BaseOperator):
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, resolve_namespace
 
         self.mask_sensitive_conf()
-        spec = self.build_spec(resolve_namespace(self.namespace, self.kubernetes_conn_id))  # a spec field
+        namespace = getattr(self, "namespace")  # noqa: B009 - a spec field, set in __init__ (and rendered)
+        spec = self.build_spec(resolve_namespace(namespace, self.kubernetes_conn_id))
         settings = LaunchSettings(
             if_exists=self.if_exists, launcher=self.launcher, delete_timeout=self.delete_timeout,
             zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,

@@ -166,7 +166,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
 
         return ReadinessCheck(
             cluster_id=self.cluster_id, namespace=self.resolved_namespace(), ha=self.ha,
-            flink_version=self.flink_version, target=self.target, job_id=job_id or self.job_id, checkpointed_after=self.checkpointed_after,
+            flink_version=self.flink_version, target=self.target, job_id=job_id or self.job_id,
+            checkpointed_after=self.checkpointed_after,
             expect_finished=self.expect_finished, access_mode=self.access_mode,
             kubernetes_conn_id=self.kubernetes_conn_id, zookeeper_conn_id=self.zookeeper_conn_id,
             zookeeper_quorum=self.zookeeper_quorum, zookeeper_root=self.zookeeper_root, rest_port=self.rest_port,
