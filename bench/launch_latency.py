@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
-import secrets
 import sys
 import tempfile
 import time

@@ -76,9 +76,10 @@ def job_graph_keys(configmap: Mapping[str, Any]) -> list[str]:
 
 
 def without_job_graphs(configmap: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The body of a compare-and-swap PUT that removes the job graph entries from ``configmap`` (as the API
-    returned it, alone or as a list item: its ``metadata.resourceVersion`` is kept, so a concurrent write makes the PUT fail with 409), or
-    None when it has none. Every other entry (leader data, checkpoint pointers, counter) is kept as it is."""
+    """The body of a compare-and-swap PUT that removes the job graph entries from ``configmap``, or None when it
+    has none. ``configmap`` is as the API returned it, alone or as a list item; its ``metadata.resourceVersion`` is
+    kept, so a concurrent write makes the PUT fail with 409. Every other entry (leader data, checkpoint pointers,
+    counter) is kept as it is."""
     drop = job_graph_keys(configmap)
     if not drop:
         return None
