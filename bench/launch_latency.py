@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airflow_flink_k8s.core.job_id import derive_job_id
+from airflow_flink_k8s.core.job_id import NONCE_BYTES, derive_job_id
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ def _spec(version: str, cluster_id: str, workdir: Path) -> FlinkApplicationSpec:
         jobmanager_memory="1024m", taskmanager_memory="1024m", task_slots=1,
         ha="kubernetes", ha_storage_dir=f"file://{workdir}/ha",
         checkpoint_base_dir=f"file://{workdir}/checkpoints", savepoint_base_dir=f"file://{workdir}/savepoints",
-        checkpoint_interval="10 s", job_id=derive_job_id(cluster_id, "bench/launch-latency", 1))
+        checkpoint_interval="10 s", job_id=derive_job_id(cluster_id, "bench/launch-latency", "bench",
+                                                                  secrets.token_bytes(NONCE_BYTES)))
 
 
 def _check_created(emulator: EmulatorProcess, cluster_id: str) -> None:

@@ -6,21 +6,31 @@ import hashlib
 
 from airflow_flink_k8s.core.versions import FlinkVersion
 
+#: Bytes of randomness a fresh launch must bring (``secrets.token_bytes(NONCE_BYTES)``).
+NONCE_BYTES = 16
 
-def derive_job_id(cluster_id: str, run_key: str, launch_attempt: int) -> str:
-    """A 32-hex-digit job id, the same for the same inputs and different when any input differs.
 
-    ``cluster_id`` is the Flink cluster id; ``run_key`` identifies the DAG run (e.g. ``f"{dag_id}/{run_id}"``);
-    ``launch_attempt`` counts fresh launches of that cluster within the run (0, 1, …). An Airflow retry
-    that reattaches keeps the attempt and so recomputes the same id; a fresh relaunch (``replace`` with
-    ``restore="none"``) increments it, so its checkpoints land under a new ``<base>/<cid>/<job-id>``.
+def derive_job_id(cluster_id: str, run_key: str, task_id: str, nonce: bytes) -> str:
+    """The 32-hex-digit job id of one fresh launch: a hash of the cluster id, the DAG run (``run_key``, e.g.
+    ``f"{dag_id}/{run_id}"``), the launching task and ``nonce``, random bytes drawn once per fresh launch.
+
+    So two tasks of one run, a re-run of the same run and a replace in the same try all get ids no other launch
+    has, and their checkpoints land under different ``<base>/<cid>/<job-id>`` dirs. Retries that reattach never
+    derive an id (they read it back from the Deployment), nor does a resume (it keeps the id in the HA data). The
+    low 64 bits are never all zero, so the id is never one Flink picks by itself (:func:`flink_default_ha_job_id`).
     """
-    if isinstance(launch_attempt, bool) or not isinstance(launch_attempt, int) or launch_attempt < 0:
-        raise ValueError(f"launch_attempt: must be an integer >= 0, got {launch_attempt!r}")
-    if not cluster_id or not run_key:
-        raise ValueError("cluster_id and run_key must be non-empty")
-    material = "\x1f".join(("airflow-flink-k8s/job-id/v1", cluster_id, run_key, str(launch_attempt)))
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+    if not isinstance(nonce, bytes) or len(nonce) < NONCE_BYTES:
+        raise ValueError(f"nonce: must be at least {NONCE_BYTES} random bytes, got {nonce!r}")
+    if not cluster_id or not run_key or not task_id:
+        raise ValueError("cluster_id, run_key and task_id must be non-empty")
+    material = "\x1f".join(("airflow-flink-k8s/job-id/v2", cluster_id, run_key, task_id, nonce.hex()))
+    return outside_flink_default(hashlib.sha256(material.encode("utf-8")).hexdigest()[:32])
+
+
+def outside_flink_default(job_id: str) -> str:
+    """``job_id`` with its low 64 bits made non-zero (last digit 1) when they are all zero: Flink's own HA job ids
+    (``hash(cid)`` then 16 zeros, or all zeros up to 1.15) all have zero low bits."""
+    return job_id[:-1] + "1" if job_id.endswith("0" * 16) else job_id
 
 
 def java_string_hash(text: str) -> int:

@@ -1,14 +1,20 @@
 """A cluster's Flink HA state: removing what a cluster left behind (its Kubernetes HA ConfigMaps or its ZooKeeper
-znodes), and finding the jobs in it that have a completed checkpoint (for ``restore="latest"``). Used by the launch
-flow (before a fresh launch) and the teardown flow (unless the data is kept)."""
+znodes), finding the jobs in it that have a completed checkpoint, and dropping the stored job graphs before a resume
+(``restore="latest"``). Used by the launch flow (before a fresh launch) and the teardown flow (unless kept)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from airflow_flink_k8s.core.errors import FlinkSpecError
-from airflow_flink_k8s.core.ha_data import checkpointed_job_ids, ha_configmap_names, ha_label_selector
+from airflow_flink_k8s.core.errors import FlinkSpecError, KubernetesApiError
+from airflow_flink_k8s.core.ha_data import (
+    ha_configmap_names,
+    ha_label_selector,
+    job_graph_keys,
+    latest_checkpoint_ids,
+    without_job_graphs,
+)
 from airflow_flink_k8s.core.names import HA_MODES
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.core.zookeeper_paths import DEFAULT_ROOT
@@ -66,10 +72,55 @@ def remove_ha_data(k8s: FlinkKubernetesHook, where: HaLocation, log: TaskLog) ->
     return removed
 
 
-def checkpointed_jobs(k8s: FlinkKubernetesHook, where: HaLocation) -> list[str]:
-    """The cluster's jobs (sorted) with a completed checkpoint in its HA data."""
+def latest_checkpoints(k8s: FlinkKubernetesHook, where: HaLocation) -> dict[str, int]:
+    """The cluster's jobs with a completed checkpoint in its HA data, each with the highest checkpoint id there."""
     if where.ha == "zookeeper":
         with where.zookeeper() as zk:
-            return zk.checkpointed_job_ids(where.cluster_id, where.zookeeper_root)
-    return checkpointed_job_ids(where.cluster_id,
-                                k8s.list_configmaps(where.namespace, ha_label_selector(where.cluster_id)))
+            return zk.latest_checkpoint_ids(where.cluster_id, where.zookeeper_root)
+    return latest_checkpoint_ids(where.cluster_id,
+                                 k8s.list_configmaps(where.namespace, ha_label_selector(where.cluster_id)))
+
+
+#: Compare-and-swap tries per ConfigMap before a conflicting writer is reported.
+_CAS_ATTEMPTS = 5
+
+
+def drop_job_graphs(k8s: FlinkKubernetesHook, where: HaLocation, log: TaskLog) -> list[str]:
+    """Remove the stored job graphs from the cluster's HA data, so that a resumed cluster runs the new program
+    (see ``core.ha_data``); what was removed (``configmap/<name>:<key>``, ``znode <path>``)."""
+    if where.ha == "zookeeper":
+        with where.zookeeper() as zk:
+            paths = zk.delete_job_graphs(where.cluster_id, where.zookeeper_root)
+        for path in paths:
+            log.info("removed the stored job graph %s from ZooKeeper before resuming", path)
+        return [f"znode {path}" for path in paths]
+    if where.ha == "none":
+        return []
+    removed = []
+    for configmap in k8s.list_configmaps(where.namespace, ha_label_selector(where.cluster_id)):
+        if configmap["metadata"]["name"] in ha_configmap_names(where.cluster_id, [configmap]):
+            removed += _drop_keys(k8s, configmap, where.namespace, log)
+    return removed
+
+
+def _drop_keys(k8s: FlinkKubernetesHook, configmap: dict[str, Any], namespace: str, log: TaskLog) -> list[str]:
+    """Remove the job graph keys of one HA ConfigMap by compare-and-swap, reading it anew after a conflict."""
+    name = configmap["metadata"]["name"]
+    current: dict[str, Any] | None = configmap
+    for _ in range(_CAS_ATTEMPTS):
+        body = None if current is None else without_job_graphs(current)
+        if current is None or body is None:
+            return []
+        keys = job_graph_keys(current)
+        try:
+            k8s.replace(body, namespace)
+        except KubernetesApiError as exc:
+            if exc.status != 409:
+                raise
+            current = k8s.get("ConfigMap", name, namespace)
+            continue
+        log.info("removed the stored job graph %s from HA ConfigMap %s/%s before resuming", ", ".join(keys),
+                 namespace, name)
+        return [f"configmap/{name}:{key}" for key in keys]
+    raise KubernetesApiError(409, "Conflict", f"still changing after {_CAS_ATTEMPTS} compare-and-swap tries",
+                             "remove job graph from", f"ConfigMap {namespace}/{name}")

@@ -7,12 +7,15 @@ held, and run the chosen launcher. Returns what the operator pushes as its XCom.
 from __future__ import annotations
 
 import dataclasses
+import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_flink_k8s.core.errors import ClusterIdTakenError, FlinkSpecError
-from airflow_flink_k8s.core.job_id import derive_job_id
+from airflow_flink_k8s.core.ha_data import local_checkpoint_path, local_path
+from airflow_flink_k8s.core.job_id import NONCE_BYTES, derive_job_id
 from airflow_flink_k8s.core.launch_plan import (
     Action,
     RunIdentity,
@@ -36,7 +39,7 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.flows.cli_launcher import CliLauncher
 from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
-from airflow_flink_k8s.flows.ha_state import HaLocation, checkpointed_jobs, remove_ha_data
+from airflow_flink_k8s.flows.ha_state import HaLocation, drop_job_graphs, latest_checkpoints, remove_ha_data
 from airflow_flink_k8s.flows.native_launcher import NativeLauncher
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
@@ -116,9 +119,13 @@ def _launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: Run
 
 def _prepare_ha(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings,
                 log: TaskLog) -> None:
-    """Unless resuming, remove leftover HA data: Flink would otherwise silently recover the old job."""
-    if spec.restore != "latest":
-        remove_ha_data(k8s, HaLocation.of_spec(spec, settings.zookeeper_conn_id), log)
+    """Remove leftover HA data, or when resuming only the stored job graphs: Flink would otherwise silently recover
+    and run the old job instead of this spec's program."""
+    where = HaLocation.of_spec(spec, settings.zookeeper_conn_id)
+    if spec.restore == "latest":
+        drop_job_graphs(k8s, where, log)
+    else:
+        remove_ha_data(k8s, where, log)
 
 
 def _after_lost_race(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity,
@@ -163,22 +170,42 @@ def await_concurrent_launch(k8s: FlinkKubernetesHook, cluster_id: str, namespace
 
 def _job_id(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity,
             settings: LaunchSettings) -> str:
-    """Resume: the checkpointed job in the HA data. Fresh: the given id, else one derived from this try."""
+    """Resume: the checkpointed job in the HA data, whose last checkpoint must still be there. Fresh: the given
+    id, else a new one no other launch has (``derive_job_id`` with fresh random bytes)."""
     if spec.restore != "latest":
-        return spec.job_id or derive_job_id(spec.cluster_id, run.run_key, run.try_number)
-    found = checkpointed_jobs(k8s, HaLocation.of_spec(spec, settings.zookeeper_conn_id))
+        return spec.job_id or derive_job_id(spec.cluster_id, run.run_key, run.task_id,
+                                            secrets.token_bytes(NONCE_BYTES))
+    latest = latest_checkpoints(k8s, HaLocation.of_spec(spec, settings.zookeeper_conn_id))
+    found = sorted(latest)
     where = f"cluster {spec.cluster_id!r} ({spec.ha} HA, namespace {spec.namespace!r})"
     if spec.job_id is not None:
         if spec.job_id not in found:
             raise FlinkSpecError("restore", f"'latest' found no completed checkpoint of job {spec.job_id} in the "
                                  f"HA metadata of {where}; checkpointed jobs there: {found or 'none'}")
-        return spec.job_id
-    if len(found) != 1:
+        job_id = spec.job_id
+    elif len(found) != 1:
         detail = "none" if not found else f"several ({', '.join(found)}): set job_id to pick one"
         raise FlinkSpecError("restore", f"'latest' needs HA metadata with a completed checkpoint for {where}, "
                              f"as the Flink Kubernetes Operator does; found {detail}. Launch with "
                              "restore='none' or a savepoint path instead.")
-    return found[0]
+    else:
+        job_id = found[0]
+    _check_checkpoint_files(spec, job_id, latest[job_id], where)
+    return job_id
+
+
+def _check_checkpoint_files(spec: FlinkApplicationSpec, job_id: str, checkpoint_id: int, where: str) -> None:
+    """Refuse a resume whose last checkpoint's files are gone, when the worker can see them: a ``file:`` (or plain
+    path) checkpoint base dir that exists here. Elsewhere (s3, hdfs, a volume only the pods mount) Flink finds out
+    and the JobManager's failure surfaces through the failure report."""
+    base = local_path(spec.checkpoint_base_dir or "")
+    metadata = local_checkpoint_path(spec.checkpoint_dir or "", job_id, checkpoint_id)
+    if base is None or metadata is None or not os.path.isdir(base) or os.path.isfile(metadata):
+        return
+    raise FlinkSpecError("restore", f"'latest' would resume job {job_id} of {where} from checkpoint "
+                         f"{checkpoint_id}, the last one its HA metadata names, but {metadata} does not exist (the "
+                         "checkpoint dir was moved or deleted); the JobManager would fail to restore it. Restore "
+                         "from a savepoint/checkpoint path, or launch with restore='none'.")
 
 
 def _result(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, *, created: bool) -> LaunchResult:

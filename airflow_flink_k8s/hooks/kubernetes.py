@@ -104,6 +104,13 @@ class FlinkKubernetesHook:
         return self.request("POST", object_path(obj["kind"], namespace), body=obj,
                             what=f"create {obj['kind']} {namespace}/{name}")
 
+    def replace(self, obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+        """PUT one object. With ``metadata.resourceVersion`` set this is a compare-and-swap: a write by anyone else
+        since that version raises ``KubernetesApiError`` with status 409."""
+        name = obj["metadata"]["name"]
+        return self.request("PUT", object_path(obj["kind"], namespace, name), body=obj,
+                            what=f"replace {obj['kind']} {namespace}/{name}")
+
     def patch(self, kind: str, name: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         """JSON merge patch of one object."""
         return self.request("PATCH", object_path(kind, namespace, name), body=body,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from airflow.sdk import BaseHook
 
+from airflow_flink_k8s.core.ha_data import JOB_GRAPH_ZNODES, latest_znode_checkpoint
 from airflow_flink_k8s.core.leader import LeaderInfo, decode_zookeeper_leader
 from airflow_flink_k8s.core.rest_api import normalize_job_id
 from airflow_flink_k8s.core.zookeeper_paths import (
@@ -265,6 +266,10 @@ class FlinkZooKeeperHook(BaseHook):
         Flink (1.15 to 2.3) keeps them as ``<root>/<cid>/jobs/<jobid>/checkpoints/<zero-padded id>`` beside a
         ``checkpoint_id_counter``; a job that has only the counter has not completed one.
         """
+        return sorted(self.latest_checkpoint_ids(cluster_id, root))
+
+    def latest_checkpoint_ids(self, cluster_id: str, root: str = DEFAULT_ROOT) -> dict[str, int]:
+        """For each job with a completed checkpoint registered in ZooKeeper, the highest checkpoint id there."""
         from kazoo.exceptions import NoNodeError
 
         client = self.get_conn()
@@ -272,15 +277,16 @@ class FlinkZooKeeperHook(BaseHook):
         try:
             job_ids = client.get_children(jobs_path)
         except NoNodeError:
-            return []
-        found = []
+            return {}
+        found = {}
         for job in sorted(job_ids):
             try:
                 children = client.get_children(zookeeper_path(jobs_path, job, "checkpoints"))
             except NoNodeError:
                 continue
-            if any(_CHECKPOINT_NODE.match(child) for child in children):
-                found.append(job)
+            latest = latest_znode_checkpoint(child for child in children if _CHECKPOINT_NODE.match(child))
+            if latest is not None:
+                found[job] = latest
         return found
 
     # ----------------------------------------------------------------- writes (operator)
@@ -292,6 +298,27 @@ class FlinkZooKeeperHook(BaseHook):
             return False
         client.delete(namespace, recursive=True)
         return True
+
+    def delete_job_graphs(self, cluster_id: str, root: str = DEFAULT_ROOT) -> list[str]:
+        """Delete every stored job graph (``<root>/<cid>/jobgraphs/<jid>`` ≤1.20, ``…/execution-plans/<jid>`` 2.x)
+        with its lock children, keeping the parent nodes and everything else; the paths deleted."""
+        from kazoo.exceptions import NoNodeError
+
+        client = self.get_conn()
+        removed = []
+        for name in JOB_GRAPH_ZNODES:
+            parent = zookeeper_path(zookeeper_namespace(cluster_id, root), name)
+            try:
+                children = client.get_children(parent)
+            except NoNodeError:
+                continue
+            for child in sorted(children):
+                try:
+                    client.delete(zookeeper_path(parent, child), recursive=True)
+                except NoNodeError:
+                    continue
+                removed.append(zookeeper_path(parent, child))
+        return removed
 
     # ----------------------------------------------------------------- watch (trigger)
     async def watch_leader(self, cluster_id: str, root: str = DEFAULT_ROOT, version: str = "2.3",

@@ -95,6 +95,10 @@ def test_native_launch_with_kubernetes_ha_then_retry_replace_and_resume(
     assert len(deployments) == 1, "the retry created a second cluster"
     first_chk = _wait_for_checkpoint(sandbox, tmp_path, cid, first["job_id"])
     deployment = sandbox.get(f"/apis/apps/v1/namespaces/{NS}/deployments/{cid}")
+    # The reattaching try 2 kept the id try 1 launched with: the one on the Deployment and the one Flink runs.
+    assert deployment["metadata"]["annotations"]["airflow-flink-k8s.apache.org/job-id"] == first["job_id"]
+    overview = sandbox.get(f"/api/v1/namespaces/{NS}/services/{cid}-rest:rest/proxy/jobs/overview")
+    assert [job["jid"] for job in overview["jobs"]] == [first["job_id"]]
     for path in (f"/apis/apps/v1/namespaces/{NS}/deployments/{cid}", f"/api/v1/namespaces/{NS}/services/{cid}-rest",
                  f"/api/v1/namespaces/{NS}/configmaps/flink-config-{cid}"):
         labels = sandbox.get(path)["metadata"]["labels"]

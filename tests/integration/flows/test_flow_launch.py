@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from airflow_flink_k8s.core.errors import ClusterExistsError, FlinkSpecError
-from airflow_flink_k8s.core.job_id import derive_job_id
+from airflow_flink_k8s.core.job_id import flink_default_ha_job_id
 from airflow_flink_k8s.core.launch_plan import RunIdentity
 from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
@@ -27,8 +29,10 @@ def test_a_fresh_launch_creates_the_cluster_and_removes_leftover_ha_data(
         k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog) -> None:
     k8s.create(configmap("orders-cluster-config-map", "orders"), NAMESPACE)
     result = launch(k8s, make_spec(), RUN, LaunchSettings(), log)
-    job_id = derive_job_id("orders", RUN.run_key, RUN.try_number)
-    assert result.created and result.spec.job_id == job_id
+    job_id = result.spec.job_id
+    assert job_id is not None and re.fullmatch("[0-9a-f]{32}", job_id)
+    assert job_id != flink_default_ha_job_id("orders", "2.3.0") and not job_id.endswith("0" * 16)
+    assert result.created
     assert set(result.xcom) == XCOM_KEYS
     assert result.xcom["launched"] is True and result.xcom["job_id"] == job_id
     assert result.xcom["rest_url"] == f"http://orders-rest.{NAMESPACE}:8081"
@@ -64,12 +68,67 @@ def test_replace_deletes_the_cluster_and_launches_with_a_new_job_id(
     assert deployment is not None and deployment["metadata"]["annotations"][ANNOTATION_JOB_ID] == second.spec.job_id
 
 
-def test_restore_latest_resumes_the_checkpointed_job_and_keeps_its_ha_data(
+def test_every_fresh_launch_in_one_run_gets_its_own_job_id(
         k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog) -> None:
-    k8s.create(configmap(f"orders-{JOB}-config-map", "orders", {"checkpointID-0000000000000000003": "x"}), NAMESPACE)
-    result = launch(k8s, make_spec(restore="latest"), RUN, LaunchSettings(), log)
+    replace = LaunchSettings(if_exists="replace", delete_timeout=30)
+    first = launch(k8s, make_spec(), RUN, LaunchSettings(), log)
+    # another task of the same run replaces it
+    second = launch(k8s, make_spec(), RunIdentity(RUN.dag_id, "launch_b", RUN.run_id, 1), replace, log)
+    # the same task and try replaces it again (a re-run of the run, or a cleared task back at try 1)
+    third = launch(k8s, make_spec(program_args=["--rate", "5"]), RUN, replace, log)
+    ids = [first.spec.job_id, second.spec.job_id, third.spec.job_id]
+    assert second.created and third.created and len(set(ids)) == 3, ids
+    deployment = k8s.get("Deployment", "orders", NAMESPACE)
+    assert deployment is not None and deployment["metadata"]["annotations"][ANNOTATION_JOB_ID] == ids[2]
+    # ... while a retry that reattaches keeps the id the Deployment carries
+    again = launch(k8s, make_spec(program_args=["--rate", "5"]), RunIdentity(RUN.dag_id, RUN.task_id, RUN.run_id, 2),
+                   replace, log)
+    assert not again.created and again.spec.job_id == ids[2]
+
+
+def _checkpoint_files(base: Path, job_id: str, checkpoint: int) -> None:
+    (base / "orders" / job_id / f"chk-{checkpoint}").mkdir(parents=True)
+    (base / "orders" / job_id / f"chk-{checkpoint}" / "_metadata").write_bytes(b"x")
+
+
+def test_restore_latest_resumes_the_checkpointed_job_keeps_its_checkpoints_and_drops_its_job_graph(
+        k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog, tmp_path: Path) -> None:
+    leader = {"org.apache.flink.k8s.leader.restserver": "u,http://10.0.0.1:8081"}
+    k8s.create(configmap("orders-cluster-config-map", "orders", {f"executionPlan-{JOB}": "plan", **leader}), NAMESPACE)
+    pointers = {"checkpointID-0000000000000000002": "x", "checkpointID-0000000000000000003": "x", "counter": "4"}
+    k8s.create(configmap(f"orders-{JOB}-config-map", "orders", pointers), NAMESPACE)
+    _checkpoint_files(tmp_path, JOB, 3)
+    result = launch(k8s, make_spec(restore="latest", checkpoint_base_dir=f"file://{tmp_path}"), RUN,
+                    LaunchSettings(), log)
     assert result.spec.job_id == JOB and result.xcom["job_id"] == JOB
-    assert f"orders-{JOB}-config-map" in names(k8s, "ConfigMap")
+    assert k8s.get("ConfigMap", f"orders-{JOB}-config-map", NAMESPACE)["data"] == pointers  # type: ignore[index]
+    assert k8s.get("ConfigMap", "orders-cluster-config-map", NAMESPACE)["data"] == leader  # type: ignore[index]
+    assert f"removed the stored job graph executionPlan-{JOB} from HA ConfigMap {NAMESPACE}/orders-cluster" in log.text
+
+
+@pytest.mark.parametrize("base", ["deleted", "moved"])
+def test_restore_latest_whose_last_checkpoint_files_are_gone_fails_before_any_write(
+        k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog, tmp_path: Path, base: str) -> None:
+    k8s.create(configmap("orders-cluster-config-map", "orders", {f"jobGraph-{JOB}": "graph"}), NAMESPACE)
+    k8s.create(configmap(f"orders-{JOB}-config-map", "orders", {"checkpointID-0000000000000000005": "x"}), NAMESPACE)
+    _checkpoint_files(tmp_path, JOB, 4)  # an older checkpoint is there, the one HA names is not
+    if base == "moved":
+        (tmp_path / "orders").rename(tmp_path / "elsewhere")
+    with pytest.raises(FlinkSpecError, match=rf"^restore: 'latest' would resume job {JOB} of cluster 'orders' .* "
+                                             rf"checkpoint 5, .* {tmp_path}/orders/{JOB}/chk-5/_metadata does not"):
+        launch(k8s, make_spec(restore="latest", checkpoint_base_dir=f"file://{tmp_path}"), RUN, LaunchSettings(), log)
+    assert names(k8s, "Deployment") == []
+    assert k8s.get("ConfigMap", "orders-cluster-config-map", NAMESPACE)["data"] == {  # type: ignore[index]
+        f"jobGraph-{JOB}": "graph"}, "nothing was changed"
+
+
+def test_restore_latest_cannot_check_files_only_the_pods_see(
+        k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog, tmp_path: Path) -> None:
+    k8s.create(configmap(f"orders-{JOB}-config-map", "orders", {"checkpointID-0000000000000000005": "x"}), NAMESPACE)
+    for base in ("s3://bucket/checkpoints", f"file://{tmp_path}/mounted-in-the-pods-only"):
+        k8s.delete("Deployment", "orders", NAMESPACE)
+        result = launch(k8s, make_spec(restore="latest", checkpoint_base_dir=base), RUN, LaunchSettings(), log)
+        assert result.created and result.spec.job_id == JOB
 
 
 def test_restore_latest_without_a_checkpoint_fails_before_any_write(

@@ -13,7 +13,17 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.core.ha_data import checkpointed_job_ids, ha_configmap_names, ha_label_selector
+from airflow_flink_k8s.core.ha_data import (
+    checkpointed_job_ids,
+    ha_configmap_names,
+    ha_label_selector,
+    job_graph_keys,
+    latest_checkpoint_ids,
+    latest_znode_checkpoint,
+    local_checkpoint_path,
+    local_path,
+    without_job_graphs,
+)
 from tests.paths import DATA_DIR
 
 RECORDED_CLUSTER = "recorded-cluster"
@@ -147,3 +157,56 @@ def test_jobs_of_both_layouts_are_listed_sorted_and_only_for_this_cluster() -> N
         configmap("orders-cluster-config-map", data={"checkpointID-0000000000000000001": "x"}),
     ]
     assert checkpointed_job_ids("orders", maps) == [JOB, other]
+
+
+# ------------------------------------------------------------------------------------- latest checkpoint ids
+@pytest.mark.parametrize(("version", "checkpoint"), [("1.20.3", 1), ("2.3.0", 2)])
+def test_the_latest_checkpoint_of_the_recorded_job_is_read_from_its_key(version: str, checkpoint: int) -> None:
+    maps = [recorded(f"configmap-{version}"), recorded(f"configmap-{version}-job")]
+    assert latest_checkpoint_ids(RECORDED_CLUSTER, maps) == {RECORDED_JOB: checkpoint}
+
+
+def test_the_highest_of_several_retained_checkpoints_is_the_latest() -> None:
+    data = {"counter": "13", "checkpointID-0000000000000000011": "x", "checkpointID-0000000000000000012": "x",
+            "checkpointID-bogus": "x"}
+    assert latest_checkpoint_ids("orders", [configmap(f"orders-{JOB}-config-map", data=data)]) == {JOB: 12}
+
+
+def test_the_latest_zookeeper_checkpoint_is_the_highest_numeric_child() -> None:
+    assert latest_znode_checkpoint(["0000000000000000009", "0000000000000000010", "lock"]) == 10
+    assert latest_znode_checkpoint([]) is None
+
+
+# ------------------------------------------------------------------------------------------- job graph entries
+@pytest.mark.parametrize(("version", "key"), [("1.20.3", "jobGraph-"), ("2.3.0", "executionPlan-")])
+def test_only_the_job_graph_entry_is_dropped_from_the_recorded_cluster_map(version: str, key: str) -> None:
+    cluster_map = recorded(f"configmap-{version}")
+    assert job_graph_keys(cluster_map) == [key + RECORDED_JOB]
+    body = without_job_graphs(cluster_map)
+    assert body is not None
+    assert body["data"] == {k: v for k, v in cluster_map["data"].items() if k != key + RECORDED_JOB}
+    assert body["metadata"] == cluster_map["metadata"], "resourceVersion kept: the PUT is a compare-and-swap"
+    assert body["metadata"]["resourceVersion"]
+    assert job_graph_keys(cluster_map) == [key + RECORDED_JOB], "the map read from the API is left as it was"
+
+
+@pytest.mark.parametrize("version", ["1.20.3", "2.3.0"])
+def test_a_map_without_a_job_graph_needs_no_write(version: str) -> None:
+    assert without_job_graphs(recorded(f"configmap-{version}-job")) is None, "checkpoint pointers and counter stay"
+    assert without_job_graphs(configmap("orders-cluster-config-map", data=None)) is None
+
+
+# ----------------------------------------------------------------------------------- local checkpoint files
+@pytest.mark.parametrize(("uri", "path"), [
+    ("file:///data/chk", "/data/chk"), ("file:/data/chk", "/data/chk"), ("file://localhost/data/chk", "/data/chk"),
+    ("/data/chk", "/data/chk"), ("file:///data/with%20space", "/data/with space"),
+    ("s3://bucket/chk", None), ("hdfs://nn:8020/chk", None), ("file://otherhost/data", None), ("relative/x", None),
+    ("", None),
+])
+def test_only_local_uris_have_a_local_path(uri: str, path: str | None) -> None:
+    assert local_path(uri) == path
+
+
+def test_the_checkpoint_metadata_file_is_under_the_job_and_checkpoint_number() -> None:
+    assert local_checkpoint_path("file:///ckpt/orders/", JOB, 7) == f"/ckpt/orders/{JOB}/chk-7/_metadata"
+    assert local_checkpoint_path("s3://bucket/orders", JOB, 7) is None
