@@ -24,6 +24,7 @@ from airflow_flink_k8s.core.flink_keys import FIELD_KEYS as FIELD_KEYS
 from airflow_flink_k8s.core.flink_keys import KEY_CONCEPTS
 from airflow_flink_k8s.core.flink_keys import MANAGED_KEYS as MANAGED_KEYS
 from airflow_flink_k8s.core.flink_keys import key_for as key_for
+from airflow_flink_k8s.core.ha_storage import result_store_options
 from airflow_flink_k8s.core.names import (
     BLOB_SERVER_PORT,
     JOBMANAGER_RPC_PORT,
@@ -105,6 +106,8 @@ def _flink_options(spec: FlinkApplicationSpec) -> dict[str, str]:
         if spec.ha == "zookeeper":
             conf[key_for("zookeeper_quorum", v)] = str(spec.zookeeper_quorum)
             conf[key_for("zookeeper_root", v)] = spec.zookeeper_root
+        if spec.job_id is not None:
+            conf.update(result_store_options(str(spec.ha_storage_dir), spec.cluster_id, spec.job_id, v))
     if spec.checkpoint_dir is not None:
         conf[key_for("checkpoint_dir", v)] = spec.checkpoint_dir
     if spec.savepoint_dir is not None:

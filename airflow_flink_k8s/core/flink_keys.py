@@ -63,6 +63,17 @@ _FIXED_KEYS = {
 }
 
 
+JOB_RESULT_STORE_DIR = "job-result-store"
+APPLICATION_RESULT_STORE_DIR = "application-result-store"
+#: (first release, key, directory) of the result stores Flink keeps on the HA storage dir
+#: (``JobResultStoreOptions``, 1.15+; ``ApplicationResultStoreOptions``, 2.3+: checked in the 1.20.3 and 2.3.0
+#: jars). Each launch gets its own, ``<ha_storage_dir>/<cluster_id>/<directory>/<job-id>`` (``core.ha_storage``).
+RESULT_STORES: tuple[tuple[tuple[int, int], str, str], ...] = (
+    ((1, 15), "job-result-store.storage-path", JOB_RESULT_STORE_DIR),
+    ((2, 3), "application-result-store.storage-path", APPLICATION_RESULT_STORE_DIR),
+)
+
+
 def key_for(concept: str, version: FlinkVersion) -> str:
     """The Flink key of ``concept`` (a spec field or internal concept) in ``version``."""
     if concept in _FIXED_KEYS:
@@ -132,5 +143,7 @@ MANAGED_KEYS: dict[str, str] = {
     "rest.bind-port": "none: the rest Service port is fixed at 8081",
     "kubernetes.context": "none: the Kubernetes connection's cluster_context sets it",
     "kubernetes.config.file": "none: the Kubernetes connection's kube_config_path or kube_config sets it",
+    **{key: "none: every launch gets its own result store under ha_storage_dir/<cluster_id>/, so no earlier "
+            "launch's entry can end it" for _, key, _ in RESULT_STORES},
 }
 

@@ -235,7 +235,8 @@ def decide_after_lost_race(spec: FlinkApplicationSpec, run: RunIdentity, winner:
 def differing_options(spec: FlinkApplicationSpec, config_map: Mapping[str, Any] | None) -> list[str]:
     """The Flink options of ``spec`` whose value in another launch's ``flink-config-<cid>`` ConfigMap differs.
 
-    Only the keys are named (values may be credentials); the per-launch job id and restore path do not count.
+    Only the keys are named (values may be credentials); the per-launch job id, result stores and restore path
+    do not count.
     """
     import yaml  # here, not at module level: the operator module imports this one while DAGs are parsed
 
@@ -255,7 +256,10 @@ def differing_options(spec: FlinkApplicationSpec, config_map: Mapping[str, Any] 
     except yaml.YAMLError:
         return []
     mine = _flat_configuration(name, serialise_configuration(cluster_configuration(spec), spec.version))
-    per_launch = {key_for("job_id", spec.version), key_for("restore_path", spec.version)}
+    from airflow_flink_k8s.core.flink_keys import RESULT_STORES
+
+    per_launch = {key_for("job_id", spec.version), key_for("restore_path", spec.version),
+                  *(key for _, key, _ in RESULT_STORES)}
     return sorted(key for key in mine if key not in per_launch and mine.get(key) != theirs.get(key))
 
 

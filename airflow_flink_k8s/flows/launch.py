@@ -40,6 +40,7 @@ from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.flows.cli_launcher import CliLauncher
 from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
 from airflow_flink_k8s.flows.ha_state import HaLocation, drop_job_graphs, latest_checkpoints, remove_ha_data
+from airflow_flink_k8s.flows.ha_storage import remove_ha_storage
 from airflow_flink_k8s.flows.native_launcher import NativeLauncher
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
@@ -120,12 +121,15 @@ def _launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: Run
 def _prepare_ha(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings,
                 log: TaskLog) -> None:
     """Remove leftover HA data, or when resuming only the stored job graphs: Flink would otherwise silently recover
-    and run the old job instead of this spec's program."""
+    and run the old job instead of this spec's program. Leftover HA storage files go too (a resume keeps its
+    job's)."""
     where = HaLocation.of_spec(spec, settings.zookeeper_conn_id)
     if spec.restore == "latest":
         drop_job_graphs(k8s, where, log)
     else:
         remove_ha_data(k8s, where, log)
+    remove_ha_storage(spec.ha_storage_dir if spec.ha != "none" else None, spec.cluster_id, log,
+                      resume_job_id=spec.job_id if spec.restore == "latest" else None)
 
 
 def _after_lost_race(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity,

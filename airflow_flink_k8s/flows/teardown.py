@@ -1,6 +1,7 @@
 """The teardown of one application cluster: optionally stop its job with a savepoint, delete the Deployment (its
 Services, ConfigMaps and pods cascade), wait until it is gone, then remove its HA data unless it is kept (to resume
-later with ``restore="latest"``). A failed savepoint fails the teardown before anything is deleted."""
+later with ``restore="latest"``) and its leftover files on the HA storage dir (``flows.ha_storage``). A failed
+savepoint fails the teardown before anything is deleted."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoi
 from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
 from airflow_flink_k8s.flows.ha_state import HaLocation, remove_ha_data
+from airflow_flink_k8s.flows.ha_storage import cluster_storage_dir_of, remove_ha_storage
 from airflow_flink_k8s.hooks.flink_rest import SyncFlinkRestClient
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
@@ -43,9 +45,11 @@ def teardown(k8s: FlinkKubernetesHook, where: HaLocation, *, keep_ha_data: bool,
     savepoint_path = None
     if savepoint is not None and deployment is not None:
         savepoint_path = stop_with_savepoint(k8s, where.cluster_id, where.namespace, deployment, savepoint, log)
+    storage_dir = None if keep_ha_data or where.ha == "none" else cluster_storage_dir_of(k8s, where, log)
     delete_cluster(k8s, where.cluster_id, where.namespace, timeout=delete_timeout,
                    uid=deployment["metadata"]["uid"] if deployment else None)
     removed = [] if keep_ha_data else remove_ha_data(k8s, where, log)
+    removed += remove_ha_storage(storage_dir, where.cluster_id, log)
     log.info("Flink cluster %s/%s %s; HA data %s", where.namespace, where.cluster_id,
              "deleted" if existed else "was already gone",
              "kept" if keep_ha_data else (", ".join(removed) or "none found"))
