@@ -17,11 +17,11 @@ from typing import Any
 
 from airflow_flink_k8s.core.configuration import check_configuration_file, check_managed_keys
 from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
+from airflow_flink_k8s.core.ha_data import check_zookeeper_root
 from airflow_flink_k8s.core.memory_model import jobmanager_memory as _jobmanager_memory
 from airflow_flink_k8s.core.memory_model import taskmanager_memory as _taskmanager_memory
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
-from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
 
 #: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
 CLUSTER_ID_MAX_LENGTH = 45
@@ -387,11 +387,11 @@ def _check_ha(spec: FlinkApplicationSpec) -> None:
             raise FlinkSpecError("zookeeper_quorum", "must be host:port[,host:port…] with ports 1-65535", quorum)
         root = spec.zookeeper_root
         try:
-            check_znode_path(root if isinstance(root, str) else "")
+            check_zookeeper_root(root)
         except ValueError as error:
             raise FlinkSpecError(
-                "zookeeper_root", f"must be an absolute znode path such as /flink ({error})", root
-            ) from None
+                "zookeeper_root", f"must be an absolute znode path such as /flink or /flink/<namespace> ({error})",
+                root) from None
 
 
 def _check_state(spec: FlinkApplicationSpec) -> None:

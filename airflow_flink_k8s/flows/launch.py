@@ -50,6 +50,8 @@ class LaunchSettings:
     flink_conf_dir: str | None = None
     #: Airflow's sensitive field names: ``flink_conf`` keys matching them reach the cli launcher's client off argv.
     sensitive_fields: frozenset[str] = field(default_factory=frozenset)
+    #: ``reuse``/``replace`` may also act on a native Flink cluster this provider did not launch (``core.ownership``).
+    adopt_native_clusters: bool = False
 
     def __post_init__(self) -> None:
         check_if_exists(self.if_exists)
@@ -72,7 +74,8 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
     existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
     decision = decide(spec, run, existing, settings.if_exists, finished=existing is None or launch_finished(
         existing, k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace),
-        k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None))
+        k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None),
+        adopt_native_clusters=settings.adopt_native_clusters)
     log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value, decision.reason)
     if decision.action is Action.AWAIT:
         return _after_lost_race(k8s, spec, run, settings, existing, log)
