@@ -129,7 +129,7 @@ def remove_zookeeper_data(k8s: FlinkKubernetesHook, where: HaLocation, log: Task
 
 def own_jobmanager_ips(k8s: FlinkKubernetesHook, where: HaLocation) -> set[str]:
     """The pod IPs of the cluster's JobManager pods in its own namespace."""
-    ips = set()
+    ips: set[str] = set()
     for pod in k8s.list_pods(where.namespace, jobmanager_pods_selector(where.cluster_id)):
         status = pod.get("status") or {}
         ips.update(ip for ip in [status.get("podIP"), *(p.get("ip") for p in status.get("podIPs") or [])] if ip)

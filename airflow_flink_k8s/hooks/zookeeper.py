@@ -12,7 +12,8 @@ Connection (``conn_type`` ``zookeeper``), so that no secret ever sits in a DAG:
 
 A hook can also be made from a bare quorum string (``FlinkZooKeeperHook(quorum="h1:2181,h2:2181/chroot")``), which
 carries hosts only. Given both, the connection (for its credentials) must name the same hosts and chroot as the
-quorum, which is what Flink uses: a hook that would read or clean a different tree than Flink's is refused. Paths are Flink's: ``<root>/<ha cluster id>/…`` (see :mod:`airflow_flink_k8s.core.zookeeper_paths`).
+quorum, which is what Flink uses: a hook that would read or clean a different tree than Flink's is refused.
+Paths are Flink's: ``<root>/<ha cluster id>/…`` (see :mod:`airflow_flink_k8s.core.zookeeper_paths`).
 
 Watches: :meth:`FlinkZooKeeperHook.watch_leader` turns kazoo's ``DataWatch`` callbacks (run on kazoo's own thread)
 into an async iterator with ``loop.call_soon_threadsafe``. Hooks with the same connection parameters in one process
