@@ -69,7 +69,12 @@ class FlinkApplicationOperator(BaseOperator):
     :param launcher: ``native`` creates the objects through the API (no JVM on the worker); ``cli`` runs ``flink_bin``.
     :param if_exists: when Deployment ``<cluster-id>`` exists: ``fail``, ``reuse`` (reattach to an identical
         running spec) or ``replace`` (delete, wait until gone, relaunch). A retry of the same DAG run and task
-        with the same spec always reattaches.
+        with the same spec always reattaches. ``reuse``/``replace`` act only on a cluster this provider launched;
+        anything else (another controller's, e.g. a ``FlinkDeployment``'s, or not a Flink cluster) fails the task
+        naming it, before any write.
+    :param adopt_native_clusters: let ``replace`` also act on a native Flink cluster launched another way
+        (``flink run-application -t kubernetes-application``: labels ``type=flink-native-kubernetes``,
+        ``component=jobmanager``) that no other controller owns.
     :param kubernetes_conn_id: the cncf-kubernetes connection (``kubernetes_default``).
     :param zookeeper_conn_id: connection for ZooKeeper HA clean-up and restore checks (else ``zookeeper_quorum``).
     :param flink_bin: the ``flink`` executable for ``launcher="cli"``; ``cli_timeout`` bounds it (seconds);
@@ -104,7 +109,7 @@ class FlinkApplicationOperator(BaseOperator):
                  log_tail_lines: int = DEFAULT_LOG_TAIL_LINES, jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT,
                  unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-                 **kwargs: Any) -> None:
+                 adopt_native_clusters: bool = False, **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
         missing = [name for name in _REQUIRED if name not in spec_values]
         if missing:
@@ -117,7 +122,7 @@ class FlinkApplicationOperator(BaseOperator):
         self.launcher, self.if_exists = launcher, if_exists
         self.kubernetes_conn_id, self.zookeeper_conn_id = kubernetes_conn_id, zookeeper_conn_id
         self.flink_bin, self.cli_timeout, self.flink_conf_dir = flink_bin, cli_timeout, flink_conf_dir
-        self.delete_timeout = delete_timeout
+        self.delete_timeout, self.adopt_native_clusters = delete_timeout, adopt_native_clusters
         if wait_until is not None:
             from airflow_flink_k8s.core.readiness import ReadinessLevel
 
@@ -165,7 +170,8 @@ class FlinkApplicationOperator(BaseOperator):
             if_exists=self.if_exists, launcher=self.launcher, delete_timeout=self.delete_timeout,
             zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,
             flink_conf_dir=self.flink_conf_dir, jobmanager_restart_limit=self.jobmanager_restart_limit,
-            sensitive_fields=airflow_sensitive_fields() if self.launcher == "cli" else frozenset())
+            sensitive_fields=airflow_sensitive_fields() if self.launcher == "cli" else frozenset(),
+            adopt_native_clusters=self.adopt_native_clusters)
         if self.wait_until is not None and spec.ha == "none":
             raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
                                  "Flink's HA leader data")
@@ -241,6 +247,14 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         service proxy) into ``savepoint_dir``, or the cluster's own savepoint dir when None; ``drain`` as Flink's
         ``--drain``; ``job_id`` defaults to the one the launch recorded on the Deployment. A failed savepoint fails
         the task before anything is deleted.
+    :param adopt_native_clusters: also tear down a native Flink cluster this provider did not launch (no other
+        controller may own it); otherwise only clusters it launched, and anything else fails the task naming it.
+    :param remove_orphaned_ha_data: when no Deployment ``<cluster-id>`` exists, still remove the HA data left under
+        the cluster id (by default it is kept: nothing shows it is this cluster's rather than another's).
+
+    With ZooKeeper HA, only a subtree ``<zookeeper_root>/<cluster-id>`` holding Flink's nodes and no live leader of
+    another cluster is deleted; ``zookeeper_root`` must not be ``/``, and one root per namespace
+    (``/flink/<namespace>``) keeps clusters with the same id in two namespaces apart.
     """
 
     template_fields: Sequence[str] = ("cluster_id", "namespace", "ha", "zookeeper_quorum", "zookeeper_root", "job_id",
@@ -251,8 +265,19 @@ class FlinkApplicationTeardownOperator(BaseOperator):
                  zookeeper_conn_id: str | None = None, zookeeper_quorum: str | None = None,
                  zookeeper_root: str = "/flink", delete_timeout: float = 300, savepoint: bool = False,
                  savepoint_dir: str | None = None, drain: bool = False, job_id: str | None = None,
-                 savepoint_timeout: float = 600, **kwargs: Any) -> None:
+                 savepoint_timeout: float = 600, adopt_native_clusters: bool = False,
+                 remove_orphaned_ha_data: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if not isinstance(cluster_id, str) or not cluster_id.strip():
+            raise FlinkSpecError("cluster_id", "must name the Flink cluster to tear down", cluster_id)
+        if ha == "zookeeper" and isinstance(zookeeper_root, str) and "{{" not in zookeeper_root:
+            from airflow_flink_k8s.core.ha_data import check_zookeeper_root
+
+            try:
+                check_zookeeper_root(zookeeper_root)
+            except ValueError as error:
+                raise FlinkSpecError("zookeeper_root", str(error)) from None
+        self.adopt_native_clusters, self.remove_orphaned_ha_data = adopt_native_clusters, remove_orphaned_ha_data
         self.savepoint, self.savepoint_dir, self.drain, self.job_id = savepoint, savepoint_dir, drain, job_id
         self.savepoint_timeout = savepoint_timeout
         self.cluster_id, self.namespace, self.ha, self.keep_ha_data = cluster_id, namespace, ha, keep_ha_data
@@ -271,4 +296,6 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         savepoint = SavepointRequest(self.savepoint_dir, self.drain, self.job_id, self.savepoint_timeout) \
             if self.savepoint else None
         return teardown(FlinkKubernetesHook(self.kubernetes_conn_id), where, keep_ha_data=self.keep_ha_data,
-                        delete_timeout=self.delete_timeout, savepoint=savepoint, log=self.log)
+                        delete_timeout=self.delete_timeout, savepoint=savepoint, log=self.log,
+                        adopt_native_clusters=self.adopt_native_clusters,
+                        remove_orphaned_ha_data=self.remove_orphaned_ha_data)

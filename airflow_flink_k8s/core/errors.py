@@ -58,6 +58,12 @@ class ClusterExistsError(FlinkK8sError, RuntimeError):
     """The cluster id is taken and ``if_exists`` does not allow using or replacing it."""
 
 
+class NotOwnedError(FlinkK8sError, RuntimeError):
+    """An object under the cluster's name (a Deployment, HA ConfigMaps, a ZooKeeper subtree) is not this cluster's
+    as this provider launched it (or, when opted in, a native Flink cluster's): it is left alone and the message
+    names what was found."""
+
+
 class ClusterIdTakenError(FlinkK8sError, RuntimeError):
     """Another launch holds the cluster id: it created the Deployment ``<cluster-id>`` (or, for the cli launcher,
     the launch lock) first. ``holder`` is that object as the API returned it, None if it was gone again."""

@@ -10,7 +10,8 @@ existing Deployment:
   retry would fail on the same pods forever; ``replace`` then relaunches (fresh, or resumed with
   ``restore="latest"``);
 * otherwise ``if_exists`` rules: ``fail`` names the cluster, ``reuse`` reattaches to an identical spec only,
-  ``replace`` deletes and relaunches.
+  ``replace`` deletes and relaunches. ``reuse`` and ``replace`` act only on a cluster this provider launched, or
+  (opted in) a native Flink cluster no other controller owns: ``core.ownership``.
 
 ``decide_after_lost_race`` is the second decision of a launch whose create was refused because another task
 instance took the cluster id after this one decided. ``fail`` fails naming the cluster and the winner. ``reuse`` and
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from airflow_flink_k8s.core.errors import ClusterExistsError
+from airflow_flink_k8s.core.errors import ClusterExistsError, NotOwnedError
 from airflow_flink_k8s.core.failure_report import JobManagerFailure, jobmanager_failure
 from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID as ANNOTATION_JOB_ID
 from airflow_flink_k8s.core.names import ANNOTATION_PREFIX as ANNOTATION_PREFIX
@@ -38,6 +39,7 @@ from airflow_flink_k8s.core.names import ANNOTATION_RUN as ANNOTATION_RUN
 from airflow_flink_k8s.core.names import ANNOTATION_SPEC_HASH as ANNOTATION_SPEC_HASH
 from airflow_flink_k8s.core.names import ANNOTATION_TRY as ANNOTATION_TRY
 from airflow_flink_k8s.core.names import config_map_name
+from airflow_flink_k8s.core.ownership import Origin, check_manageable, describe, origin
 from airflow_flink_k8s.core.report_options import DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
@@ -138,13 +140,18 @@ def launched_by_run(existing: Mapping[str, Any] | None, run: RunIdentity) -> boo
 
 def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any] | None,
            if_exists: str, *, finished: bool = True, jobmanager_pods: list[dict[str, Any]] | None = None,
-           restart_limit: int = DEFAULT_RESTART_LIMIT) -> Decision:
+           restart_limit: int = DEFAULT_RESTART_LIMIT, adopt_native_clusters: bool = False) -> Decision:
     """What to do given the Deployment ``<cluster-id>`` as the API returned it (None when absent); ``finished``
     says whether its launch got to the end (``launch_finished``); ``jobmanager_pods`` are its JobManager pods,
-    read for a retry (``launched_by_run``), classified with ``restart_limit``."""
+    read for a retry (``launched_by_run``), classified with ``restart_limit``. ``reuse`` and ``replace`` act only
+    on a cluster this provider launched or, with ``adopt_native_clusters``, a native Flink cluster no other
+    controller owns (``core.ownership``); anything else raises ``NotOwnedError`` naming it, before any write."""
     check_if_exists(if_exists)
     if existing is None:
         return Decision(Action.CREATE)
+    if if_exists != "fail":
+        check_manageable(existing, spec.cluster_id, adopt_native_clusters=adopt_native_clusters,
+                         action=f"if_exists={if_exists!r}")
     annotations = (existing.get("metadata") or {}).get("annotations") or {}
     same_spec = annotations.get(ANNOTATION_SPEC_HASH) == spec_fingerprint(spec)
     job_id = annotations.get(ANNOTATION_JOB_ID)
@@ -214,6 +221,10 @@ def decide_after_lost_race(spec: FlinkApplicationSpec, run: RunIdentity, winner:
                                  "task to launch again.")
     annotations = (winner.get("metadata") or {}).get("annotations") or {}
     launched_by = _launched_by(_owner_run(annotations))
+    if if_exists != "fail" and (found := origin(winner, spec.cluster_id)) is not Origin.PROVIDER:
+        raise NotOwnedError(f"{where}: while this task was launching, the cluster id was taken by "
+                            f"{describe(winner)}, which is {found.value}; if_exists={if_exists!r} reattaches only "
+                            "to a launch of this provider and leaves it alone.")
     if if_exists == "fail":
         raise ClusterExistsError(f"{where} was launched concurrently by another task instance ({launched_by}), "
                                  "which created it first. Set if_exists='reuse' to reattach to an identical spec, or "

@@ -387,7 +387,7 @@ def _check_toleration(name: str, toleration: Mapping[str, Any]) -> None:
 
 
 def _check_ha(spec: FlinkApplicationSpec) -> None:
-    from airflow_flink_k8s.core.zookeeper_paths import check_znode_path  # see __post_init__
+    from airflow_flink_k8s.core.ha_data import check_zookeeper_root  # see __post_init__
 
     for name in ("ha_storage_dir", "zookeeper_quorum", "zookeeper_root"):  # typed even when ha does not use them
         if not isinstance(getattr(spec, name), str | None):
@@ -413,11 +413,11 @@ def _check_ha(spec: FlinkApplicationSpec) -> None:
             raise FlinkSpecError("zookeeper_quorum", "must be host:port[,host:port…] with ports 1-65535", quorum)
         root = spec.zookeeper_root
         try:
-            check_znode_path(root if isinstance(root, str) else "")
+            check_zookeeper_root(root)
         except ValueError as error:
             raise FlinkSpecError(
-                "zookeeper_root", f"must be an absolute znode path such as /flink ({error})", root
-            ) from None
+                "zookeeper_root", f"must be an absolute znode path such as /flink or /flink/<namespace> ({error})",
+                root) from None
 
 
 def _check_state(spec: FlinkApplicationSpec) -> None:

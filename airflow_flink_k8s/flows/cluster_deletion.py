@@ -11,6 +11,7 @@ import time
 
 from airflow_flink_k8s.core.errors import KubernetesApiError, LaunchRollbackError
 from airflow_flink_k8s.core.names import cluster_pods_selector, owned_object_names
+from airflow_flink_k8s.core.ownership import check_manageable
 from airflow_flink_k8s.flows.ownership import owned_by
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, object_path
 from airflow_flink_k8s.hooks.retry import retrying_call
@@ -22,13 +23,23 @@ ROLLBACK_TIMEOUT = 120.0
 
 
 def delete_cluster(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *, timeout: float,
-                   extra: tuple[tuple[str, str], ...] = (), uid: str | None = None) -> None:
+                   extra: tuple[tuple[str, str], ...] = (), uid: str | None = None,
+                   adopt_native_clusters: bool = False) -> None:
     """Delete the Deployment and wait until it, the objects it owns (also the ``extra`` (kind, name) ones) and its
     pods are gone; raise ``TimeoutError`` naming what is left after ``timeout`` seconds.
 
     With ``uid``, only the Deployment with that uid is deleted and waited for: once another launch has created a
-    new Deployment of the same name, its objects and pods count as not ours.
+    new Deployment of the same name, its objects and pods count as not ours. Without it, the Deployment found
+    under the name must be one this provider may delete (``core.ownership.check_manageable``; a native Flink
+    cluster only with ``adopt_native_clusters``), else ``NotOwnedError`` names it and nothing is deleted; none
+    found: nothing to do.
     """
+    if uid is None:
+        found = k8s.get("Deployment", cluster_id, namespace)
+        if found is None:
+            return
+        check_manageable(found, cluster_id, adopt_native_clusters=adopt_native_clusters, action="delete")
+        uid = found["metadata"]["uid"]
     _delete_deployment(k8s, cluster_id, namespace, uid)
     owned = [*owned_object_names(cluster_id), *extra]
     deadline = time.monotonic() + timeout
@@ -38,7 +49,7 @@ def delete_cluster(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *,
                                f"{', '.join(f'{kind} {namespace}/{name}' for kind, name in left)}")
         time.sleep(1.0)
     while pods := k8s.list_pods(namespace, cluster_pods_selector(cluster_id)):
-        if uid is not None and k8s.get("Deployment", cluster_id, namespace) is not None:
+        if k8s.get("Deployment", cluster_id, namespace) is not None:
             return  # a newer launch of this cluster id: the pods left may be its own
         if time.monotonic() > deadline:
             raise TimeoutError(f"pods of {cluster_id} still running after {timeout:.0f} s: "
@@ -46,11 +57,7 @@ def delete_cluster(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *,
         time.sleep(1.0)
 
 
-def _delete_deployment(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, uid: str | None) -> None:
-    if uid is None:
-        retrying_call(lambda: k8s.delete("Deployment", cluster_id, namespace, propagation="Foreground"),
-                      f"delete Deployment {cluster_id}")
-        return
+def _delete_deployment(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, uid: str) -> None:
     body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground",
             "preconditions": {"uid": uid}}
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):

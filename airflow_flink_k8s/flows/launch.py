@@ -63,6 +63,8 @@ class LaunchSettings:
     jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT
     #: Airflow's sensitive field names: ``flink_conf`` keys matching them reach the cli launcher's client off argv.
     sensitive_fields: frozenset[str] = field(default_factory=frozenset)
+    #: ``reuse``/``replace`` may also act on a native Flink cluster this provider did not launch (``core.ownership``).
+    adopt_native_clusters: bool = False
 
     def __post_init__(self) -> None:
         check_if_exists(self.if_exists)
@@ -88,7 +90,7 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
         existing, k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace),
         k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None),
         jobmanager_pods=k8s.list_pods(spec.namespace, jobmanager_pods_selector(spec.cluster_id)) if retried else None,
-        restart_limit=settings.jobmanager_restart_limit)
+        restart_limit=settings.jobmanager_restart_limit, adopt_native_clusters=settings.adopt_native_clusters)
     log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value, decision.reason)
     if decision.action is Action.AWAIT:
         return _after_lost_race(k8s, spec, run, settings, existing, log)

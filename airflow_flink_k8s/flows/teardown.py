@@ -1,7 +1,8 @@
 """The teardown of one application cluster: optionally stop its job with a savepoint, delete the Deployment (its
 Services, ConfigMaps and pods cascade), wait until it is gone, then remove its HA data unless it is kept (to resume
 later with ``restore="latest"``) and its leftover files on the HA storage dir (``flows.ha_storage``). A failed
-savepoint fails the teardown before anything is deleted."""
+savepoint fails the teardown before anything is deleted. It acts only on what it recognises as the cluster's
+(``core.ownership``, ``core.ha_data``) and names anything else it refuses."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from airflow_flink_k8s.core import rest_api
 from airflow_flink_k8s.core.errors import FlinkSpecError, SavepointError
 from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID
+from airflow_flink_k8s.core.ownership import check_manageable
 from airflow_flink_k8s.core.readiness import RestResponse
 from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
 from airflow_flink_k8s.flows import TaskLog
@@ -37,24 +39,35 @@ class SavepointRequest:
 
 
 def teardown(k8s: FlinkKubernetesHook, where: HaLocation, *, keep_ha_data: bool, delete_timeout: float,
-             savepoint: SavepointRequest | None, log: TaskLog) -> dict[str, Any]:
+             savepoint: SavepointRequest | None, log: TaskLog, adopt_native_clusters: bool = False,
+             remove_orphaned_ha_data: bool = False) -> dict[str, Any]:
     """Tear the cluster down (see the module); returns ``cluster_id``, ``namespace``, ``deleted`` (False when it
-    was already gone), ``savepoint_path``, ``ha_data_removed`` and ``ha_data_kept``."""
+    was already gone), ``savepoint_path``, ``ha_data_removed`` and ``ha_data_kept``.
+
+    Only a cluster this provider launched (or, with ``adopt_native_clusters``, a native Flink cluster no other
+    controller owns) is stopped and deleted; anything else under the name raises ``NotOwnedError`` before any
+    request that changes something. With no Deployment, HA data is removed only with ``remove_orphaned_ha_data``.
+    """
     deployment = k8s.get("Deployment", where.cluster_id, where.namespace)
     existed = deployment is not None
+    if deployment is not None:
+        check_manageable(deployment, where.cluster_id, adopt_native_clusters=adopt_native_clusters,
+                         action="teardown")
     savepoint_path = None
     if savepoint is not None and deployment is not None:
         savepoint_path = stop_with_savepoint(k8s, where.cluster_id, where.namespace, deployment, savepoint, log)
-    storage_dir = None if keep_ha_data or where.ha == "none" else cluster_storage_dir_of(k8s, where, log)
-    delete_cluster(k8s, where.cluster_id, where.namespace, timeout=delete_timeout,
-                   uid=deployment["metadata"]["uid"] if deployment else None)
-    removed = [] if keep_ha_data else remove_ha_data(k8s, where, log)
+    kept = keep_ha_data or not (existed or remove_orphaned_ha_data)
+    storage_dir = None if kept or where.ha == "none" else cluster_storage_dir_of(k8s, where, log)
+    if deployment is not None:
+        delete_cluster(k8s, where.cluster_id, where.namespace, timeout=delete_timeout,
+                       uid=deployment["metadata"]["uid"])
+    removed = [] if kept else remove_ha_data(k8s, where, log, leader_grace=delete_timeout if existed else 0.0)
     removed += remove_ha_storage(storage_dir, where.cluster_id, log)
     log.info("Flink cluster %s/%s %s; HA data %s", where.namespace, where.cluster_id,
              "deleted" if existed else "was already gone",
-             "kept" if keep_ha_data else (", ".join(removed) or "none found"))
+             "kept" if kept else (", ".join(removed) or "none found"))
     return {"cluster_id": where.cluster_id, "namespace": where.namespace, "deleted": existed,
-            "savepoint_path": savepoint_path, "ha_data_removed": removed, "ha_data_kept": keep_ha_data}
+            "savepoint_path": savepoint_path, "ha_data_removed": removed, "ha_data_kept": kept}
 
 
 def stop_with_savepoint(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, deployment: dict[str, Any],

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_flink_k8s.core.errors import KubernetesApiError
+from airflow_flink_k8s.core.errors import FlinkSpecError, KubernetesApiError
 from airflow_flink_k8s.core.rest_endpoint import ApiServer
 from airflow_flink_k8s.hooks.retry import READ_ATTEMPTS, READ_FIRST_WAIT, aretrying_call, retrying_call
 
@@ -36,13 +36,21 @@ _JSON_ANSWERS = {200: "object", 201: "object", 202: "object"}
 
 
 def object_path(kind: str, namespace: str, name: str | None = None) -> str:
-    """``/apis/apps/v1/namespaces/<ns>/deployments[/<name>]`` for a kind."""
+    """``/apis/apps/v1/namespaces/<ns>/deployments[/<name>]`` for a kind; ``name=None`` is the collection.
+
+    An empty (or ``/``-holding) name or namespace raises ``FlinkSpecError``: ``…/deployments/`` would address the
+    whole collection, so a DELETE of one object by an empty name would be a delete-collection.
+    """
     try:
         prefix, plural = KIND_PATHS[kind]
     except KeyError:
         raise ValueError(f"kind: not one this provider manages: {kind!r}") from None
+    for field_name, value in (("namespace", namespace), ("name", name)):
+        if value is not None and (not isinstance(value, str) or not value.strip() or "/" in value
+                                  or value in (".", "..")):
+            raise FlinkSpecError(field_name, f"of a {kind} must be a non-empty Kubernetes name", value)
     path = f"{prefix}/namespaces/{namespace}/{plural}"
-    return f"{path}/{name}" if name else path
+    return path if name is None else f"{path}/{name}"
 
 
 class FlinkKubernetesHook:

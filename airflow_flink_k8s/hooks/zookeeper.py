@@ -11,7 +11,9 @@ Connection (``conn_type`` ``zookeeper``), so that no secret ever sits in a DAG:
 * ``extra.timeout``: session timeout in seconds (default 10).
 
 A hook can also be made from a bare quorum string (``FlinkZooKeeperHook(quorum="h1:2181,h2:2181/chroot")``), which
-carries hosts only. Paths are Flink's: ``<root>/<ha cluster id>/…`` (see :mod:`airflow_flink_k8s.core.zookeeper_paths`).
+carries hosts only. Given both, the connection (for its credentials) must name the same hosts and chroot as the
+quorum, which is what Flink uses: a hook that would read or clean a different tree than Flink's is refused.
+Paths are Flink's: ``<root>/<ha cluster id>/…`` (see :mod:`airflow_flink_k8s.core.zookeeper_paths`).
 
 Watches: :meth:`FlinkZooKeeperHook.watch_leader` turns kazoo's ``DataWatch`` callbacks (run on kazoo's own thread)
 into an async iterator with ``loop.call_soon_threadsafe``. Hooks with the same connection parameters in one process
@@ -29,7 +31,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from airflow.sdk import BaseHook
 
-from airflow_flink_k8s.core.ha_data import JOB_GRAPH_ZNODES, latest_znode_checkpoint
+from airflow_flink_k8s.core.errors import FlinkSpecError, LeaderDataError
+from airflow_flink_k8s.core.ha_data import JOB_GRAPH_ZNODES, check_zookeeper_root, latest_znode_checkpoint
 from airflow_flink_k8s.core.leader import LeaderInfo, decode_zookeeper_leader
 from airflow_flink_k8s.core.rest_api import normalize_job_id
 from airflow_flink_k8s.core.zookeeper_paths import (
@@ -143,6 +146,21 @@ def settings_from_connection(conn: Any) -> ZooKeeperSettings:
     )
 
 
+def _ensemble(hosts: str) -> tuple[frozenset[str], str]:
+    """The (unordered) ``host:port`` set and chroot of a normalised quorum string."""
+    hosts, _, chroot = quorum_hosts(hosts).partition("/")
+    return frozenset(hosts.split(",")), "/" + chroot if chroot else ""
+
+
+def check_same_ensemble(connection_hosts: str, quorum: str, conn_id: str) -> None:
+    """Raise ``FlinkSpecError`` unless connection ``conn_id``'s hosts and chroot are the quorum's (Flink's)."""
+    if _ensemble(connection_hosts) != _ensemble(quorum):
+        raise FlinkSpecError(
+            "zookeeper_conn_id", f"connection {conn_id!r} names ZooKeeper {connection_hosts!r} but zookeeper_quorum, "
+            f"which Flink uses, is {quorum!r}: they must name the same hosts and chroot, or the clean-up would read "
+            "and delete another tree than Flink's. Make them agree, or give only one")
+
+
 class _SharedClients:
     """Process-wide kazoo sessions, one per settings, reference-counted."""
 
@@ -201,8 +219,8 @@ class FlinkZooKeeperHook(BaseHook):
     hook_name = "ZooKeeper (Flink HA)"
 
     def __init__(self, zookeeper_conn_id: str | None = None, *, quorum: str | None = None) -> None:
-        if (zookeeper_conn_id is None) == (quorum is None):
-            raise ValueError("FlinkZooKeeperHook: give exactly one of zookeeper_conn_id and quorum")
+        if zookeeper_conn_id is None and quorum is None:
+            raise ValueError("FlinkZooKeeperHook: give zookeeper_conn_id or quorum (or both, naming the same ensemble)")
         super().__init__()
         self.zookeeper_conn_id = zookeeper_conn_id
         self.quorum = quorum
@@ -215,7 +233,10 @@ class FlinkZooKeeperHook(BaseHook):
             if self.zookeeper_conn_id is None:
                 self._settings = ZooKeeperSettings(hosts=quorum_hosts(str(self.quorum)))
             else:
-                self._settings = settings_from_connection(self.get_connection(self.zookeeper_conn_id))
+                settings = settings_from_connection(self.get_connection(self.zookeeper_conn_id))
+                if self.quorum is not None:
+                    check_same_ensemble(settings.hosts, self.quorum, self.zookeeper_conn_id)
+                self._settings = settings
         return self._settings
 
     def get_conn(self) -> KazooClient:
@@ -289,10 +310,54 @@ class FlinkZooKeeperHook(BaseHook):
                 found[job] = latest
         return found
 
+    def cluster_children(self, cluster_id: str, root: str = DEFAULT_ROOT) -> list[str] | None:
+        """The nodes directly under ``<root>/<cid>``; None when it does not exist."""
+        from kazoo.exceptions import NoNodeError
+
+        try:
+            return sorted(self.get_conn().get_children(zookeeper_namespace(cluster_id, check_zookeeper_root(root))))
+        except NoNodeError:
+            return None
+
+    def live_leaders(self, cluster_id: str, root: str = DEFAULT_ROOT) -> dict[str, str]:
+        """The leaders published now under ``<root>/<cid>``: ephemeral, non-empty leader nodes (``leader/<name>/
+        connection_info`` 1.14+, ``jobs/<jobid>/leader/connection_info`` 1.14, ``leader/<name>_lock`` 1.13) by
+        path, with their address (``<undecodable>`` for bytes Flink does not write)."""
+        from kazoo.exceptions import NoNodeError
+
+        client = self.get_conn()
+        namespace = zookeeper_namespace(cluster_id, check_zookeeper_root(root))
+        candidates = []
+        for parent, leaf in ((zookeeper_path(namespace, "leader"), "connection_info"),
+                             (zookeeper_path(namespace, "jobs"), "leader/connection_info")):
+            try:
+                children = client.get_children(parent)
+            except NoNodeError:
+                continue
+            candidates += [zookeeper_path(parent, child, leaf) for child in children]
+            candidates += [zookeeper_path(parent, child) for child in children if child.endswith("_lock")]
+        found = {}
+        for path in candidates:
+            try:
+                data, stat = client.get(path)
+            except NoNodeError:
+                continue
+            if not stat.ephemeralOwner or not data:
+                continue
+            try:
+                leader = decode_zookeeper_leader(data)
+            except LeaderDataError:
+                found[path] = "<undecodable>"
+                continue
+            if leader is not None:
+                found[path] = leader.address
+        return found
+
     # ----------------------------------------------------------------- writes (operator)
     def delete_cluster_data(self, cluster_id: str, root: str = DEFAULT_ROOT) -> bool:
-        """Delete ``<root>/<cid>`` and everything under it; ``False`` when it was not there."""
-        namespace = zookeeper_namespace(cluster_id, root)
+        """Delete ``<root>/<cid>`` and everything under it; ``False`` when it was not there. ``root`` must be below
+        ``/`` (``check_zookeeper_root``); whether the subtree is the cluster's is the caller's to check first."""
+        namespace = zookeeper_namespace(cluster_id, check_zookeeper_root(root))
         client = self.get_conn()
         if client.exists(namespace) is None:
             return False

@@ -60,10 +60,13 @@ def make_spec() -> Callable[..., FlinkApplicationSpec]:
     return make
 
 
-def configmap(name: str, cid: str, data: dict[str, str] | None = None) -> dict[str, Any]:
-    """A ConfigMap labelled ``app=<cid>``, as Flink labels its HA data."""
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"app": cid}},
-            "data": data or {}}
+def configmap(name: str, cid: str, data: dict[str, str] | None = None,
+              labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A ConfigMap labelled ``app=<cid>, type=flink-native-kubernetes`` (as Flink 2.x labels its HA data), or
+    with ``labels``."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": name, "labels": {"app": cid, "type": "flink-native-kubernetes"} if labels is None else labels},
+        "data": data or {}}
 
 
 def names(k8s: FlinkKubernetesHook, kind: str) -> list[str]:

@@ -72,9 +72,10 @@ def test_zookeeper_ha_data_is_removed_and_read(zookeeper: ZooKeeperServer, k8s: 
         client.close()
 
 
-def test_a_connection_wins_over_the_spec_quorum(make_spec: Callable[..., FlinkApplicationSpec]) -> None:
+def test_the_spec_quorum_is_kept_beside_a_connection(make_spec: Callable[..., FlinkApplicationSpec]) -> None:
     spec = make_spec(ha="zookeeper", zookeeper_quorum="zk:2181")
-    assert HaLocation.of_spec(spec, "zk_conn").zookeeper_quorum is None
+    with_connection = HaLocation.of_spec(spec, "zk_conn")
+    assert (with_connection.zookeeper_conn_id, with_connection.zookeeper_quorum) == ("zk_conn", "zk:2181")
     assert HaLocation.of_spec(spec, None).zookeeper_quorum == "zk:2181"
 
 

@@ -134,5 +134,6 @@ def test_a_savepoint_of_a_cluster_without_a_recorded_job_id_names_the_field(
         k8s: FlinkKubernetesHook, launched: LaunchResult, log: RecordingLog) -> None:
     k8s.patch("Deployment", "orders", NAMESPACE, {"metadata": {"annotations": {ANNOTATION_JOB_ID: None}}})
     with pytest.raises(FlinkSpecError, match=r"^job_id: is required for savepoint=True"):
-        teardown(k8s, WHERE, keep_ha_data=False, delete_timeout=30, savepoint=SavepointRequest(), log=log)
+        teardown(k8s, WHERE, keep_ha_data=False, delete_timeout=30, savepoint=SavepointRequest(), log=log,
+                 adopt_native_clusters=True)
     assert names(k8s, "Deployment") == ["orders"]

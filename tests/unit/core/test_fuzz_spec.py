@@ -225,7 +225,7 @@ def test_zookeeper_root_is_a_path_zookeeper_accepts(root):
         assert zookeeper_accepts(path) and path.startswith(root.rstrip("/") + "/")
     else:
         assert result.field == "zookeeper_root"
-        assert not zookeeper_accepts(root) or root == ""
+        assert not zookeeper_accepts(root) or root in ("", "/")  # "/": refused, the whole ensemble
 
 
 def quorum_ok(quorum: str) -> bool:

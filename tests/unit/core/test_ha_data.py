@@ -14,16 +14,23 @@ from typing import Any
 import pytest
 
 from airflow_flink_k8s.core.ha_data import (
+    check_zookeeper_root,
     checkpointed_job_ids,
+    foreign_leaders,
     ha_configmap_names,
     ha_label_selector,
+    ha_labels_match,
     job_graph_keys,
     latest_checkpoint_ids,
     latest_znode_checkpoint,
+    leader_host,
     local_checkpoint_path,
     local_path,
+    lookalike_configmap_names,
+    unknown_zookeeper_nodes,
     without_job_graphs,
 )
+from airflow_flink_k8s.core.leader import decode_zookeeper_leader
 from tests.paths import DATA_DIR
 
 RECORDED_CLUSTER = "recorded-cluster"
@@ -35,8 +42,16 @@ def recorded(name: str) -> dict[str, Any]:
     return json.loads((DATA_DIR / "ha" / f"{name}.json").read_text())
 
 
+def flink_labels(cid: str = "orders") -> dict[str, str]:
+    """The labels Flink 2.x gives HA ConfigMaps (1.x adds ``configmap-type=high-availability``)."""
+    return {"app": cid, "type": "flink-native-kubernetes"}
+
+
 def configmap(name: str, labels: dict[str, str] | None = None, data: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}},
+    """A ConfigMap; by default labelled as Flink labels the HA data of the cluster its name starts with."""
+    cid = name.partition("-")[0]
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "labels": flink_labels(cid) if labels is None else labels},
             "data": data or {}}
 
 
@@ -86,7 +101,7 @@ def test_the_recorded_cluster_and_job_maps_are_ha_data(version: str) -> None:
     ],
 )
 def test_every_flink_layout_is_recognised(name: str) -> None:
-    assert ha_configmap_names("orders", [configmap(name, {"app": "orders"})]) == [name]
+    assert ha_configmap_names("orders", [configmap(name, flink_labels())]) == [name]
 
 
 @pytest.mark.parametrize(
@@ -112,11 +127,11 @@ def test_every_flink_layout_is_recognised(name: str) -> None:
     ],
 )
 def test_look_alike_names_are_not_ha_data(name: str) -> None:
-    assert ha_configmap_names("orders", [configmap(name, {"app": "orders"})]) == []
+    assert ha_configmap_names("orders", [configmap(name, flink_labels())]) == []
 
 
 def test_a_cluster_id_with_a_dot_matches_only_itself() -> None:
-    maps = [configmap("a.b-cluster-config-map"), configmap("axb-cluster-config-map")]
+    maps = [configmap("a.b-cluster-config-map", flink_labels("a.b")), configmap("axb-cluster-config-map")]
     assert ha_configmap_names("a.b", maps) == ["a.b-cluster-config-map"]
 
 
@@ -210,3 +225,57 @@ def test_only_local_uris_have_a_local_path(uri: str, path: str | None) -> None:
 def test_the_checkpoint_metadata_file_is_under_the_job_and_checkpoint_number() -> None:
     assert local_checkpoint_path("file:///ckpt/orders/", JOB, 7) == f"/ckpt/orders/{JOB}/chk-7/_metadata"
     assert local_checkpoint_path("s3://bucket/orders", JOB, 7) is None
+
+
+# ------------------------------------------------------------------------------------------------ labels
+def test_a_look_alike_without_flinks_labels_is_not_ha_data_and_is_named() -> None:
+    nginx = configmap("orders-cluster-config-map", {"app": "orders"})
+    assert ha_configmap_names("orders", [nginx]) == [] and checkpointed_job_ids("orders", [
+        configmap(f"orders-{JOB}-config-map", {"app": "orders"}, {"checkpointID-0000000000000000001": "x"})]) == []
+    assert lookalike_configmap_names("orders", [nginx, configmap("orders-cluster-config-map")]) == [
+        "orders-cluster-config-map"]
+
+
+@pytest.mark.parametrize("version", ["1.20.3", "2.3.0"])
+def test_the_recorded_labels_are_flinks_for_their_version(version: str) -> None:
+    labels = recorded(f"configmap-{version}")["metadata"]["labels"]
+    assert ha_labels_match(RECORDED_CLUSTER, labels, version) and ha_labels_match(RECORDED_CLUSTER, labels)
+    assert not ha_labels_match("other", labels, version)
+
+
+def test_a_1x_map_needs_its_configmap_type_label_and_a_2x_cluster_accepts_a_1x_leftover() -> None:
+    assert not ha_labels_match("orders", flink_labels(), "1.20.3")
+    old = {**flink_labels(), "configmap-type": "high-availability"}
+    assert ha_labels_match("orders", old, "1.20.3") and ha_labels_match("orders", old, "2.3.0")
+    assert not ha_labels_match("orders", {**flink_labels(), "configmap-type": "leader"})
+
+
+# ------------------------------------------------------------------------------------------------ ZooKeeper
+def test_only_flinks_nodes_are_recognised_under_the_cluster_namespace() -> None:
+    flink_2 = ["leader", "jobs", "execution-plans", "applications"]
+    flink_1_20 = ["leader", "jobs", "jobgraphs"]
+    flink_1_13 = ["leaderlatch", "leader", "checkpoints", "checkpoint-counter", "jobgraphs", "running_job_registry"]
+    assert unknown_zookeeper_nodes(flink_2 + flink_1_20 + flink_1_13) == []
+    assert unknown_zookeeper_nodes(["leader", "brokers", "config"]) == ["brokers", "config"]
+
+
+@pytest.mark.parametrize("root", ["/", "", "  ", "//", None])
+def test_the_zookeeper_root_must_be_below_slash(root: Any) -> None:
+    with pytest.raises(ValueError):
+        check_zookeeper_root(root)
+    assert check_zookeeper_root("/flink/team-a") == "/flink/team-a"
+
+
+@pytest.mark.parametrize("version", ["1.20.3", "2.3.0"])
+def test_recorded_leader_addresses_give_their_host(version: str) -> None:
+    for component in ("rest_server", "dispatcher", "resource_manager", "job"):
+        address = decode_zookeeper_leader((DATA_DIR / "ha" / f"zookeeper-{version}-{component}.bin").read_bytes())
+        assert address is not None and leader_host(address.address) == "127.0.0.1", address
+
+
+def test_leaders_on_none_of_this_clusters_pods_are_foreign() -> None:
+    leaders = {"/flink/orders/leader/rest_server/connection_info": "http://10.0.0.7:8081",
+               "/flink/orders/leader/dispatcher/connection_info": "pekko.tcp://flink@[fd00::7]:6123/user/rpc/x"}
+    assert foreign_leaders(leaders, {"10.0.0.7", "fd00::7"}) == {}
+    assert foreign_leaders(leaders, {"10.0.0.8"}) == dict(sorted(leaders.items()))
+    assert foreign_leaders({"/x": "<undecodable>"}, {"10.0.0.7"}) == {"/x": "<undecodable>"}

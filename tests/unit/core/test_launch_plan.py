@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from airflow_flink_k8s.core.errors import ClusterExistsError, FlinkSpecError
+from airflow_flink_k8s.core.errors import ClusterExistsError, FlinkSpecError, NotOwnedError
 from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects
 from airflow_flink_k8s.core.launch_plan import (
     Action,
@@ -24,6 +24,7 @@ from airflow_flink_k8s.core.launch_plan import (
     launched_by_run,
     spec_fingerprint,
 )
+from airflow_flink_k8s.core.names import selector_labels
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.unit.core.test_failure_classification import recorded, with_status
 
@@ -49,8 +50,10 @@ CHANGED = make_spec(parallelism=4)
 
 def deployment(launched_with: FlinkApplicationSpec | None, by: RunIdentity | None = None, job_id: str = JOB_ID,
                *, deleting: bool = False) -> dict[str, Any]:
-    """The Deployment ``orders`` as the API returns it; ``launched_with=None``: not launched by this provider."""
-    metadata: dict[str, Any] = {"name": "orders", "namespace": "flink", "uid": "5f0c1a2e-0000-4000-8000-000000000001"}
+    """The Deployment ``orders`` as the API returns it (with the JobManager labels Flink's client gives it);
+    ``launched_with=None``: a native Flink cluster not launched by this provider."""
+    metadata: dict[str, Any] = {"name": "orders", "namespace": "flink", "uid": "5f0c1a2e-0000-4000-8000-000000000001",
+                                "labels": selector_labels("orders")}
     if launched_with is not None and by is not None:
         metadata["annotations"] = launch_annotations(launched_with, by, job_id)
     if deleting:
@@ -192,13 +195,52 @@ def test_a_retry_whose_spec_changed_is_not_reattached() -> None:
     assert decide(CHANGED, THIS_TRY, deployment(SPEC, EARLIER_TRY), "replace").action is Action.REPLACE
 
 
-def test_a_cluster_this_provider_did_not_launch_is_named_as_such() -> None:
-    foreign = deployment(None)
+def test_a_native_cluster_this_provider_did_not_launch_is_replaced_only_when_adoption_is_asked_for() -> None:
+    native = deployment(None)
     with pytest.raises(ClusterExistsError, match="not launched by this provider"):
-        decide(SPEC, THIS_TRY, foreign, "fail")
+        decide(SPEC, THIS_TRY, native, "fail")
+    for if_exists in ("reuse", "replace"):
+        with pytest.raises(NotOwnedError, match=rf"^if_exists='{if_exists}' refused for Flink cluster 'orders': found "
+                           r"Deployment flink/orders \(labels app=orders, component=jobmanager, "
+                           r"type=flink-native-kubernetes; owners none\), which is a native Flink cluster not launched "
+                           r"by airflow-flink-k8s: .*set adopt_native_clusters=True"):
+            decide(SPEC, THIS_TRY, native, if_exists)
+    assert decide(SPEC, THIS_TRY, native, "replace", adopt_native_clusters=True).action is Action.REPLACE
     with pytest.raises(ClusterExistsError, match="runs a different spec"):
-        decide(SPEC, THIS_TRY, foreign, "reuse")
-    assert decide(SPEC, THIS_TRY, foreign, "replace").action is Action.REPLACE
+        decide(SPEC, THIS_TRY, native, "reuse", adopt_native_clusters=True)
+
+
+def _controlled_by(existing: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
+    existing["metadata"]["ownerReferences"] = [{"apiVersion": "flink.apache.org/v1beta1", "kind": kind,
+                                                "name": name, "uid": "0b5e", "controller": True}]
+    return existing
+
+
+@pytest.mark.parametrize("launched_with", [None, SPEC], ids=["native", "annotated"])
+def test_a_cluster_another_controller_owns_is_never_replaced_or_reused(launched_with: Any) -> None:
+    existing = _controlled_by(deployment(launched_with, OTHER_RUN), "FlinkDeployment", "orders")
+    for if_exists in ("reuse", "replace"):
+        with pytest.raises(NotOwnedError, match=r"controller FlinkDeployment orders\), which is not a Flink cluster "
+                                                r"this provider may manage: another controller owns it"):
+            decide(SPEC, THIS_TRY, existing, if_exists, adopt_native_clusters=True)
+
+
+def test_a_deployment_that_is_not_a_flink_cluster_is_never_replaced() -> None:
+    nginx = {"kind": "Deployment", "metadata": {"name": "orders", "namespace": "flink", "uid": "u1",
+                                                "labels": {"app": "orders"}}}
+    with pytest.raises(NotOwnedError, match=r"found Deployment flink/orders \(labels app=orders; owners none\), "
+                                            r"which is not a Flink cluster this provider may manage: it is not a "
+                                            r"native Flink JobManager Deployment"):
+        decide(SPEC, THIS_TRY, nginx, "replace", adopt_native_clusters=True)
+
+
+@pytest.mark.parametrize("if_exists", ["reuse", "replace"])
+def test_a_lost_race_against_an_object_this_provider_did_not_launch_names_it(if_exists: str) -> None:
+    with pytest.raises(NotOwnedError, match=r"taken by Deployment flink/orders \(labels app=orders, "
+                                            r"component=jobmanager, type=flink-native-kubernetes; controller "
+                                            r"FlinkDeployment orders\)"):
+        decide_after_lost_race(SPEC, THIS_TRY, _controlled_by(deployment(None), "FlinkDeployment", "orders"),
+                               if_exists)
 
 
 def test_an_unreadable_run_annotation_counts_as_another_owner() -> None:

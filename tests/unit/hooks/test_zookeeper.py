@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.hooks.zookeeper import (
     FlinkZooKeeperHook,
+    check_same_ensemble,
     quorum_hosts,
     settings_from_connection,
 )
@@ -47,5 +49,23 @@ def test_connections_map_to_kazoo_settings_and_reject_half_credentials() -> None
                          ({"host": "z", "extra_dejson": {"timeout": 0}}, "timeout")):
         with pytest.raises(ValueError, match=rule):
             settings_from_connection(connection(**fields))
-    with pytest.raises(ValueError, match="exactly one"):
-        FlinkZooKeeperHook("zk", quorum="z:2181")
+    with pytest.raises(ValueError, match="give zookeeper_conn_id or quorum"):
+        FlinkZooKeeperHook()
+
+
+@pytest.mark.parametrize(("connection_hosts", "quorum", "agree"), [
+    ("a:2181,b:2181", "b:2181,a:2181", True),
+    ("a:2181", "a", True),
+    ("a:2181/team", "a:2181/team", True),
+    ("a:2181/team", "a:2181", False),  # a chroot Flink does not use: another tree
+    ("a:2181", "a:2182", False),
+    ("a:2181,b:2181", "a:2181", False),
+])
+def test_a_connection_and_a_quorum_must_name_the_same_ensemble(connection_hosts: str, quorum: str,
+                                                               agree: bool) -> None:
+    if agree:
+        check_same_ensemble(connection_hosts, quorum, "zk")
+        return
+    with pytest.raises(FlinkSpecError, match=r"^zookeeper_conn_id: connection 'zk' names ZooKeeper .* but "
+                                             r"zookeeper_quorum, which Flink uses, is"):
+        check_same_ensemble(connection_hosts, quorum, "zk")

@@ -1,0 +1,204 @@
+"""Ownership on the Kubernetes API emulator (and a real ZooKeeper): ``replace``, teardown and HA clean-up act only
+on the cluster's own objects. Each scenario first builds the object a user already has under the cluster's name
+(an nginx Deployment ``orders``, a ``FlinkDeployment``'s Deployment, a ConfigMap named like HA data, another tree
+in ZooKeeper), then checks that it is still there after the task and that the task's error names it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kazoo.client import KazooClient
+
+from airflow_flink_k8s.core.errors import FlinkSpecError, NotOwnedError
+from airflow_flink_k8s.core.launch_plan import RunIdentity
+from airflow_flink_k8s.core.names import selector_labels
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from airflow_flink_k8s.flows.ha_state import HaLocation, remove_ha_data
+from airflow_flink_k8s.flows.launch import LaunchSettings, launch
+from airflow_flink_k8s.flows.teardown import teardown
+from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
+from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
+from tests.integration.flows.conftest import NAMESPACE, RecordingLog, configmap, names
+
+RUN = RunIdentity("etl", "launch", "manual__2026-01-01", 1)
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+SpecFactory = Callable[..., FlinkApplicationSpec]
+
+
+def nginx(labels: dict[str, str] | None = None, owner: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A web server's Deployment that happens to be called ``orders``."""
+    labels = labels or {"app": "orders"}
+    meta: dict[str, Any] = {"name": "orders", "labels": labels}
+    if owner:
+        meta["ownerReferences"] = [owner]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": {
+        "replicas": 1, "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels},
+                     "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}}}
+
+
+FLINK_DEPLOYMENT = {"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment", "name": "orders",
+                    "uid": "3d1c5b2a-0000-4000-8000-00000000f1d0", "controller": True, "blockOwnerDeletion": True}
+
+
+def writes(emulator: EmulatorProcess, since: int) -> list[str]:
+    return [f"{r['method']} {r['resource']}/{r.get('name')}" for r in emulator.requests(since)
+            if r["method"] in WRITES]
+
+
+def test_replace_leaves_a_foreign_deployment_and_its_configmap_alone(
+        k8s: FlinkKubernetesHook, k8s_emulator: EmulatorProcess, make_spec: SpecFactory, log: RecordingLog) -> None:
+    k8s.create(nginx(), NAMESPACE)
+    k8s.create(configmap("orders-cluster-config-map", "orders", labels={"app": "orders"}), NAMESPACE)
+    before = k8s_emulator.stats()["request_seq"]
+    with pytest.raises(NotOwnedError, match=r"^if_exists='replace' refused for Flink cluster 'orders': found "
+                                            rf"Deployment {NAMESPACE}/orders \(labels app=orders; owners none\), "
+                                            r"which is not a Flink cluster this provider may manage"):
+        launch(k8s, make_spec(), RUN, LaunchSettings(if_exists="replace", delete_timeout=30), log)
+    assert writes(k8s_emulator, before) == []
+    assert names(k8s, "Deployment") == ["orders"] and names(k8s, "ConfigMap") == ["orders-cluster-config-map"]
+    # Opting in to native clusters does not make a web server one.
+    with pytest.raises(NotOwnedError, match="not a native Flink JobManager Deployment"):
+        launch(k8s, make_spec(), RUN, LaunchSettings(if_exists="replace", adopt_native_clusters=True), log)
+    assert names(k8s, "Deployment") == ["orders"]
+
+
+def test_teardown_refuses_a_foreign_deployment_before_any_write(
+        k8s: FlinkKubernetesHook, k8s_emulator: EmulatorProcess, log: RecordingLog) -> None:
+    k8s.create(nginx(), NAMESPACE)
+    k8s.create(configmap("orders-cluster-config-map", "orders", labels={"app": "orders"}), NAMESPACE)
+    before = k8s_emulator.stats()["request_seq"]
+    with pytest.raises(NotOwnedError, match=rf"^teardown refused for Flink cluster 'orders': found Deployment "
+                                            rf"{NAMESPACE}/orders \(labels app=orders; owners none\)"):
+        teardown(k8s, HaLocation("kubernetes", "orders", NAMESPACE), keep_ha_data=False, delete_timeout=30,
+                 savepoint=None, log=log, adopt_native_clusters=True)
+    assert writes(k8s_emulator, before) == []
+    assert names(k8s, "Deployment") == ["orders"] and names(k8s, "ConfigMap") == ["orders-cluster-config-map"]
+
+
+@pytest.mark.parametrize("action", ["replace", "reuse", "teardown"])
+def test_a_deployment_another_controller_owns_is_refused(
+        action: str, k8s: FlinkKubernetesHook, k8s_emulator: EmulatorProcess, make_spec: SpecFactory,
+        log: RecordingLog) -> None:
+    # The emulator has no FlinkDeployment kind, and its garbage collector (like the real one) would collect an
+    # object whose owner does not exist: held off for the test, as the real FlinkDeployment would be there.
+    k8s_emulator.set_gc_delay(3600)
+    k8s.create(nginx(selector_labels("orders"), FLINK_DEPLOYMENT), NAMESPACE)
+    before = k8s_emulator.stats()["request_seq"]
+    with pytest.raises(NotOwnedError, match=r"controller FlinkDeployment orders\), which is not a Flink cluster "
+                                            r"this provider may manage: another controller owns it"):
+        if action == "teardown":
+            teardown(k8s, HaLocation("kubernetes", "orders", NAMESPACE), keep_ha_data=False, delete_timeout=30,
+                     savepoint=None, log=log, adopt_native_clusters=True)
+        else:
+            launch(k8s, make_spec(), RUN, LaunchSettings(if_exists=action, adopt_native_clusters=True), log)
+    assert writes(k8s_emulator, before) == []
+    assert names(k8s, "Deployment") == ["orders"]
+
+
+def test_ha_clean_up_leaves_a_configmap_without_flinks_labels_alone(
+        k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog) -> None:
+    k8s.create(configmap("orders-cluster-config-map", "orders", labels={"app": "orders"}), NAMESPACE)
+    k8s.create(configmap("orders-0123456789abcdef0123456789abcdef-config-map", "orders"), NAMESPACE)
+    result = launch(k8s, make_spec(), RUN, LaunchSettings(), log)
+    assert result.created
+    assert "orders-cluster-config-map" in names(k8s, "ConfigMap")
+    assert "orders-0123456789abcdef0123456789abcdef-config-map" not in names(k8s, "ConfigMap")
+    assert (f"left ConfigMap {NAMESPACE}/orders-cluster-config-map alone: it has an HA data name of orders but not "
+            "Flink's HA labels") in log.text
+
+
+def test_teardown_of_a_gone_cluster_keeps_ha_data_unless_asked(k8s: FlinkKubernetesHook, log: RecordingLog) -> None:
+    k8s.create(configmap("orders-cluster-config-map", "orders"), NAMESPACE)
+    where = HaLocation("kubernetes", "orders", NAMESPACE)
+    kept = teardown(k8s, where, keep_ha_data=False, delete_timeout=30, savepoint=None, log=log)
+    assert (kept["deleted"], kept["ha_data_kept"], kept["ha_data_removed"]) == (False, True, [])
+    assert names(k8s, "ConfigMap") == ["orders-cluster-config-map"]
+    removed = teardown(k8s, where, keep_ha_data=False, delete_timeout=30, savepoint=None, log=log,
+                       remove_orphaned_ha_data=True)
+    assert removed["ha_data_removed"] == ["configmap/orders-cluster-config-map"] and names(k8s, "ConfigMap") == []
+
+
+def test_empty_names_are_refused_before_any_request(k8s: FlinkKubernetesHook, k8s_emulator: EmulatorProcess,
+                                                    log: RecordingLog) -> None:
+    from airflow_flink_k8s.operators import FlinkApplicationTeardownOperator
+
+    k8s.create(configmap("keep-me", "keep"), NAMESPACE)
+    before = k8s_emulator.stats()["request_seq"]
+    for call in (lambda: k8s.delete("ConfigMap", "", NAMESPACE), lambda: k8s.get("Deployment", "", NAMESPACE),
+                 lambda: k8s.patch("ConfigMap", "", NAMESPACE, {}), lambda: k8s.delete("ConfigMap", "x", "")):
+        with pytest.raises(FlinkSpecError, match=r"^(name|namespace): of a (ConfigMap|Deployment) must be a "
+                                                 r"non-empty Kubernetes name, got ''"):
+            call()
+    with pytest.raises(FlinkSpecError, match=r"^cluster_id: must name the Flink cluster to tear down, got ''"):
+        FlinkApplicationTeardownOperator(task_id="down", cluster_id="", namespace=NAMESPACE)
+    with pytest.raises(FlinkSpecError, match=r"^cluster_id: must not be empty"):
+        teardown(k8s, HaLocation("kubernetes", "", NAMESPACE), keep_ha_data=False, delete_timeout=30,
+                 savepoint=None, log=log)
+    assert k8s_emulator.requests(before) == []
+    assert names(k8s, "ConfigMap") == ["keep-me"]
+
+
+# ------------------------------------------------------------------------------------------------------ ZooKeeper
+@pytest.fixture
+def zk(zookeeper: ZooKeeperServer) -> Iterator[KazooClient]:
+    client = KazooClient(hosts=zookeeper.hosts)
+    client.start(timeout=20)
+    try:
+        yield client
+    finally:
+        client.stop()
+        client.close()
+
+
+@pytest.mark.zookeeper
+def test_a_zookeeper_root_of_slash_is_refused(make_spec: SpecFactory, zk: KazooClient,
+                                              zookeeper: ZooKeeperServer) -> None:
+    from airflow_flink_k8s.operators import FlinkApplicationTeardownOperator
+
+    zk.create("/orders/leader", b"", makepath=True)
+    for root in ("/", ""):
+        with pytest.raises(FlinkSpecError, match=r"^zookeeper_root: must be an absolute znode path such as /flink"):
+            make_spec(ha="zookeeper", zookeeper_quorum=zookeeper.hosts, zookeeper_root=root)
+        with pytest.raises(FlinkSpecError, match=r"^zookeeper_root: must be a znode path below '/'"):
+            FlinkApplicationTeardownOperator(task_id="down", cluster_id="orders", ha="zookeeper",
+                                             zookeeper_quorum=zookeeper.hosts, zookeeper_root=root)
+        with pytest.raises(FlinkSpecError, match=r"^zookeeper_root: must be a znode path below '/'"):
+            HaLocation("zookeeper", "orders", NAMESPACE, zookeeper_quorum=zookeeper.hosts, zookeeper_root=root)
+    assert zk.exists("/orders/leader") is not None
+
+
+@pytest.mark.zookeeper
+def test_a_subtree_that_is_not_only_flink_ha_data_is_left_alone(k8s: FlinkKubernetesHook, zk: KazooClient,
+                                                                zookeeper: ZooKeeperServer, log: RecordingLog) -> None:
+    zk.create("/services/orders/leader/latch", b"", makepath=True)
+    zk.create("/services/orders/brokers/ids/1", b"kafka", makepath=True)
+    where = HaLocation("zookeeper", "orders", NAMESPACE, zookeeper_quorum=zookeeper.hosts, zookeeper_root="/services")
+    with pytest.raises(NotOwnedError, match=r"^ZooKeeper subtree /services/orders is not recognisably Flink HA data "
+                                            r"of cluster 'orders': it holds brokers, which Flink does not create"):
+        remove_ha_data(k8s, where, log)
+    assert zk.get("/services/orders/brokers/ids/1")[0] == b"kafka"
+
+
+@pytest.mark.zookeeper
+def test_a_connection_and_a_quorum_that_disagree_are_refused(
+        k8s: FlinkKubernetesHook, zk: KazooClient, zookeeper: ZooKeeperServer, make_spec: SpecFactory,
+        log: RecordingLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Flink uses the spec's quorum (no chroot): /flink/orders. The connection adds a chroot /other.
+    zk.create("/flink/orders/leader", b"", makepath=True)
+    zk.create("/other/flink/orders/jobs/someone-elses", b"", makepath=True)
+    monkeypatch.setenv("AIRFLOW_CONN_ZK_OTHER", json.dumps({"conn_type": "zookeeper", "host": zookeeper.hosts,
+                                                            "extra": {"chroot": "/other"}}))
+    spec = make_spec(ha="zookeeper", zookeeper_quorum=zookeeper.hosts)
+    with pytest.raises(FlinkSpecError, match=r"^zookeeper_conn_id: connection 'zk_other' names ZooKeeper "
+                                             rf"'{zookeeper.hosts}/other' but zookeeper_quorum, which Flink uses, is "
+                                             rf"'{zookeeper.hosts}'"):
+        remove_ha_data(k8s, HaLocation.of_spec(spec, "zk_other"), log)
+    assert zk.exists("/other/flink/orders/jobs/someone-elses") is not None and zk.exists("/flink/orders/leader")
+    monkeypatch.setenv("AIRFLOW_CONN_ZK_SAME", json.dumps({"conn_type": "zookeeper", "host": zookeeper.hosts}))
+    assert remove_ha_data(k8s, HaLocation.of_spec(spec, "zk_same"), log) == ["znode /flink/orders"]
+    assert zk.exists("/flink/orders") is None and zk.exists("/other/flink/orders/jobs/someone-elses") is not None
