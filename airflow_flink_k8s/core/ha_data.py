@@ -24,8 +24,8 @@ import copy
 import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
+from airflow_flink_k8s.core.file_uris import local_path
 from airflow_flink_k8s.core.names import NATIVE_TYPE
 from airflow_flink_k8s.core.versions import FlinkVersion
 from airflow_flink_k8s.core.zookeeper_paths import check_znode_path
@@ -143,15 +143,6 @@ def local_checkpoint_path(checkpoint_dir: str, job_id: str, checkpoint_id: int) 
     return None if base is None else f"{base.rstrip('/')}/{job_id}/chk-{checkpoint_id}/_metadata"
 
 
-def local_path(uri: str) -> str | None:
-    """The absolute local path of a ``file:`` URI (``file:///x``, ``file:/x``, ``file://localhost/x``) or a plain
-    absolute path; None for other schemes."""
-    parts = urlsplit(uri)
-    if parts.scheme == "" and uri.startswith("/"):
-        return uri
-    if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path.startswith("/"):
-        return unquote(parts.path)
-    return None
 
 
 # ----------------------------------------------------------------- ZooKeeper

@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from airflow_flink_k8s.core.flink_keys import APPLICATION_RESULT_STORE_DIR, JOB_RESULT_STORE_DIR, RESULT_STORES
 from airflow_flink_k8s.core.versions import FlinkVersion
@@ -51,19 +50,6 @@ def result_store_options(storage_dir: str, cluster_id: str, job_id: str, version
             if version.at_least(major, minor)}
 
 
-def local_path(uri: str) -> str | None:
-    """The local path of ``uri`` when this process can reach it as files (``file:`` URIs without a host, or a
-    plain absolute path); None for remote filesystems (s3, hdfs, gs, …) and for paths with ``..``."""
-    parts = urlsplit(uri)
-    if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-        path = unquote(parts.path)
-    elif not parts.scheme and uri.startswith("/"):
-        path = uri
-    else:
-        return None
-    if not path.startswith("/") or ".." in path.split("/") or "\x00" in path:
-        return None
-    return path.rstrip("/") or "/"
 
 
 @dataclass(frozen=True)

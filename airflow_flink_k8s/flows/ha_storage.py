@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from airflow_flink_k8s.core.ha_storage import cluster_storage_dir, local_path, plan_removal, storage_dir_of
+from airflow_flink_k8s.core.file_uris import local_path
+from airflow_flink_k8s.core.ha_storage import cluster_storage_dir, plan_removal, storage_dir_of
 from airflow_flink_k8s.core.names import config_map_name
 from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.flows.ha_state import HaLocation

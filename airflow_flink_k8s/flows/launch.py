@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_flink_k8s.core.errors import ClusterIdTakenError, FlinkSpecError
-from airflow_flink_k8s.core.ha_data import local_checkpoint_path, local_path
+from airflow_flink_k8s.core.file_uris import local_path
+from airflow_flink_k8s.core.ha_data import local_checkpoint_path
 from airflow_flink_k8s.core.job_id import NONCE_BYTES, derive_job_id
 from airflow_flink_k8s.core.launch_plan import (
     Action,

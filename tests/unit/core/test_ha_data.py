@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from airflow_flink_k8s.core.file_uris import local_path
 from airflow_flink_k8s.core.ha_data import (
     check_zookeeper_root,
     checkpointed_job_ids,
@@ -25,7 +26,6 @@ from airflow_flink_k8s.core.ha_data import (
     latest_znode_checkpoint,
     leader_host,
     local_checkpoint_path,
-    local_path,
     lookalike_configmap_names,
     unknown_zookeeper_nodes,
     without_job_graphs,

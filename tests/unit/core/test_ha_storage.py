@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_flink_k8s.core.configuration import flink_configuration
-from airflow_flink_k8s.core.ha_storage import local_path, plan_removal, storage_dir_of
+from airflow_flink_k8s.core.file_uris import local_path
+from airflow_flink_k8s.core.ha_storage import plan_removal, storage_dir_of
 from airflow_flink_k8s.core.spec import FlinkSpecError
 from tests.spec_support import spec
 
