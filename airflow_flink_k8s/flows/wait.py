@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -296,7 +296,7 @@ class SyncWait:
         if not self.check.kubernetes_conn_id:
             return Answer(error=NO_KUBERNETES)
         if isinstance(request, PodsRequest):
-            return answer_of(lambda: self._hook().list_pods(request.namespace, request.label_selector))
+            return _pods_answer(lambda: self._hook().list_pods(request.namespace, request.label_selector))
         return answer_of(lambda: self._hook().pod_log(request.pod, request.namespace, **log_call_kwargs(request)))
 
     def _hook(self) -> FlinkKubernetesHook:
@@ -375,6 +375,24 @@ async def wait(check: ReadinessCheck, *, poll_interval: float, end_time: float |
                 last_reason = outcome.message
             remaining = None if end_time is None else end_time - time.time()
             await requests.leader_source.wait(_next_wake(poll_interval, remaining, state.leader))
+
+
+#: API answers that no retry can change: the pods a wait must see to notice a JobManager that cannot start.
+_REFUSED = (401, 403)
+
+
+def _pods_answer(read: Callable[[], Any]) -> Answer:
+    """The pods ``read`` returns; other failures are an answer's error (pods are read best effort), but a refusal
+    (401/403) raises: without the pods a wait could not tell a crash-looping JobManager from a slow one, and only
+    the Role can fix it."""
+    try:
+        return Answer(read())
+    except KubernetesApiError as error:
+        if error.status in _REFUSED:
+            raise
+        return Answer(error=describe_error(error))
+    except Exception as error:
+        return Answer(error=describe_error(error))
 
 
 def _next_wake(poll_interval: float, remaining: float | None, leader: LeaderInfo | None) -> float:
@@ -465,9 +483,13 @@ class _AsyncRequests:
             await asyncio.wait_for(self._pods.listed(), check.rest_timeout)
         except TimeoutError:
             return Answer(error=f"the JobManager pod watch of namespace {check.namespace} has not listed yet")
+        except KubernetesApiError as error:
+            if error.status in _REFUSED:
+                raise
+            return Answer(error=describe_error(error))
         except Exception as error:
             return Answer(error=describe_error(error))
-        return answer_of(self._pods.items)
+        return _pods_answer(self._pods.items)
 
 
 class _KubernetesLeaderSource:
@@ -480,7 +502,7 @@ class _KubernetesLeaderSource:
         return self._check.leader_from_configmap(self._subscription.current())
 
     async def wait(self, timeout: float) -> None:
-        with suppress(TimeoutError):
+        with suppress(TimeoutError, KubernetesApiError):  # a refused watch surfaces in the next step's leader read
             await asyncio.wait_for(self._subscription.changed(), timeout)
 
 

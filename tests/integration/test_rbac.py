@@ -268,6 +268,7 @@ OPERATIONS: dict[tuple[str, str], Callable[[ComboRun], Any]] = {
     ("configmaps", "delete"): ComboRun.teardown_gone,
     ("pods", "list"): ComboRun.teardown_gone,
     ("configmaps", "watch"): ComboRun.deferred_wait,
+    ("pods", "watch"): ComboRun.deferred_wait,
     ("services/proxy", "get"): ComboRun.proxy_poke,
     ("services/proxy", "create"): ComboRun.stop_with_savepoint,
     ("pods/log", "get"): ComboRun.timed_out_wait,
