@@ -13,7 +13,6 @@ decide where every task goes, and a retry does not reattach to a JobManager that
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
+from tests.fixtures.kubernetes import sandbox_as_kubernetes_default
 from tests.sensor_support import env_connection
 
 pytestmark = pytest.mark.flink
@@ -58,16 +58,9 @@ with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2026, 1, 1), ca
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKubernetes]:
-    cluster = LocalKubernetes.start(tmp_path_factory.mktemp("connection") / "k8s",
-                                    namespaces=("default", "flink", TEAM_NS), restart_backoff=RESTART_BACKOFF)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
-                {"conn_type": "kubernetes", "extra": {"kube_config_path": str(cluster.kubeconfig)}}))
-            yield cluster
-    finally:
-        survivors = cluster.stop()
-    assert not survivors, f"processes survived the sandbox: {survivors}"
+    with sandbox_as_kubernetes_default(tmp_path_factory.mktemp("connection"), namespaces=("default", "flink", TEAM_NS),
+                                       restart_backoff=RESTART_BACKOFF) as cluster:
+        yield cluster
 
 
 def _run(run_dag: DagRunner, dag_id: str, day: int = 1, *, launch: dict[str, Any] | None = None,
