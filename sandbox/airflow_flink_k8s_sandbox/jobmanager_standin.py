@@ -20,7 +20,8 @@ that surface, one small stdlib + PyYAML process per pod (about 15 MB RSS, under 
 * Checkpoints, when ``execution.checkpointing.interval`` is set: the per-job map ``<cid>-<jid>-config-map`` with
   ``counter`` and ``checkpointID-<19 digits>`` (one retained), and a ``chk-N/_metadata`` file under a ``file:``
   checkpoint dir at ``<dir>/<jid>/chk-N``.
-* REST on ``rest.bind-port``: ``/config``, ``/jobs/overview``, ``/jobs/<id>``, ``/jobs/<id>/checkpoints`` with the
+* REST on ``rest.bind-port``: ``/config``, ``/overview``, ``/jobs/overview``, ``/jobs/<id>`` (one vertex whose one task
+  is in the job's state), ``/jobs/<id>/checkpoints`` with the
   fields the provider parses, a 404 for another job id, and the 503 "ongoing leader election" before it leads.
 
 Not emulated: TaskManagers (no TaskManager pods are requested) and running the user's jar (the job is RUNNING once
@@ -397,19 +398,30 @@ def rest_answer(standin: JobManagerStandin, path: str) -> tuple[int, Any]:
                "tasks": {"total": 1, "running": 1, "finished": 0, "canceled": 0, "failed": 0}}
     if path == "/jobs/overview":
         return 200, {"jobs": [summary]}
+    if path == "/overview":  # one TaskManager with one slot, taken by the job's one task
+        return 200, {"taskmanagers": 1, "slots-total": 1, "slots-available": 0, "jobs-running": 1,
+                     "jobs-finished": 0, "jobs-cancelled": 0, "jobs-failed": 0, "flink-version": config.version}
     match = re.fullmatch(r"/jobs/([0-9a-f]{32})(/checkpoints)?", path)
     if not match:
         return 404, {"errors": ["Not found: " + path]}
     if match.group(1) != config.job_id:
         return 404, {"errors": [f"org.apache.flink.runtime.rest.NotFoundException: Job {match.group(1)} not found"]}
     if match.group(2) is None:
-        return 200, {**summary, "isStoppable": False, "job-type": "STREAMING", "now": now, "vertices": [],
+        vertex = {"id": config.job_id, "name": "Source: stand-in", "maxParallelism": 128, "parallelism": 1,
+                  "status": job.state, "start-time": job.start_ms, "end-time": -1, "duration": now - job.start_ms,
+                  "tasks": {**dict.fromkeys(TASK_STATES, 0), job.state: 1}}
+        return 200, {**summary, "isStoppable": False, "job-type": "STREAMING", "now": now, "vertices": [vertex],
                      "status-counts": {job.state: 1}, "timestamps": {job.state: job.start_ms}}
     completed = job.checkpoints
     return 200, {"counts": {"restored": 0, "total": completed, "in_progress": 0, "completed": completed,
                             "failed": 0},
                  "summary": {}, "history": [],
                  "latest": {"completed": job.latest, "savepoint": None, "failed": None, "restored": None}}
+
+
+#: The task states Flink counts per vertex in ``/jobs/<id>`` (``ExecutionState``).
+TASK_STATES = ("CREATED", "SCHEDULED", "DEPLOYING", "RUNNING", "FINISHED", "CANCELING", "CANCELED", "FAILED",
+               "RECONCILING", "INITIALIZING")
 
 
 def main(argv: list[str] | None = None) -> int:
