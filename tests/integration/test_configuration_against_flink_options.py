@@ -37,6 +37,8 @@ OPTION_CLASSES = [
     "org.apache.flink.configuration.PipelineOptionsInternal",
     "org.apache.flink.configuration.JobManagerOptions",
     "org.apache.flink.configuration.TaskManagerOptions",
+    "org.apache.flink.runtime.highavailability.JobResultStoreOptions",
+    "org.apache.flink.runtime.highavailability.ApplicationResultStoreOptions",  # 2.3+
 ]
 KEYS_JAVA = """
 import java.lang.reflect.*;
