@@ -59,7 +59,7 @@ GOALS = (
          r"(?P<note>CLI/native-in-a-fresh-process = [\d.]+x)", at_most=False, target=30, unit="x"),
     Goal("import_cost", "import of operators + sensors, incl. the package's share of airflow.sdk",
          r"(?P<note>on top of airflow\.sdk: p50 [\d.]+ ms); with the package share of airflow\.sdk: "
-         r"total (?P<value>[\d.]+) ms", at_most=True, target=30, unit=" ms"),
+         r"total (?P<value>[\d.]+) ms", at_most=True, target=10, unit=" ms"),
     Goal("trigger_detection", "trigger detection latency p50",
          r"trigger detection latency: p50 (?P<value>[\d.]+) ms, (?P<note>p95 [\d.]+ ms)",
          at_most=True, target=50, unit=" ms"),
@@ -75,7 +75,7 @@ GOALS = (
          unit=" MB"),
     Goal("load", "50 launches + waits + teardowns under API faults vs without",
          r"(?P<note>wall [\d.]+ s with faults, [\d.]+ s without); faults/anchor = (?P<value>[\d.]+)x",
-         at_most=True, target=4, unit="x"),
+         at_most=True, target=2, unit="x"),
 )
 
 

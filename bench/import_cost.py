@@ -36,7 +36,7 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 RUNS = 15
 ATTRIBUTION_RUNS = 5
-GOAL_MS = 30.0
+GOAL_MS = 10.0
 OURS = ("airflow_flink_k8s.operators", "airflow_flink_k8s.sensors")
 THEIRS = ("airflow.providers.apache.flink.operators.flink_kubernetes",)
 VARIANTS: dict[str, tuple[str, ...]] = {"sdk": (), "ours": OURS, "theirs": THEIRS}
