@@ -4,6 +4,7 @@ znodes), finding the jobs in it that have a completed checkpoint, and dropping t
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.core.zookeeper_paths import DEFAULT_ROOT
 from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+from airflow_flink_k8s.hooks.retry import retrying_call
 
 if TYPE_CHECKING:
     from airflow_flink_k8s.hooks.zookeeper import FlinkZooKeeperHook
@@ -89,7 +91,10 @@ def remove_ha_data(k8s: FlinkKubernetesHook, where: HaLocation, log: TaskLog, *,
     removed = []
     for name in ha_configmap_names(where.cluster_id, found, where.flink_version):
         log.info("removing HA ConfigMap %s/%s", where.namespace, name)
-        k8s.delete("ConfigMap", name, where.namespace)
+        # A DELETE is idempotent (a second one finds nothing): a transient answer must not leave HA data behind
+        # for a teardown retry that no longer finds the Deployment (and so keeps HA data unless told otherwise).
+        retrying_call(functools.partial(k8s.delete, "ConfigMap", name, where.namespace),
+                      f"delete ConfigMap {where.namespace}/{name}")
         removed.append(f"configmap/{name}")
     return removed
 
