@@ -182,7 +182,10 @@ def step(check: ReadinessCheck, state: WaitState, *, now: float, deadline: float
         return (yield from _unscheduled(check, readiness, waited))
     if now >= state.next_pod_check:  # a crash-looping JobManager: fail now, not at the timeout
         state.next_pod_check = now + POD_CHECK_INTERVAL
-        crashed = yield from crash_report(target)
+        try:
+            crashed = yield from crash_report(target)
+        except KubernetesApiError as error:  # the pods were refused (401/403): only the Role can fix that
+            return Outcome(ERROR, str(error), readiness.details())
         if crashed is not None:
             return Outcome(FAILED, crashed.partition("\n")[0], readiness.details(), crashed)
     if deadline is not None and now >= deadline:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from airflow_flink_k8s.core.names import ANNOTATION_PREFIX
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
@@ -218,9 +219,22 @@ class ComboRun:
         return self.run(("FlinkApplicationOperator", "launch", self.launch_args(PROBE)))
 
     def teardown_gone(self) -> Any:
-        """Tear down a cluster that is gone but left HA data behind (Kubernetes HA)."""
+        """Tear down a cluster of this provider whose JobManager never started (an image nothing runs), with HA data
+        left behind (Kubernetes HA): the teardown deletes the Deployment, waits until it and its pods are gone, then
+        removes the HA data."""
+        namespace = self.combo.namespace
+        labels = {"app": GONE, "component": "jobmanager", "type": "flink-native-kubernetes"}
+        _admin_request(self.k8s, "POST", f"/apis/apps/v1/namespaces/{namespace}/deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": GONE, "labels": labels, "annotations": {
+                f"{ANNOTATION_PREFIX}/job-id": "ab" * 16, f"{ANNOTATION_PREFIX}/spec-hash": "0" * 16,
+                f"{ANNOTATION_PREFIX}/run": '{"dag_id": "gone", "task_id": "launch", "run_id": "gone"}'}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "flink-main-container", "image": "example.invalid/not-run:1"}]}}}},
+            exists_ok=True)
         if self.combo.ha == "kubernetes":
-            _admin_request(self.k8s, "POST", f"/api/v1/namespaces/{self.combo.namespace}/configmaps", {
+            _admin_request(self.k8s, "POST", f"/api/v1/namespaces/{namespace}/configmaps", {
                 "metadata": {"name": f"{GONE}-cluster-config-map",
                              "labels": {"app": GONE, "type": "flink-native-kubernetes"}}}, exists_ok=True)
         return self.run(("FlinkApplicationTeardownOperator", "teardown", self.teardown_args(GONE)))
