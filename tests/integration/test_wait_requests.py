@@ -41,11 +41,11 @@ def cluster(module_sandbox: LocalKubernetes, tmp_path_factory: pytest.TempPathFa
         "jar_uri": "local:///opt/flink/usrlib/job.jar", "ha": "kubernetes", "ha_storage_dir": f"file://{workdir}/ha",
         "checkpoint_base_dir": f"file://{workdir}/checkpoints"})
     hook = FlinkKubernetesHook()
-    NativeLauncher(hook).launch(spec, {}, {}, before_owned=lambda: None)
+    deployment = NativeLauncher(hook).launch(spec, {}, {}, before_owned=lambda: None)
     sensor = FlinkJobManagerReadySensor(task_id="probe", cluster_id=CLUSTER, namespace=NS, target="running")
     module_sandbox.wait_for("the stand-in's job to run", lambda: sensor.poke({}).is_done or None, timeout=120)
     yield module_sandbox
-    delete_cluster(hook, CLUSTER, NS, timeout=60)
+    delete_cluster(hook, CLUSTER, NS, timeout=60, uid=deployment["metadata"]["uid"])
 
 
 def _kinds(sandbox: LocalKubernetes, since: int) -> set[RequestKind]:
@@ -82,7 +82,7 @@ def _wait_until(target: str, timeout: float) -> Any:
         ha_storage_dir="file:///unused/ha", wait_until=target, wait_timeout=timeout, wait_poll_interval=1,
         log_tail_lines=5, deferrable=False)
     context: Any = {"ti": _TaskInstance()}
-    return operator._wait(context, operator.build_spec(), {"cluster_id": CLUSTER, "job_id": JOB_ID})
+    return operator._wait(context, operator.build_spec(NS), {"cluster_id": CLUSTER, "job_id": JOB_ID})
 
 
 def _three_ways(sandbox: LocalKubernetes, target: str, timeout: float) -> dict[str, tuple[Any, set[RequestKind]]]:
