@@ -399,6 +399,9 @@ class _UnderTheMinimalRole:
         if operation in (ComboRun.proxy_poke, ComboRun.stop_with_savepoint, ComboRun.timed_out_wait):
             combo.running_cluster()
         combo.load(without(combo.combo.role()["rules"], group, resource, verb))
+        # A watch established under the full Role is not authorized again until it reconnects (as on a real API
+        # server): end the open streams so the operation meets the reduced Role.
+        combo.k8s.emulator.drop_watches()
         before = combo.k8s.emulator.stats()["request_seq"]
         capfd.readouterr()
         dag_run = operation(combo)
