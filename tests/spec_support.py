@@ -12,6 +12,17 @@ BASE: dict[str, Any] = {
     "jar_uri": "local:///opt/flink/usrlib/job.jar",
 }
 
+#: HA, per-cluster dirs, a fixed job id and a savepoint restore: the fields that write the most keys.
+STATE: dict[str, Any] = {
+    "ha": "kubernetes",
+    "ha_storage_dir": "s3://bucket/ha",
+    "checkpoint_base_dir": "s3://bucket/checkpoints/",
+    "savepoint_base_dir": "s3://bucket/savepoints",
+    "job_id": "0123456789abcdef0123456789abcdef",
+    "restore": "s3://bucket/savepoints/orders/savepoint-1",
+    "jobmanager_cpu": 1,
+}
+
 
 def spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
     """``BASE`` for ``version`` with ``overrides``."""

@@ -6,28 +6,12 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from airflow_flink_k8s.core.configuration import MANAGED_KEYS, flink_configuration
-from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
-
-BASE: dict[str, Any] = {
-    "cluster_id": "orders",
-    "image": "registry.example/flink:job",
-    "jar_uri": "local:///opt/flink/usrlib/job.jar",
-}
-STATE: dict[str, Any] = {
-    "ha": "kubernetes",
-    "ha_storage_dir": "s3://bucket/ha",
-    "checkpoint_base_dir": "s3://bucket/checkpoints/",
-    "savepoint_base_dir": "s3://bucket/savepoints",
-    "job_id": "0123456789abcdef0123456789abcdef",
-    "restore": "s3://bucket/savepoints/orders/savepoint-1",
-    "jobmanager_cpu": 1,
-}
+from tests.spec_support import STATE, spec
 
 OPTION_CLASSES = [
     "org.apache.flink.kubernetes.configuration.KubernetesConfigOptions",
@@ -59,9 +43,6 @@ public class Keys {
 }
 """
 
-
-def spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
-    return FlinkApplicationSpec(**{**BASE, "flink_version": version, **overrides})
 
 
 @pytest.fixture(scope="session")

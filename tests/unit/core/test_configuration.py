@@ -3,23 +3,11 @@ are checked against the real Flink jars in ``tests/integration/test_configuratio
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from airflow_flink_k8s.core.configuration import FIELD_KEYS, flink_configuration
 from airflow_flink_k8s.core.spec import FlinkSpecError
-from tests.spec_support import spec
-
-STATE: dict[str, Any] = {
-    "ha": "kubernetes",
-    "ha_storage_dir": "s3://bucket/ha",
-    "checkpoint_base_dir": "s3://bucket/checkpoints/",
-    "savepoint_base_dir": "s3://bucket/savepoints",
-    "job_id": "0123456789abcdef0123456789abcdef",
-    "restore": "s3://bucket/savepoints/orders/savepoint-1",
-    "jobmanager_cpu": 1,
-}
+from tests.spec_support import STATE, spec
 
 
 @pytest.mark.parametrize(
