@@ -5,7 +5,9 @@ the objects it owns, in creation order) and the equivalent ``flink`` argv:
 
 * objects: ``render_kubernetes_objects`` with the native launcher's logging files, marked with the launch's labels
   and annotations (``launch_plan.mark``) and, for the owned objects, the ownerReference to the Deployment. A launch
-  then creates exactly these; the API server adds only what it assigns (see ``SERVER_ASSIGNED``).
+  then creates exactly these; the API server adds only what it assigns: uid, resourceVersion, creation time,
+  generation, managedFields, ``status``, the Deployment's uid in ``ownerReferences`` (it exists only once the
+  Deployment is created), and its defaults (Service cluster IPs, node ports, port protocols; Deployment strategy).
 * argv: ``build_flink_command`` as the ``cli`` launcher calls it: credential options (``sensitive_keys``) off the
   argv (the launcher passes them through a copy of the client's conf dir) and the TaskManager pod template as a
   file the launcher writes into its temporary dir.
@@ -41,14 +43,6 @@ LAUNCHERS = ("native", "cli")
 REDACTED = "***"
 #: Where the ``cli`` launcher writes the TaskManager pod template: a temporary dir made per launch.
 CLI_TEMPLATE_FILE = f"<temporary dir>/{TASKMANAGER_POD_TEMPLATE_FILE}"
-#: Fields the API server fills in on create, absent from a preview: ``metadata.uid``, ``resourceVersion``,
-#: ``creationTimestamp``, ``generation`` and ``managedFields``, ``status``, and the Deployment's uid in the owned
-#: objects' ``ownerReferences`` (it exists only once the Deployment is created). Defaulted fields (Service cluster
-#: IPs, ``sessionAffinity``, port protocols, node ports; the Deployment's ``strategy``, ``revisionHistoryLimit``,
-#: ``progressDeadlineSeconds``) are the server's too.
-SERVER_ASSIGNED = ("metadata.uid", "metadata.resourceVersion", "metadata.creationTimestamp", "metadata.generation",
-                   "metadata.managedFields", "status", "metadata.ownerReferences[].uid")
-
 
 @dataclass(frozen=True)
 class LaunchPreview:
