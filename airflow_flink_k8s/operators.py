@@ -26,6 +26,8 @@ from airflow_flink_k8s.links import FlinkWebUILink
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_flink_k8s.core.launch_plan import RunIdentity
+
 #: Every ``FlinkApplicationSpec`` field is an operator argument of the same name, and templated.
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec))
 _REQUIRED = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec)
@@ -88,9 +90,12 @@ class FlinkApplicationOperator(BaseOperator):
         task with Flink's root cause and the last ``log_tail_lines`` lines of the JobManager log (0: none).
         ``running`` means every task runs; tasks waiting for a slot longer than ``unscheduled_timeout`` seconds
         (default 300; e.g. TaskManager pods refused) fail the task with a report naming them.
+    :param dry_run: create nothing and read no connection: log and return the Kubernetes objects a launch would
+        create and the equivalent ``flink`` argv (``core.dry_run``), after rendering the templated fields.
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
-    ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached).
+    ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached); with ``dry_run``,
+    ``LaunchPreview.to_dict()`` (``objects``, ``argv``, ``command``, ``job_id``, ``notes``…).
     """
 
     template_fields: Sequence[str] = (*SPEC_FIELDS, "if_exists")
@@ -109,7 +114,7 @@ class FlinkApplicationOperator(BaseOperator):
                  log_tail_lines: int = DEFAULT_LOG_TAIL_LINES, jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT,
                  unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-                 adopt_native_clusters: bool = False, **kwargs: Any) -> None:
+                 adopt_native_clusters: bool = False, dry_run: bool = False, **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
         missing = [name for name in _REQUIRED if name not in spec_values]
         if missing:
@@ -132,6 +137,7 @@ class FlinkApplicationOperator(BaseOperator):
         check_report_options(log_tail_lines, jobmanager_restart_limit)
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
+        self.is_dry_run = dry_run  # not ``dry_run``: that is BaseOperator's method (render the templated fields)
         self._created: tuple[str, str] | None = None
 
     def build_spec(self, namespace: str) -> FlinkApplicationSpec:
@@ -165,7 +171,8 @@ class FlinkApplicationOperator(BaseOperator):
 
         self.mask_sensitive_conf()
         namespace = getattr(self, "namespace")  # noqa: B009 - a spec field, set in __init__ (and rendered)
-        spec = self.build_spec(resolve_namespace(namespace, self.kubernetes_conn_id))
+        spec = self.build_spec((namespace or "default") if self.is_dry_run else resolve_namespace(
+            namespace, self.kubernetes_conn_id))
         settings = LaunchSettings(
             if_exists=self.if_exists, launcher=self.launcher, delete_timeout=self.delete_timeout,
             zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,
@@ -176,6 +183,8 @@ class FlinkApplicationOperator(BaseOperator):
             raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
                                  "Flink's HA leader data")
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
+        if self.is_dry_run:
+            return self._dry_run(spec, run, namespace_given=bool(namespace))
         launched = launch(FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings, self.log)
         if launched.created:
             self._created = (spec.namespace, spec.cluster_id)
@@ -184,6 +193,19 @@ class FlinkApplicationOperator(BaseOperator):
         if self.wait_until is None:
             return result
         return self._wait(context, launched.spec, result)
+
+    def _dry_run(self, spec: FlinkApplicationSpec, run: RunIdentity, *, namespace_given: bool) -> dict[str, Any]:
+        """Log and return what launching ``spec`` would create and run; nothing is created."""
+        import secrets
+
+        from airflow_flink_k8s.core.dry_run import render_launch
+        from airflow_flink_k8s.core.job_id import NONCE_BYTES
+
+        preview = render_launch(spec, self.launcher, run=run, nonce=secrets.token_bytes(NONCE_BYTES),
+                                flink_bin=self.flink_bin, sensitive_fields=airflow_sensitive_fields(),
+                                namespace_given=namespace_given)
+        self.log.info("dry run of Flink cluster %s/%s:\n%s", spec.namespace, spec.cluster_id, preview.to_text())
+        return preview.to_dict()
 
     def _wait(self, context: Context, spec: FlinkApplicationSpec, result: dict[str, Any]) -> dict[str, Any]:
         """Wait for ``wait_until`` (:mod:`airflow_flink_k8s.flows.wait`): deferred to the sensor's trigger, or the
