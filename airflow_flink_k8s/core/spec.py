@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
+from airflow_flink_k8s.core.sensitive_keys import URI_USER_INFO
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
 
 #: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
@@ -485,6 +486,20 @@ def _check_secrets(spec: FlinkApplicationSpec) -> None:
             raise FlinkSpecError("secret_env", f"key of {env!r} must be a Secret key ([-._a-zA-Z0-9]+)", key)
 
 
+#: The fields that hold a URI: each would be logged, rendered and written into Flink's configuration.
+URI_FIELDS = ("jar_uri", "ha_storage_dir", "checkpoint_base_dir", "savepoint_base_dir", "restore")
+URI_CREDENTIALS_RULE = ("credentials in a URI's user-info are not allowed; use a Kubernetes Secret (secret_env / "
+                        "secret_mounts) or a flink_conf credential key")
+
+
+def _check_uri_credentials(spec: FlinkApplicationSpec) -> None:
+    """Refuse ``scheme://user[:password]@…`` in the URI fields, without echoing the value."""
+    for name in URI_FIELDS:
+        value = getattr(spec, name)
+        if isinstance(value, str) and URI_USER_INFO.search(value):
+            raise FlinkSpecError(name, URI_CREDENTIALS_RULE)
+
+
 def _check_uri(name: str, value: Any, rule: str = "must be a URI with a scheme, e.g. s3://bucket/flink") -> None:
     if not isinstance(value, str) or not _URI_SCHEME.fullmatch(value) or value.rstrip("/").endswith(":/"):
         raise FlinkSpecError(name, rule, value)
@@ -510,5 +525,6 @@ def memory_mebibytes(size: str) -> int:
     return (number << shift) >> 20
 
 
-_CHECKS = (_check_identity, _check_image, _check_program, _check_resources, _check_scheduling, _check_ha, _check_state,
-           _check_secrets)
+# URI credentials first: the other checks may echo a URI in their error.
+_CHECKS = (_check_uri_credentials, _check_identity, _check_image, _check_program, _check_resources,
+           _check_scheduling, _check_ha, _check_state, _check_secrets)

@@ -25,6 +25,7 @@ import yaml
 
 from airflow_flink_k8s.core.command import build_flink_command
 from airflow_flink_k8s.core.errors import ClusterIdTakenError, KubernetesApiError
+from airflow_flink_k8s.core.log_redaction import redact_line
 from airflow_flink_k8s.core.names import (
     ANNOTATION_JOB_ID,
     ANNOTATION_LOCK_EXPIRES,
@@ -45,8 +46,9 @@ log = logging.getLogger(__name__)
 class CliLauncher:
     """Runs ``flink run-application``/``flink run`` with the spec's argv, then labels what the client created.
 
-    ``on_line`` gets the argv it runs and each line the client prints. Options ``sensitive_keys`` finds in
-    ``flink_conf`` (with Airflow's ``sensitive_fields``) reach the client through a copy of its conf dir instead.
+    ``on_line`` gets the argv it runs and each line the client prints, redacted by key. Options ``sensitive_keys``
+    finds in ``flink_conf`` (with Airflow's ``sensitive_fields``) reach the client through a copy of its conf dir
+    instead; the client's own log file goes to a private temp dir that is removed when the client ends.
     """
 
     def __init__(self, k8s: FlinkKubernetesHook, flink_bin: str, *, timeout: float, flink_conf_dir: str | None,
@@ -167,9 +169,13 @@ class CliLauncher:
             argv[at:at] = [f"-D{key}={value}" for key, value in options.items()]
             if conf_dir:
                 env["FLINK_CONF_DIR"] = conf_dir
+            # bin/config.sh takes FLINK_LOG_DIR over env.log.dir and <flink home>/log: the client log, which echoes
+            # every option it loads, lands in this private dir and is removed with it.
+            env["FLINK_LOG_DIR"] = str(Path(tmp) / "log")
             self.on_line(f"running the Flink client: {shlex.join(argv)}")
             try:
-                run_flink_cli(argv, env=env, timeout=self.timeout, on_line=self.on_line)
+                run_flink_cli(argv, env=env, timeout=self.timeout,
+                              on_line=lambda line: self.on_line(redact_line(line, self.sensitive_fields)))
             except BaseException as failure:
                 # The client fails after creating objects in some cases (NodePort without a node address, …).
                 self._roll_back(spec, annotations, failure)

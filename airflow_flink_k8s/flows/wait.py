@@ -25,7 +25,9 @@ Two drivers answer those requests, so poke, trigger and ``wait_until`` ask for t
 * :func:`wait` (the trigger, and ``wait_until`` without deferring): steps until done, woken by a change of the leader,
   a lease running out or ``poll_interval``; the ConfigMap and the JobManager pods from the process's shared watches
   (:mod:`airflow_flink_k8s.hooks.namespace_watch`), so a thousand waiting triggers cost the API server two watches
-  per namespace, not a list each per interval. Pod logs are fetched on a failure only.
+  per namespace, not a list each per interval. Pod logs are fetched on a failure only, and redacted
+  (:func:`~airflow_flink_k8s.core.log_redaction.redact_log`) as they arrive: this task never saw the launch task's
+  masked values.
 
 What counts as "not ready yet", the same everywhere: no live leader, REST not answering or 503 (leader election),
 and API-server answers that say "try again" (``hooks.retry.TRANSIENT_STATUSES``: 429 and 5xx, after the reads' own
@@ -66,6 +68,7 @@ from airflow_flink_k8s.core.failure_report import (
     unscheduled_report,
 )
 from airflow_flink_k8s.core.leader import DEFAULT_SKEW, LeaderInfo
+from airflow_flink_k8s.core.log_redaction import redact_log
 from airflow_flink_k8s.core.readiness import Readiness, RestRequest, RestResponse
 from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 from airflow_flink_k8s.core.rest_api import JobState, job_exceptions_path, parse_root_cause
@@ -300,7 +303,8 @@ class SyncWait:
             return Answer(error=NO_KUBERNETES)
         if isinstance(request, PodsRequest):
             return _pods_answer(lambda: self._hook().list_pods(request.namespace, request.label_selector))
-        return answer_of(lambda: self._hook().pod_log(request.pod, request.namespace, **log_call_kwargs(request)))
+        return answer_of(lambda: redact_log(
+            self._hook().pod_log(request.pod, request.namespace, **log_call_kwargs(request))))
 
     def _hook(self) -> FlinkKubernetesHook:
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
@@ -457,7 +461,8 @@ class _AsyncRequests:
         try:
             if isinstance(request, PodsRequest):  # the TaskManager pods, for a report only
                 return Answer(await self._hook().alist_pods(request.namespace, request.label_selector))
-            return Answer(await self._hook().apod_log(request.pod, request.namespace, **log_call_kwargs(request)))
+            return Answer(redact_log(
+                await self._hook().apod_log(request.pod, request.namespace, **log_call_kwargs(request))))
         except Exception as error:
             return Answer(error=describe_error(error))
 

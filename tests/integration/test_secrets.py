@@ -3,7 +3,11 @@ Kubernetes Secrets reach the JobManager and TaskManagers without entering the ``
 CLI launcher keeps credentials off the ``flink`` argv; connection credentials never reach the task log.
 
 The launches are real: ``dag.test()`` launches real Flink onto the sandbox (emulator + kubelet), waits until the job
-runs and tears it down.
+runs and tears it down. Where secrets could land is read directly: the task log (``dag.test()`` runs each task in
+this process and writes no task log file, so the task log is the captured output, passed through Airflow's masker
+as the task supervisor would pass it; each test asserts lines it expects there), the Flink client's log dir, the
+JobManager log (pod logs), a failure report shown by another task, the ``flink-config-<cid>`` ConfigMap, XCom and
+rendered fields.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -30,6 +35,7 @@ from airflow_flink_k8s.core.sensitive_keys import (
     FLINK_2_SENSITIVE_KEYS,
     is_sensitive_key,
 )
+from airflow_flink_k8s.hooks.flink_cli import conf_dir_with
 from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION, EmulatorProcess
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
@@ -151,11 +157,6 @@ def _stored_outputs(dag_run: Any) -> str:
             RenderedTaskInstanceFields.run_id == dag_run.run_id)).all()
         assert xcoms and rendered, "the run stored no XCom or no rendered fields"
         return json.dumps([[x.key, x.value] for x in xcoms] + [r.rendered_fields for r in rendered], default=str)
-
-
-def _airflow_log_files() -> str:
-    logs = Path(os.environ["AIRFLOW_HOME"]) / "logs"
-    return "".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file()) if logs.exists() else ""
 
 
 def _assert_absent(values: Iterable[str], **texts: str) -> None:
@@ -291,7 +292,7 @@ def test_conf_credentials_are_masked_in_log_lines_and_exception_text(run_dag: Da
     assert "flink_conf pipeline.name = leaky-job" in task_log and "simulated failure echoing" in task_log
     assert "flink_conf fs.oss.accessKeyId = ***" in task_log
     _assert_absent([*values.values(), f"templated-{dag_run.run_id}"], task_log=task_log,
-                   log_files=_airflow_log_files(), rendered=json.dumps(_rendered_flink_conf(dag_run, "launch")))
+                   rendered=json.dumps(_rendered_flink_conf(dag_run, "launch")))
 
 
 # ----------------------------------------------------------------------------------------------- full runs
@@ -345,28 +346,82 @@ def test_native_launch_masks_conf_credentials_and_delivers_kubernetes_secrets(
     task_log = capfd.readouterr().out
     assert f"launching {cid} with job id" in task_log, "the task log was not captured"
     values = [s3_secret, s3_access, azure_key, env_secret, file_secret, *connection_secrets]
-    _assert_absent(values, task_log=task_log, log_files=_airflow_log_files(), launch_outputs=launched_outputs,
+    _assert_absent(values, task_log=task_log, launch_outputs=launched_outputs,
                    teardown_outputs=_stored_outputs(torn_down))
 
 
+SENSOR = """
+import datetime
+from airflow.sdk import DAG
+from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
+with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
+    FlinkJobManagerReadySensor(task_id="wait", cluster_id={cid!r}, namespace="flink", ha="kubernetes",
+                               flink_version={version!r}, target="checkpointed",
+                               checkpointed_after="2099-01-01T00:00:00+00:00", poke_interval=2, timeout=30,
+                               log_tail_lines=1000, mode="poke", retries=0)
+"""
+
+
+def _private_flink_home(version: str, target: Path) -> Path:
+    """A FLINK_HOME of its own (``bin``/``conf`` copied, jars linked, an empty ``log``), so that what the client
+    writes into ``<flink home>/log`` is this test's alone: the cached home is shared with other runs."""
+    home = ensure_flink_home(version)
+    shutil.copytree(home / "bin", target / "bin")
+    shutil.copytree(home / "conf", target / "conf")
+    for name in ("lib", "opt", "plugins"):  # bin/config.sh finds jars with a plain `find`: link files, not dirs
+        (target / name).mkdir()
+        for entry in (home / name).iterdir():
+            (target / name / entry.name).symlink_to(entry)
+    (target / "log").mkdir()
+    return target
+
+
+def _pod_log(sandbox: LocalKubernetes, pod: dict[str, Any]) -> str:
+    request = urllib.request.Request(
+        f"{sandbox.url}/api/v1/namespaces/{NS}/pods/{pod['metadata']['name']}/log", headers=ADMIN_AUTHORIZATION)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.read().decode())
+
+
 @pytest.mark.flink
-def test_cli_launch_keeps_credentials_off_the_flink_argv(run_dag: DagRunner, sandbox: LocalKubernetes,
-                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         masked_task_logs: None,
-                                                         capfd: pytest.CaptureFixture[str]) -> None:
-    cid, version = "secret-cli", "1.20.3"
+@flink_versions
+def test_cli_launch_keeps_credentials_off_the_argv_the_worker_disk_and_the_failure_report(
+    flink_version: str, run_dag: DagRunner, sandbox: LocalKubernetes, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, masked_task_logs: None, capfd: pytest.CaptureFixture[str],
+) -> None:
+    cid = f"secret-cli-{flink_version.split('.')[0]}"
     monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
         {"conn_type": "kubernetes", "extra": {"kube_config_path": str(sandbox.kubeconfig)}}))
-    home = ensure_flink_home(version)
+    home = _private_flink_home(flink_version, tmp_path / "flink-home")
     conf_dir = tmp_path / "flink-conf"
     shutil.copytree(home / "conf", conf_dir)
     user_conf = (conf_dir / "config.yaml").read_text()
-    s3_secret, s3_access = _random("s3secret"), _random("AKIA")
+    s3_secret, s3_access, jvm_password = _random("s3secret"), _random("AKIA"), _random("jvmpassword")
+    flink_conf = {"s3.secret-key": s3_secret, "s3.access-key": s3_access,
+                  "env.java.opts.jobmanager": f"-Dsome.password={jvm_password}"}
+    values = [s3_secret, s3_access, jvm_password]
+
+    # The harm: the client run as the launcher ran it before (credentials in a conf dir copy, the default log
+    # dir) leaves a world-readable <flink home>/log/flink-*-client-*.log echoing s3.access-key in clear.
+    old_way = conf_dir_with(conf_dir, tmp_path / "old-way-conf", flink_conf)
+    subprocess.run([str(home / "bin" / "flink"), "--version"], check=True, capture_output=True,
+                   env={**os.environ, "FLINK_CONF_DIR": str(old_way)})
+    (client_log,) = (home / "log").glob("flink-*-client-*.log")
+    assert f"Loading configuration property: s3.access-key, {s3_access}" in client_log.read_text()
+    assert client_log.stat().st_mode & 0o044, "the client log is not readable by others"
+    client_log.unlink()
+
+    worker_tmp = tmp_path / "worker-tmp"
+    worker_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(worker_tmp))
     launched = _run(run_dag, _launch_source(
-        tmp_path, "secret_cli", cid, version, {"s3.secret-key": s3_secret, "s3.access-key": s3_access},
+        tmp_path, f"secret_cli_{flink_version[0]}", cid, flink_version, flink_conf,
         launcher="cli", flink_bin=str(home / "bin" / "flink"), flink_conf_dir=str(conf_dir)), 2)
     assert task_states(launched) == {"launch": "success"}
     launched_outputs = _stored_outputs(launched)
+    # The client wrote no log into <flink home>/log, and its private temp dir (conf copy, log) is gone.
+    assert list((home / "log").iterdir()) == []
+    assert list(worker_tmp.glob("flink-cli-*")) == []
 
     # The client read the credentials from a copy of its conf dir and shipped them to the JobManager's ConfigMap.
     config_map = parse_configuration("config.yaml", sandbox.get(
@@ -374,14 +429,27 @@ def test_cli_launch_keeps_credentials_off_the_flink_argv(run_dag: DagRunner, san
     assert (config_map["s3.secret-key"], config_map["s3.access-key"]) == (s3_secret, s3_access)
     assert (conf_dir / "config.yaml").read_text() == user_conf, "the user's conf dir was changed"
 
-    torn_down = _run(run_dag, TEARDOWN.format(dag_id="secret_cli_teardown", cid=cid), 2)
+    # The JobManager's own log echoes s3.access-key in clear (Flink hides only its own keys) ...
+    (jobmanager,) = sandbox.pods(NS, f"app={cid},component=jobmanager")
+    jobmanager_log = _pod_log(sandbox, jobmanager)
+    assert f"Loading configuration property: s3.access-key, {s3_access}" in jobmanager_log
+    # ... and a failure report shows its tail in another task, whose masker never saw the launch's values.
+    waited = _run(run_dag, SENSOR.format(dag_id=f"secret_cli_wait_{flink_version[0]}", cid=cid,
+                                         version=flink_version), 2)
+    assert task_states(waited) == {"wait": "failed"}
+    report_log = capfd.readouterr().out
+    assert "did not reach 'checkpointed' before the timeout" in report_log
+    assert "Loading configuration property: s3.access-key, ******" in report_log
+    _assert_absent(values, report_log=report_log)
+
+    torn_down = _run(run_dag, TEARDOWN.format(dag_id=f"secret_cli_teardown_{flink_version[0]}", cid=cid), 2)
     assert task_states(torn_down) == {"teardown": "success"}
-    task_log = capfd.readouterr().out
+    task_log = report_log + capfd.readouterr().out
     (argv_line,) = [line for line in task_log.splitlines() if "running the Flink client:" in line]
-    assert "-Dkubernetes.cluster-id=secret-cli" in argv_line
-    assert not re.search(r"-Ds3\.(secret|access)-key", argv_line), "a credential option is on the argv"
-    _assert_absent([s3_secret, s3_access], task_log=task_log, log_files=_airflow_log_files(),
-                   launch_outputs=launched_outputs, teardown_outputs=_stored_outputs(torn_down))
+    assert f"-Dkubernetes.cluster-id={cid}" in argv_line
+    assert not re.search(r"-Ds3\.(secret|access)-key|env\.java\.opts", argv_line), "a credential is on the argv"
+    _assert_absent(values, task_log=task_log, launch_outputs=launched_outputs,
+                   teardown_outputs=_stored_outputs(torn_down))
 
 
 def test_the_zookeeper_digest_password_is_never_logged(run_dag: DagRunner, k8s_emulator: EmulatorProcess,
@@ -406,5 +474,5 @@ with DAG("zk_digest", schedule=None, start_date=datetime.datetime(2026, 1, 1), c
     assert task_states(dag_run) == {"teardown": "success"}
     task_log = capfd.readouterr().out
     assert "Flink cluster flink/gone was already gone" in task_log
-    _assert_absent([password, f"flink:{password}"], task_log=task_log, log_files=_airflow_log_files(),
+    _assert_absent([password, f"flink:{password}"], task_log=task_log,
                    outputs=_stored_outputs(dag_run))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_flink_k8s.core.sensitive_keys import (
+    embedded_secrets,
     is_sensitive_key,
     sensitive_options,
     values_to_mask,
@@ -37,3 +38,33 @@ def test_switches_of_sensitive_keys_are_not_masked() -> None:
             "rest.http-headers": ""}
     assert set(sensitive_options(conf)) == {"security.delegation.tokens.enabled", "s3.secret-key", "rest.http-headers"}
     assert values_to_mask(conf) == ["abcdefgh"]
+
+
+@pytest.mark.parametrize("key", [
+    "fs.s3a.encryption.key", "fs.s3a.server-side-encryption.key", "s3.encryption-key",
+    "properties.ssl.key.password", "properties.ssl.keystore.key", "sink.properties.ssl.truststore.key",
+    "containerized.master.env.AWS_SECRET_ACCESS_KEY", "containerized.taskmanager.env.DB_PASSWORD",
+    "containerized.master.env.GITHUB_TOKEN", "containerized.taskmanager.env.API_KEY",
+    "containerized.master.env.PGPASS",
+])
+def test_key_material_none_of_the_three_rules_names_is_sensitive(key: str) -> None:
+    assert is_sensitive_key(key)
+
+
+@pytest.mark.parametrize("key", [
+    "containerized.master.env.JAVA_HOME", "containerized.taskmanager.env.LD_LIBRARY_PATH",
+    "properties.bootstrap.servers", "env.java.opts.jobmanager", "env.java.opts.all", "state.checkpoints.dir",
+    "security.ssl.enabled",
+])
+def test_ordinary_keys_are_not_sensitive(key: str) -> None:
+    assert not is_sensitive_key(key)
+
+
+def test_credentials_inside_jvm_options_and_uris_are_masked_not_the_whole_value() -> None:
+    conf = {"env.java.opts.jobmanager": "-Dsome.password=pw1 -Xmx1g -Daws.secretKey='sk 2' -Dfoo=bar",
+            "env.java.opts.all": "-Dtrace.enabled=true -XX:+UseG1GC",
+            "state.checkpoints.dir": "s3://AKIAX:topsecret@bucket/ckpt", "pipeline.name": "etl"}
+    assert embedded_secrets("env.java.opts.jobmanager", conf["env.java.opts.jobmanager"]) == ["pw1", "sk 2"]
+    assert values_to_mask(conf) == ["pw1", "sk 2", "AKIAX:topsecret", "topsecret"]
+    # Whole options that carry one stay off the cli launcher's argv; others stay on it.
+    assert set(sensitive_options(conf)) == {"env.java.opts.jobmanager", "state.checkpoints.dir"}
