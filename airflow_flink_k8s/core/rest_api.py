@@ -16,6 +16,7 @@ from typing import Any
 from airflow_flink_k8s.core.errors import RestDataError as RestDataError
 from airflow_flink_k8s.core.errors import RestRefusedError as RestRefusedError
 from airflow_flink_k8s.core.errors import summarize_stacktrace as summarize_stacktrace
+from airflow_flink_k8s.core.log_redaction import redact_log
 
 CONFIG_PATH = "/config"
 OVERVIEW_PATH = "/overview"
@@ -272,8 +273,14 @@ def parse_root_cause(body: Any) -> str | None:
     """The stack trace of the job's most recent failure from ``/jobs/<id>/exceptions``.
 
     Uses the newest ``exceptionHistory`` entry (1.13+, the only form in 2.x) and falls back to the
-    deprecated ``root-exception`` (1.x). ``None`` when the job recorded no failure.
+    deprecated ``root-exception`` (1.x). ``None`` when the job recorded no failure. Redacted
+    (:func:`~airflow_flink_k8s.core.log_redaction.redact_log`): an exception message can quote a credential.
     """
+    text = _root_cause(body)
+    return None if text is None else redact_log(text)
+
+
+def _root_cause(body: Any) -> str | None:
     where = "/jobs/<id>/exceptions"
     obj = _object(body, where)
     history = obj.get("exceptionHistory")

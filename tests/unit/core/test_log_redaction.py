@@ -61,3 +61,13 @@ def test_a_uri_with_user_info_is_refused_naming_the_field_and_never_echoed(field
     assert caught.value.field == field
     assert "credentials in a URI's user-info are not allowed" in caught.value.rule
     assert "AKIAEXAMPLE" not in str(caught.value) and "tok-uri" not in str(caught.value)
+
+
+def test_a_root_cause_quoting_a_credential_is_redacted() -> None:
+    from airflow_flink_k8s.core.rest_api import parse_root_cause
+
+    body = {"exceptionHistory": {"entries": [{"timestamp": 1, "stacktrace":
+            "java.io.IOException: cannot open s3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/ckpt (s3.secret-key=wJalrXUtnFEMI)"}]}}
+    cause = parse_root_cause(body)
+    assert cause is not None and "java.io.IOException: cannot open s3://" in cause
+    assert "wJalrXUtnFEMI" not in cause and "AKIAEXAMPLE" not in cause
