@@ -111,8 +111,7 @@ def zookeeper_root(name: str, value: Any) -> None:
     try:
         check_zookeeper_root(value)
     except ValueError as error:
-        raise FlinkSpecError(name, f"must be an absolute znode path such as /flink or /flink/<namespace> ({error})",
-                             value) from None
+        raise FlinkSpecError(name, str(error)) from None  # the rule and the value, as HaLocation says them
 
 
 def port(name: str, value: Any) -> None:

@@ -84,7 +84,7 @@ BAD_ARGUMENTS: list[tuple[str, type, dict[str, Any], str, str]] = [
      "znode path"),
     ("teardown-zookeeper-root-relative", FlinkApplicationTeardownOperator,
      {**TEARDOWN, "ha": "zookeeper", "zookeeper_quorum": "zk:2181", "zookeeper_root": "flink"}, "zookeeper_root",
-     "znode path"),
+     "must start and must not end with '/'"),
     ("teardown-delete-timeout", FlinkApplicationTeardownOperator, {**TEARDOWN, "delete_timeout": 0},
      "delete_timeout", "seconds above 0"),
     ("teardown-savepoint-timeout", FlinkApplicationTeardownOperator,
