@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from airflow_flink_k8s.core.dry_run import LAUNCHERS, render_launch
+from airflow_flink_k8s.core.arguments import LAUNCHERS
+from airflow_flink_k8s.core.dry_run import render_launch
 from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.job_id import NONCE_BYTES
 from airflow_flink_k8s.core.launch_plan import RunIdentity

@@ -13,6 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
+from airflow_flink_k8s.core.arguments import (
+    LAUNCH_RULES,
+    TEARDOWN_RULES,
+    check_launch_arguments,
+    check_teardown_arguments,
+    is_templated,
+)
 from airflow_flink_k8s.core.report_options import (
     DEFAULT_LOG_TAIL_LINES,
     DEFAULT_RESTART_LIMIT,
@@ -27,12 +34,12 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_flink_k8s.core.launch_plan import RunIdentity
+    from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 
 #: Every ``FlinkApplicationSpec`` field is an operator argument of the same name, and templated.
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec))
 _REQUIRED = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec)
                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-LAUNCHERS = ("native", "cli")
 #: XCom key of the launch result while the task waits (it survives a deferral).
 LAUNCH_XCOM_KEY = "launch"
 
@@ -120,18 +127,12 @@ class FlinkApplicationOperator(BaseOperator):
         if missing:
             raise TypeError(f"FlinkApplicationOperator: missing required argument(s): {', '.join(missing)}")
         super().__init__(**kwargs)
-        if launcher not in LAUNCHERS:
-            raise FlinkSpecError("launcher", f"must be one of {', '.join(LAUNCHERS)}", launcher)
         for name, value in {**_defaults(), "namespace": None, **spec_values}.items():
             setattr(self, name, value)
         self.launcher, self.if_exists = launcher, if_exists
         self.kubernetes_conn_id, self.zookeeper_conn_id = kubernetes_conn_id, zookeeper_conn_id
         self.flink_bin, self.cli_timeout, self.flink_conf_dir = flink_bin, cli_timeout, flink_conf_dir
         self.delete_timeout, self.adopt_native_clusters = delete_timeout, adopt_native_clusters
-        if wait_until is not None:
-            from airflow_flink_k8s.core.readiness import ReadinessLevel
-
-            wait_until = ReadinessLevel.parse(wait_until).value
         self.wait_until, self.wait_timeout, self.wait_poll_interval = wait_until, wait_timeout, wait_poll_interval
         self.access_mode, self.deferrable = access_mode, deferrable
         check_report_options(log_tail_lines, jobmanager_restart_limit)
@@ -139,6 +140,23 @@ class FlinkApplicationOperator(BaseOperator):
         self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
         self.is_dry_run = dry_run  # not ``dry_run``: that is BaseOperator's method (render the templated fields)
         self._created: tuple[str, str] | None = None
+        check_launch_arguments(self.launch_arguments(), self.template_fields)
+        spec_values = {name: getattr(self, name) for name in SPEC_FIELDS}
+        if not is_templated(spec_values):  # else the spec is checked once rendered, before any API call
+            self.check_wait(self.build_spec(self.namespace or "default"))  # type: ignore[attr-defined]
+
+    def launch_arguments(self) -> dict[str, Any]:
+        """The arguments beside the spec that ``core.arguments.LAUNCH_RULES`` checks."""
+        return {name: getattr(self, name) for name in LAUNCH_RULES}
+
+    def check_wait(self, spec: FlinkApplicationSpec) -> None:
+        """Raise ``FlinkSpecError`` when ``wait_until`` cannot be waited for with ``spec`` and these arguments."""
+        if self.wait_until is None:
+            return
+        if spec.ha == "none":
+            raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
+                                 "Flink's HA leader data")
+        self.readiness_check(spec, job_id=None)
 
     def build_spec(self, namespace: str) -> FlinkApplicationSpec:
         """The validated spec from the (rendered) arguments, in ``namespace`` (the ``namespace`` argument resolved
@@ -170,18 +188,17 @@ class FlinkApplicationOperator(BaseOperator):
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, resolve_namespace
 
         self.mask_sensitive_conf()
+        check_launch_arguments(self.launch_arguments())  # rendered now: every argument, before any API call
         namespace = getattr(self, "namespace")  # noqa: B009 - a spec field, set in __init__ (and rendered)
         spec = self.build_spec((namespace or "default") if self.is_dry_run else resolve_namespace(
             namespace, self.kubernetes_conn_id))
+        self.check_wait(spec)
         settings = LaunchSettings(
             if_exists=self.if_exists, launcher=self.launcher, delete_timeout=self.delete_timeout,
             zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,
             flink_conf_dir=self.flink_conf_dir, jobmanager_restart_limit=self.jobmanager_restart_limit,
             sensitive_fields=airflow_sensitive_fields() if self.launcher == "cli" else frozenset(),
             adopt_native_clusters=self.adopt_native_clusters)
-        if self.wait_until is not None and spec.ha == "none":
-            raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
-                                 "Flink's HA leader data")
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
         if self.is_dry_run:
             return self._dry_run(spec, run, namespace_given=bool(namespace))
@@ -207,6 +224,19 @@ class FlinkApplicationOperator(BaseOperator):
         self.log.info("dry run of Flink cluster %s/%s:\n%s", spec.namespace, spec.cluster_id, preview.to_text())
         return preview.to_dict()
 
+    def readiness_check(self, spec: FlinkApplicationSpec, job_id: str | None) -> ReadinessCheck:
+        """What ``wait_until`` checks for ``spec``'s cluster and ``job_id``."""
+        from airflow_flink_k8s.core.readiness_check import ReadinessCheck
+
+        return ReadinessCheck(
+            cluster_id=spec.cluster_id, namespace=spec.namespace, ha=spec.ha, flink_version=str(spec.version),
+            target=str(self.wait_until), job_id=job_id, access_mode=self.access_mode,
+            kubernetes_conn_id=self.kubernetes_conn_id,
+            zookeeper_conn_id=self.zookeeper_conn_id if spec.ha == "zookeeper" else None,
+            zookeeper_quorum=spec.zookeeper_quorum if spec.ha == "zookeeper" and not self.zookeeper_conn_id
+            else None, zookeeper_root=spec.zookeeper_root, log_tail_lines=self.log_tail_lines,
+            jobmanager_restart_limit=self.jobmanager_restart_limit, unscheduled_timeout=self.unscheduled_timeout)
+
     def _wait(self, context: Context, spec: FlinkApplicationSpec, result: dict[str, Any]) -> dict[str, Any]:
         """Wait for ``wait_until`` (:mod:`airflow_flink_k8s.flows.wait`): deferred to the sensor's trigger, or the
         same async wait driven in this process."""
@@ -215,17 +245,9 @@ class FlinkApplicationOperator(BaseOperator):
         from dataclasses import asdict
         from datetime import timedelta
 
-        from airflow_flink_k8s.core.readiness_check import ReadinessCheck
         from airflow_flink_k8s.flows.wait import wait
 
-        check = ReadinessCheck(
-            cluster_id=spec.cluster_id, namespace=spec.namespace, ha=spec.ha, flink_version=str(spec.version),
-            target=str(self.wait_until), job_id=result["job_id"], access_mode=self.access_mode,
-            kubernetes_conn_id=self.kubernetes_conn_id,
-            zookeeper_conn_id=self.zookeeper_conn_id if spec.ha == "zookeeper" else None,
-            zookeeper_quorum=spec.zookeeper_quorum if spec.ha == "zookeeper" and not self.zookeeper_conn_id
-            else None, zookeeper_root=spec.zookeeper_root, log_tail_lines=self.log_tail_lines,
-            jobmanager_restart_limit=self.jobmanager_restart_limit, unscheduled_timeout=self.unscheduled_timeout)
+        check = self.readiness_check(spec, result["job_id"])
         end_time = time.time() + self.wait_timeout
         context["ti"].xcom_push(key=LAUNCH_XCOM_KEY, value=result)
         if self.deferrable:
@@ -290,15 +312,6 @@ class FlinkApplicationTeardownOperator(BaseOperator):
                  savepoint_timeout: float = 600, adopt_native_clusters: bool = False,
                  remove_orphaned_ha_data: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(cluster_id, str) or not cluster_id.strip():
-            raise FlinkSpecError("cluster_id", "must name the Flink cluster to tear down", cluster_id)
-        if ha == "zookeeper" and isinstance(zookeeper_root, str) and "{{" not in zookeeper_root:
-            from airflow_flink_k8s.core.ha_data import check_zookeeper_root
-
-            try:
-                check_zookeeper_root(zookeeper_root)
-            except ValueError as error:
-                raise FlinkSpecError("zookeeper_root", str(error)) from None
         self.adopt_native_clusters, self.remove_orphaned_ha_data = adopt_native_clusters, remove_orphaned_ha_data
         self.savepoint, self.savepoint_dir, self.drain, self.job_id = savepoint, savepoint_dir, drain, job_id
         self.savepoint_timeout = savepoint_timeout
@@ -306,12 +319,18 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         self.kubernetes_conn_id, self.zookeeper_conn_id = kubernetes_conn_id, zookeeper_conn_id
         self.zookeeper_quorum, self.zookeeper_root = zookeeper_quorum, zookeeper_root
         self.delete_timeout = delete_timeout
+        check_teardown_arguments(self.teardown_arguments(), self.template_fields)  # the rest once rendered
+
+    def teardown_arguments(self) -> dict[str, Any]:
+        """The arguments ``core.arguments.TEARDOWN_RULES`` checks."""
+        return {name: getattr(self, name) for name in TEARDOWN_RULES}
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.flows.ha_state import HaLocation
         from airflow_flink_k8s.flows.teardown import SavepointRequest, teardown
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, resolve_namespace
 
+        check_teardown_arguments(self.teardown_arguments())  # rendered now: every argument, before any API call
         namespace = resolve_namespace(self.namespace, self.kubernetes_conn_id)
         where = HaLocation(self.ha, self.cluster_id, namespace, self.zookeeper_conn_id, self.zookeeper_quorum,
                            self.zookeeper_root)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
+from airflow_flink_k8s.core.arguments import SENSOR_RULES, check_sensor_arguments
 from airflow_flink_k8s.core.report_options import (
     DEFAULT_LOG_TAIL_LINES,
     DEFAULT_RESTART_LIMIT,
@@ -135,7 +136,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        # Validated once rendered, by ReadinessCheck (errors name the field): these may be templates.
+        # Checked here unless templated; all of them again once rendered, by ReadinessCheck (before any request).
         self.ha, self.flink_version, self.target, self.access_mode = ha, flink_version, target, access_mode
         self.cluster_id, self.namespace = cluster_id, namespace
         self.job_id, self.launch_task_id = job_id, launch_task_id
@@ -150,6 +151,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
         self.deferrable = deferrable
+        check_sensor_arguments({name: getattr(self, name) for name in SENSOR_RULES}, self.template_fields)
         self._check: ReadinessCheck | None = None
         self._wait: SyncWait | None = None
 

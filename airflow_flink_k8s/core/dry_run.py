@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_flink_k8s.core.arguments import LAUNCHERS
 from airflow_flink_k8s.core.command import build_flink_command
 from airflow_flink_k8s.core.configuration import TASKMANAGER_POD_TEMPLATE_FILE
 from airflow_flink_k8s.core.errors import FlinkSpecError
@@ -38,7 +39,6 @@ from airflow_flink_k8s.core.names import launch_lock_name, owned_object_names
 from airflow_flink_k8s.core.sensitive_keys import sensitive_options, values_to_mask
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
-LAUNCHERS = ("native", "cli")
 #: What a credential value of ``flink_conf`` shows as (Airflow's mask).
 REDACTED = "***"
 #: Where the ``cli`` launcher writes the TaskManager pod template: a temporary dir made per launch.

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from airflow_flink_k8s.core.arguments import IF_EXISTS as IF_EXISTS
 from airflow_flink_k8s.core.errors import ClusterExistsError, NotOwnedError
 from airflow_flink_k8s.core.failure_report import JobManagerFailure, jobmanager_failure
 from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID as ANNOTATION_JOB_ID
@@ -43,7 +44,6 @@ from airflow_flink_k8s.core.ownership import Origin, check_manageable, describe,
 from airflow_flink_k8s.core.report_options import DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
-IF_EXISTS = ("fail", "reuse", "replace")
 #: Spec fields that differ between launches of the same application without making it a different spec.
 _NOT_FINGERPRINTED = ("job_id", "restore")
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")

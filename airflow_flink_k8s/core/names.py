@@ -72,6 +72,8 @@ USER_ARTIFACTS_DIR_IN_POD = "/opt/flink/artifacts"
 POD_TEMPLATE_DIR = "/opt/flink/pod-template"
 #: Where Flink mounts its own volumes; a Secret cannot be mounted there too.
 FLINK_MOUNT_PATHS = (FLINK_CONF_DIR_IN_POD, USER_ARTIFACTS_DIR_IN_POD, POD_TEMPLATE_DIR)
+#: The Flink distribution in the image (scripts, jars, plugins; the log dir it writes): no volume may hide one.
+FLINK_DIST_DIRS = ("/opt/flink/bin", "/opt/flink/lib", "/opt/flink/opt", "/opt/flink/plugins", "/opt/flink/log")
 
 # ----------------------------------------------------------------- this provider's marks
 ANNOTATION_PREFIX = "airflow-flink-k8s.apache.org"

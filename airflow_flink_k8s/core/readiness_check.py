@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_flink_k8s.core.arguments import check_sensor_arguments
 from airflow_flink_k8s.core.failure_report import ReportTarget
 from airflow_flink_k8s.core.leader import LeaderInfo, parse_kubernetes_leader
-from airflow_flink_k8s.core.names import LEADER_HA_MODES
-from airflow_flink_k8s.core.readiness import Evaluation, ReadinessLevel, evaluate_readiness
+from airflow_flink_k8s.core.readiness import Evaluation, evaluate_readiness
 from airflow_flink_k8s.core.report_options import (
     DEFAULT_LOG_TAIL_LINES,
     DEFAULT_RESTART_LIMIT,
@@ -19,7 +19,6 @@ from airflow_flink_k8s.core.report_options import (
 )
 from airflow_flink_k8s.core.rest_api import normalize_job_id
 from airflow_flink_k8s.core.rest_endpoint import AccessMode, ApiServer, RestEndpoint, resolve_rest_endpoint
-from airflow_flink_k8s.core.versions import FlinkVersion
 
 
 @dataclass(frozen=True)
@@ -53,29 +52,9 @@ class ReadinessCheck:
     unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT
 
     def __post_init__(self) -> None:
-        if not isinstance(self.cluster_id, str) or not self.cluster_id:
-            raise ValueError("cluster_id: must be a non-empty string")
-        if self.ha not in LEADER_HA_MODES:
-            raise ValueError(f"ha: expected one of {', '.join(LEADER_HA_MODES)}, got {self.ha!r}")
-        FlinkVersion.parse(self.flink_version)
-        ReadinessLevel.parse(self.target)
-        mode = AccessMode.parse(self.access_mode)
+        check_sensor_arguments({f.name: getattr(self, f.name) for f in fields(self)})  # FlinkSpecError, a ValueError
         if self.job_id is not None:
             object.__setattr__(self, "job_id", normalize_job_id(self.job_id))
-        if self.checkpointed_after is not None:
-            self.checkpointed_after_time()
-        if self.ha == "zookeeper" and (self.zookeeper_conn_id is None) == (self.zookeeper_quorum is None):
-            raise ValueError("zookeeper_conn_id / zookeeper_quorum: ha='zookeeper' needs exactly one of them")
-        if self.ha == "kubernetes" and not self.kubernetes_conn_id:
-            raise ValueError("kubernetes_conn_id: ha='kubernetes' reads the HA ConfigMaps through it")
-        if mode is AccessMode.PROXY and not self.kubernetes_conn_id:
-            raise ValueError("kubernetes_conn_id: access_mode='proxy' goes through the Kubernetes API server")
-        if self.rest_scheme not in ("http", "https"):
-            raise ValueError(f"rest_scheme: expected 'http' or 'https', got {self.rest_scheme!r}")
-        if not 0 < self.rest_port < 65536:
-            raise ValueError(f"rest_port: must be in 1..65535, got {self.rest_port}")
-        if self.rest_timeout <= 0:
-            raise ValueError(f"rest_timeout: must be > 0 seconds, got {self.rest_timeout}")
         self.report_target()
         object.__setattr__(self, "unscheduled_timeout", check_unscheduled_timeout(self.unscheduled_timeout))
 

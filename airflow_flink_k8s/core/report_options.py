@@ -3,6 +3,8 @@ apart from ``failure_report`` so an operator can default and check them without 
 
 from __future__ import annotations
 
+from airflow_flink_k8s.core.errors import FlinkSpecError
+
 DEFAULT_LOG_TAIL_LINES = 50
 MAX_LOG_TAIL_LINES = 1000
 #: Restarts after which a JobManager in back-off counts as crash-looping.
@@ -13,19 +15,19 @@ DEFAULT_UNSCHEDULED_TIMEOUT = 300.0
 
 
 def check_report_options(log_tail_lines: int, jobmanager_restart_limit: int) -> None:
-    """Raise ``ValueError`` naming the argument when either is out of range."""
+    """Raise ``FlinkSpecError`` (a ``ValueError``) naming the argument when either is out of range."""
     if isinstance(log_tail_lines, bool) or not isinstance(log_tail_lines, int) \
             or not 0 <= log_tail_lines <= MAX_LOG_TAIL_LINES:
-        raise ValueError(f"log_tail_lines: must be an integer in 0..{MAX_LOG_TAIL_LINES} (0: no log), "
-                         f"got {log_tail_lines!r}")
+        raise FlinkSpecError("log_tail_lines", f"must be an integer in 0..{MAX_LOG_TAIL_LINES} (0: no log)",
+                             log_tail_lines)
     limit = jobmanager_restart_limit
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"jobmanager_restart_limit: must be an integer >= 1, got {limit!r}")
+        raise FlinkSpecError("jobmanager_restart_limit", "must be an integer >= 1", limit)
 
 
 def check_unscheduled_timeout(unscheduled_timeout: float) -> float:
-    """``unscheduled_timeout`` as seconds (> 0); ``ValueError`` naming it otherwise."""
+    """``unscheduled_timeout`` as seconds (> 0); ``FlinkSpecError`` naming it otherwise."""
     value = unscheduled_timeout
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
-        raise ValueError(f"unscheduled_timeout: must be a number of seconds > 0, got {value!r}")
+        raise FlinkSpecError("unscheduled_timeout", "must be a number of seconds > 0", value)
     return float(value)

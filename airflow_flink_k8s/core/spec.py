@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import functools
 import math
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
+from urllib.parse import urlsplit
 
+from airflow_flink_k8s.core.arguments import cluster_id as cluster_id_rule
+from airflow_flink_k8s.core.arguments import namespace as namespace_rule
 from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
-from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS, HA_MODES
+from airflow_flink_k8s.core.file_uris import FILE_SYSTEM_SCHEMES, JAR_SCHEMES, uri_problem
+from airflow_flink_k8s.core.names import FLINK_DIST_DIRS, FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.sensitive_keys import URI_USER_INFO
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
 
-#: Flink refuses longer cluster ids (KubernetesUtils / KubernetesConfigOptions.CLUSTER_ID).
-CLUSTER_ID_MAX_LENGTH = 45
 REST_SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 PULL_POLICIES = ("IfNotPresent", "Always", "Never")
 TOLERATION_FIELDS = ("key", "operator", "value", "effect", "tolerationSeconds")
@@ -50,7 +53,6 @@ class _LazyPattern:
         return self._compiled.search(text)
 
 
-_DNS_1035 = _LazyPattern(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS_1123_LABEL = _LazyPattern(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_1123_SUBDOMAIN = _LazyPattern(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_NAME = _LazyPattern(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
@@ -81,6 +83,19 @@ _JOB_ID = _LazyPattern(r"[0-9a-f]{32}")
 _JAVA_CLASS = _LazyPattern(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
 _ENV_NAME = _LazyPattern(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 _SECRET_KEY = _LazyPattern(r"[-._a-zA-Z0-9]+")
+# A container image reference as the registries' grammar (distribution/reference) has it: [domain[:port]/]path
+# [:tag][@digest], the path in lower case.
+_IMAGE = _LazyPattern(
+    r"(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
+    r"(?::[0-9]+)?/|\[[0-9a-fA-F:]+\](?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
+    re.ASCII,
+)
+#: Kubernetes' limit on the annotations of one object, keys plus values (TotalAnnotationSizeLimitB).
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+#: Flink's upper bound of any max parallelism (KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM).
+MAX_PARALLELISM = 1 << 15
 _ZK_QUORUM = _LazyPattern(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}(,[A-Za-z0-9.\-\[\]:]+:\d{1,5})*", re.ASCII)
 
 
@@ -253,16 +268,8 @@ def _normalise(spec: FlinkApplicationSpec) -> None:
 
 
 def _check_identity(spec: FlinkApplicationSpec) -> None:
-    cid = spec.cluster_id
-    if not isinstance(cid, str) or not cid:
-        raise FlinkSpecError("cluster_id", "must be a non-empty string", cid)
-    if len(cid) > CLUSTER_ID_MAX_LENGTH:
-        raise FlinkSpecError("cluster_id", f"must be at most {CLUSTER_ID_MAX_LENGTH} characters (Flink's limit)", cid)
-    if not _DNS_1035.fullmatch(cid):
-        raise FlinkSpecError("cluster_id", "must be a DNS-1035 label ([a-z]([-a-z0-9]*[a-z0-9])?)", cid)
-    ns = spec.namespace
-    if not isinstance(ns, str) or len(ns) > 63 or not _DNS_1123_LABEL.fullmatch(ns):
-        raise FlinkSpecError("namespace", "must be a DNS-1123 label of at most 63 characters", ns)
+    cluster_id_rule("cluster_id", spec.cluster_id)
+    namespace_rule("namespace", spec.namespace)
     version = spec.version
     if not (OLDEST_LAUNCHABLE <= version <= NEWEST_LAUNCHABLE):
         raise FlinkSpecError(
@@ -273,8 +280,15 @@ def _check_identity(spec: FlinkApplicationSpec) -> None:
 
 
 def _check_image(spec: FlinkApplicationSpec) -> None:
-    if not isinstance(spec.image, str) or not spec.image.strip() or re.search(r"\s", spec.image):
-        raise FlinkSpecError("image", "must be a non-empty image reference without whitespace", spec.image)
+    image = spec.image
+    if not isinstance(image, str) or not image.strip() or re.search(r"\s", image):
+        raise FlinkSpecError("image", "must be a non-empty image reference without whitespace", image)
+    if image.startswith("-"):
+        raise FlinkSpecError("image", "must not start with '-'", image)
+    if not _IMAGE.fullmatch(image):
+        rule = "repository name must be lower case" if _IMAGE.fullmatch(image.lower()) else \
+            "must be an image reference [registry[:port]/]name[:tag][@digest]"
+        raise FlinkSpecError("image", rule, image)
     if spec.image_pull_policy not in PULL_POLICIES:
         raise FlinkSpecError("image_pull_policy", f"must be one of {', '.join(PULL_POLICIES)}", spec.image_pull_policy)
     for secret in spec.image_pull_secrets:
@@ -291,6 +305,9 @@ def _check_program(spec: FlinkApplicationSpec) -> None:
         raise FlinkSpecError("jar_uri", "must be a URI with a scheme, e.g. local:///opt/flink/usrlib/job.jar", jar)
     if not spec.version.at_least(1, 19) and not jar.startswith("local://"):
         raise FlinkSpecError("jar_uri", "must use the local:// scheme for Flink 1.18 and older", jar)
+    problem = uri_problem(jar, JAR_SCHEMES)
+    if problem:
+        raise FlinkSpecError("jar_uri", problem, jar)
     if spec.entry_class is not None and (
         not isinstance(spec.entry_class, str) or not _JAVA_CLASS.fullmatch(spec.entry_class)
     ):
@@ -352,6 +369,10 @@ def _check_scheduling(spec: FlinkApplicationSpec) -> None:
                 raise FlinkSpecError(name, "keys must be Kubernetes annotation keys ([prefix/]name)", key)
             if not isinstance(value, str):
                 raise FlinkSpecError(name, f"value of {key!r} must be a string", value)
+        size = sum(len(key.encode()) + len(value.encode()) for key, value in getattr(spec, name).items())
+        if size > ANNOTATIONS_MAX_BYTES:
+            raise FlinkSpecError(name, f"must total at most {ANNOTATIONS_MAX_BYTES // 1024} KiB, keys plus values "
+                                 f"(Kubernetes' limit per object); these are {size} bytes")
     for name in ("jobmanager_tolerations", "taskmanager_tolerations"):
         for toleration in getattr(spec, name):
             _check_toleration(name, toleration)
@@ -385,6 +406,14 @@ def _check_toleration(name: str, toleration: Mapping[str, Any]) -> None:
     value = toleration.get("value")
     if value is not None and (not isinstance(value, str) or (value and not _LABEL_NAME.fullmatch(value))):
         raise FlinkSpecError(name, "toleration value must be a Kubernetes label value", value)
+    # Kubernetes' ValidateTolerations.
+    if operator == "Exists" and value:
+        raise FlinkSpecError(name, "toleration value must be empty when operator is 'Exists'", value)
+    if not key and operator != "Exists":
+        raise FlinkSpecError(name, "toleration operator must be 'Exists' when key is empty (it matches every taint)",
+                             dict(toleration))
+    if seconds is not None and effect != "NoExecute":
+        raise FlinkSpecError(name, "toleration effect must be 'NoExecute' when tolerationSeconds is set", effect)
 
 
 def _check_ha(spec: FlinkApplicationSpec) -> None:
@@ -454,6 +483,8 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
 def _check_secrets(spec: FlinkApplicationSpec) -> None:
     """Secret names, mount paths and env entries as Kubernetes validates the pod Flink builds from them."""
     paths: set[str] = set()
+    jar = urlsplit(spec.jar_uri)
+    jar_dir = posixpath.dirname(jar.path) if jar.scheme == "local" else None
     for name, path in spec.secret_mounts.items():
         # Flink names the volume "<secret>-volume", which must be a DNS-1123 label (63 characters at most).
         if not isinstance(name, str) or len(name) > 56 or not _DNS_1123_LABEL.fullmatch(name):
@@ -467,6 +498,11 @@ def _check_secrets(spec: FlinkApplicationSpec) -> None:
         if normalised in FLINK_MOUNT_PATHS or normalised in paths:
             raise FlinkSpecError(f"secret_mounts[{name!r}]", "must be a path no other volume is mounted at "
                                  f"(Flink mounts {', '.join(FLINK_MOUNT_PATHS)})", path)
+        if any(_contains(normalised, directory) for directory in FLINK_DIST_DIRS):
+            raise FlinkSpecError(f"secret_mounts[{name!r}]", "must not hide the Flink distribution (/, /opt/flink "
+                                 f"or a directory holding {', '.join(FLINK_DIST_DIRS)})", path)
+        if jar_dir is not None and _contains(normalised, jar_dir):
+            raise FlinkSpecError(f"secret_mounts[{name!r}]", f"must not hide the job jar ({spec.jar_uri})", path)
         paths.add(normalised)
     names: set[str] = set()
     for entry in spec.secret_env:
@@ -503,6 +539,14 @@ def _check_uri_credentials(spec: FlinkApplicationSpec) -> None:
 def _check_uri(name: str, value: Any, rule: str = "must be a URI with a scheme, e.g. s3://bucket/flink") -> None:
     if not isinstance(value, str) or not _URI_SCHEME.fullmatch(value) or value.rstrip("/").endswith(":/"):
         raise FlinkSpecError(name, rule, value)
+    problem = uri_problem(value, FILE_SYSTEM_SCHEMES)
+    if problem:
+        raise FlinkSpecError(name, problem, value)
+
+
+def _contains(mount_path: str, directory: str) -> bool:
+    """Whether a volume mounted at ``mount_path`` hides ``directory`` (the same directory or one above it)."""
+    return mount_path == "/" or directory == mount_path or directory.startswith(mount_path + "/")
 
 
 def _is_label_key(key: Any, max_name: int = 63) -> bool:
@@ -525,6 +569,64 @@ def memory_mebibytes(size: str) -> int:
     return (number << shift) >> 20
 
 
+def _conf_value(spec: FlinkApplicationSpec, key: str) -> str | None:
+    """``flink_conf``'s value of ``key`` as Flink reads it (keys and values trimmed), or None."""
+    for name, value in spec.flink_conf.items():
+        if isinstance(name, str) and name.strip(_JAVA_TRIM) == key:
+            return str(value).strip(_JAVA_TRIM)
+    return None
+
+
+def _conf_int(spec: FlinkApplicationSpec, key: str) -> int | None:
+    value = _conf_value(spec, key)
+    return int(value) if value is not None and value.isdecimal() else None
+
+
+def _slot_capacity(spec: FlinkApplicationSpec) -> int | None:
+    """The most slots the ResourceManager will start TaskManagers for (``slotmanager.number-of-slots.max``, in whole
+    TaskManagers of ``task_slots`` slots), or None when unbounded."""
+    most = _conf_int(spec, "slotmanager.number-of-slots.max")
+    per_taskmanager = spec.task_slots or 1
+    return None if most is None else most // per_taskmanager * per_taskmanager
+
+
+def _adaptive(spec: FlinkApplicationSpec) -> bool:
+    return (_conf_value(spec, "jobmanager.scheduler") or "").lower() == "adaptive"
+
+
+def _check_parallelism(spec: FlinkApplicationSpec) -> None:
+    """What Flink would refuse, or wait for forever, given the parallelism and the slots it may allocate."""
+    if (_conf_value(spec, "scheduler-mode") or "").lower() == "reactive":
+        raise FlinkSpecError("flink_conf['scheduler-mode']", "must not be 'reactive': the JobManager of a native "
+                             "Kubernetes cluster refuses to start with it (standalone application clusters only); "
+                             "use jobmanager.scheduler: adaptive")
+    parallelism = spec.parallelism
+    if parallelism is None:
+        return
+    if parallelism > MAX_PARALLELISM:
+        raise FlinkSpecError("parallelism", f"must be at most {MAX_PARALLELISM} (Flink's upper bound of max "
+                             "parallelism)", parallelism)
+    max_parallelism = _conf_int(spec, "pipeline.max-parallelism")
+    if max_parallelism is not None and parallelism > max_parallelism:
+        raise FlinkSpecError("parallelism", f"must be at most flink_conf's pipeline.max-parallelism "
+                             f"({max_parallelism}): Flink refuses the job", parallelism)
+    capacity = _slot_capacity(spec)
+    if capacity is not None and parallelism > capacity and not _adaptive(spec):
+        raise FlinkSpecError("parallelism", f"must be at most the {capacity} slots slotmanager.number-of-slots.max "
+                             f"allows ({capacity // (spec.task_slots or 1)} TaskManagers of {spec.task_slots or 1}): "
+                             "the job would wait for slots it never gets (or set jobmanager.scheduler: adaptive to "
+                             "run with fewer)", parallelism)
+
+
+def spec_warnings(spec: FlinkApplicationSpec) -> list[str]:
+    """What Flink accepts but will not run as asked (a launch logs these)."""
+    capacity = _slot_capacity(spec)
+    if spec.parallelism is not None and capacity is not None and spec.parallelism > capacity:
+        return [f"parallelism {spec.parallelism} is above the {capacity} slots slotmanager.number-of-slots.max "
+                "allows: the adaptive scheduler will run the job with at most that many"]
+    return []
+
+
 # URI credentials first: the other checks may echo a URI in their error.
 _CHECKS = (_check_uri_credentials, _check_identity, _check_image, _check_program, _check_resources,
-           _check_scheduling, _check_ha, _check_state, _check_secrets)
+           _check_scheduling, _check_ha, _check_state, _check_secrets, _check_parallelism)

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_flink_k8s.core.arguments import check_zookeeper_address
 from airflow_flink_k8s.core.errors import FlinkSpecError, KubernetesApiError, NotOwnedError
 from airflow_flink_k8s.core.ha_data import (
     ZOOKEEPER_HA_NODES,
@@ -59,6 +60,7 @@ class HaLocation:
                 check_zookeeper_root(self.zookeeper_root)
             except ValueError as error:
                 raise FlinkSpecError("zookeeper_root", str(error)) from None
+        check_zookeeper_address(self.ha, self.zookeeper_conn_id, self.zookeeper_quorum)
 
     @classmethod
     def of_spec(cls, spec: FlinkApplicationSpec, zookeeper_conn_id: str | None) -> HaLocation:

@@ -36,7 +36,7 @@ from airflow_flink_k8s.core.names import (
 )
 from airflow_flink_k8s.core.report_options import DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
-from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, spec_warnings
 from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.flows.cli_launcher import CliLauncher
 from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
@@ -85,6 +85,8 @@ class LaunchResult:
 def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity, settings: LaunchSettings,
            log: TaskLog) -> LaunchResult:
     """Launch ``spec`` for the task try ``run``, or reattach to the cluster it already runs (see the module)."""
+    for warning in spec_warnings(spec):
+        log.warning("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, warning)
     existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
     retried = launched_by_run(existing, run)  # a retry: is the cluster its earlier try launched able to start?
     decision = decide(spec, run, existing, settings.if_exists, finished=existing is None or launch_finished(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from tests.fixtures.airflow_db import DagRunner, task_states
 
@@ -151,3 +153,69 @@ def test_a_retry_replaces_what_a_failed_launch_and_a_failed_roll_back_left_half_
     job_id = "airflow-flink-k8s.apache.org/job-id"
     assert config["metadata"]["annotations"][job_id] == deployment["metadata"]["annotations"][job_id]
     assert deployment["metadata"]["annotations"]["airflow-flink-k8s.apache.org/try-number"] == "2"
+
+
+ARGUMENTS_DAG = """
+import datetime
+from airflow.sdk import DAG
+from airflow_flink_k8s.operators import {operator}
+
+with DAG("{dag_id}", schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
+    {operator}(task_id="task", retries=0, **{arguments!r})
+"""
+LAUNCH_ARGUMENTS = {"cluster_id": "bad-args", "namespace": "flink", "image": "flink:2.3.0",
+                    "jar_uri": "local:///opt/flink/usrlib/checkpointing-job.jar", "flink_version": "2.3.0",
+                    "ha": "kubernetes", "ha_storage_dir": "file:///tmp/ha"}
+
+
+def _last_request(emulator: EmulatorProcess) -> int:
+    return int(emulator.stats()["request_seq"])
+
+
+@pytest.mark.parametrize(("override", "field", "rule"), [
+    ({"if_exists": "{{ 'overwrite' }}"}, "if_exists", "must be one of fail, reuse, replace"),
+    ({"image": "{{ 'Flink' }}:2.3.0"}, "image", "lower case"),
+    ({"jar_uri": "local://{{ 'job' }}.jar"}, "jar_uri", "needs an absolute path"),
+    ({"checkpoint_base_dir": "file://{{ 'ckpt' }}"}, "checkpoint_base_dir", "needs an absolute path"),
+    ({"secret_mounts": {"creds": "{{ '/opt/flink/lib' }}"}}, "secret_mounts['creds']",
+     "must not hide the Flink distribution"),
+    ({"taskmanager_tolerations": [{"key": "spot", "operator": "Exists", "value": "{{ 'yes' }}"}]},
+     "taskmanager_tolerations", "value must be empty when operator is 'Exists'"),
+    ({"flink_conf": {"scheduler-mode": "{{ 'reactive' }}"}}, "flink_conf['scheduler-mode']", "must not be 'reactive'"),
+], ids=["if-exists", "image", "jar-uri", "checkpoint-dir", "secret-mount", "toleration", "reactive-mode"])
+def test_bad_templated_arguments_fail_once_rendered_before_any_api_request(
+        run_dag: DagRunner, kube_conn: EmulatorProcess, capfd: pytest.CaptureFixture[str],
+        override: dict[str, Any], field: str, rule: str) -> None:
+    before = _last_request(kube_conn)
+    dag_run = run_dag(ARGUMENTS_DAG.format(operator="FlinkApplicationOperator", dag_id="bad_templated",
+                                           arguments={**LAUNCH_ARGUMENTS, **override}))
+    assert task_states(dag_run) == {"task": "failed"}
+    log = capfd.readouterr().out
+    assert f"{field}: " in log and rule in log
+    assert kube_conn.requests(before) == []
+
+
+def test_a_bad_access_mode_fails_at_construction_before_any_api_request(run_dag: DagRunner,
+                                                                         kube_conn: EmulatorProcess) -> None:
+    """It used to fail only in the wait, after the cluster was created, leaving it behind."""
+    before = _last_request(kube_conn)
+    with pytest.raises(FlinkSpecError, match=r"^access_mode: must be one of direct, service, proxy, auto"):
+        run_dag(ARGUMENTS_DAG.format(operator="FlinkApplicationOperator", dag_id="bad_access_mode", arguments={
+            **LAUNCH_ARGUMENTS, "wait_until": "rest", "access_mode": "bogus"}))
+    assert kube_conn.requests(before) == []
+    assert "deployment/bad-args" not in _objects(kube_conn)
+
+
+def test_a_zookeeper_teardown_without_an_address_fails_before_deleting_anything(
+        run_dag: DagRunner, kube_conn: EmulatorProcess, capfd: pytest.CaptureFixture[str]) -> None:
+    """It used to delete the Kubernetes objects first and only then fail, finding no ZooKeeper to clean."""
+    launched = run_dag(ARGUMENTS_DAG.format(operator="FlinkApplicationOperator", dag_id="zk_teardown_launch",
+                                            arguments=LAUNCH_ARGUMENTS))
+    assert task_states(launched) == {"task": "success"}
+    before = _last_request(kube_conn)
+    down = run_dag(ARGUMENTS_DAG.format(operator="FlinkApplicationTeardownOperator", dag_id="zk_teardown", arguments={
+        "cluster_id": "bad-args", "namespace": "flink", "ha": "{{ 'zookeeper' }}"}))
+    assert task_states(down) == {"task": "failed"}
+    assert [(r["method"], r["resource"]) for r in kube_conn.requests(before)] == []
+    assert "deployment/bad-args" in _objects(kube_conn)
+    assert "zookeeper_quorum: ha='zookeeper' needs zookeeper_conn_id or zookeeper_quorum" in capfd.readouterr().out

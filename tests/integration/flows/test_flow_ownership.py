@@ -134,7 +134,7 @@ def test_empty_names_are_refused_before_any_request(k8s: FlinkKubernetesHook, k8
         with pytest.raises(FlinkSpecError, match=r"^(name|namespace): of a (ConfigMap|Deployment) must be a "
                                                  r"non-empty Kubernetes name, got ''"):
             call()
-    with pytest.raises(FlinkSpecError, match=r"^cluster_id: must name the Flink cluster to tear down, got ''"):
+    with pytest.raises(FlinkSpecError, match=r"^cluster_id: must be a non-empty string, got ''"):
         FlinkApplicationTeardownOperator(task_id="down", cluster_id="", namespace=NAMESPACE)
     with pytest.raises(FlinkSpecError, match=r"^cluster_id: must not be empty"):
         teardown(k8s, HaLocation("kubernetes", "", NAMESPACE), keep_ha_data=False, delete_timeout=30,

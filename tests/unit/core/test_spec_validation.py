@@ -7,7 +7,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError, spec_warnings
 
 VALID: dict[str, Any] = {
     "cluster_id": "state-machine-cluster",
@@ -117,6 +117,74 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
      "flink_conf['kubernetes.secrets']", "'secret_mounts' parameter"),
     ("managed-key-secret-env", {"flink_conf": {"kubernetes.env.secretKeyRef": "env:A,secret:s,key:k"}},
      "flink_conf['kubernetes.env.secretKeyRef']", "'secret_env' parameter"),
+    # issue 10, part 4: accepted before, wrong
+    ("image-uppercase-name", {"image": "Flink:2.3.0"}, "image", "lower case"),
+    ("image-uppercase-path", {"image": "harbor.example/Flink/job:1"}, "image", "lower case"),
+    ("image-leading-dash", {"image": "-flink:2.3.0"}, "image", "start with '-'"),
+    ("image-empty-tag", {"image": "flink:"}, "image", "image reference"),
+    ("image-bad-digest", {"image": "flink@sha256:abc"}, "image", "image reference"),
+    ("jar-local-relative", {"jar_uri": "local://job.jar"}, "jar_uri", "absolute path"),
+    ("jar-file-host", {"jar_uri": "file://usrlib/job.jar"}, "jar_uri", "absolute path"),
+    ("jar-unknown-scheme", {"jar_uri": "ftp://host/job.jar"}, "jar_uri", "scheme must be one of"),
+    ("jar-typo-scheme", {"jar_uri": "s4://bucket/job.jar"}, "jar_uri", "scheme must be one of"),
+    ("jar-s3-without-bucket", {"jar_uri": "s3:///job.jar"}, "jar_uri", "bucket"),
+    ("checkpoint-file-host", {"checkpoint_base_dir": "file://ckpt"}, "checkpoint_base_dir", "absolute path"),
+    ("savepoint-file-host", {"savepoint_base_dir": "file://savepoints/x"}, "savepoint_base_dir", "absolute path"),
+    ("ha-storage-file-host", {"ha": "kubernetes", "ha_storage_dir": "file://ha"}, "ha_storage_dir", "absolute path"),
+    ("restore-file-host", {"restore": "file://sp-1"}, "restore", "absolute path"),
+    ("checkpoint-unknown-scheme", {"checkpoint_base_dir": "local:///ckpt"}, "checkpoint_base_dir",
+     "scheme must be one of"),
+    ("checkpoint-http", {"checkpoint_base_dir": "http://host/ckpt"}, "checkpoint_base_dir", "scheme must be one of"),
+    ("savepoint-gs-without-bucket", {"savepoint_base_dir": "gs:///sp"}, "savepoint_base_dir", "bucket"),
+    ("secret-mount-over-root", {"secret_mounts": {"creds": "/"}}, "secret_mounts['creds']",
+     "hide the Flink distribution"),
+    ("secret-mount-over-opt", {"secret_mounts": {"creds": "/opt"}}, "secret_mounts['creds']",
+     "hide the Flink distribution"),
+    ("secret-mount-over-flink-home", {"secret_mounts": {"creds": "/opt/flink/"}}, "secret_mounts['creds']",
+     "hide the Flink distribution"),
+    ("secret-mount-over-flink-lib", {"secret_mounts": {"creds": "/opt/flink/lib"}}, "secret_mounts['creds']",
+     "hide the Flink distribution"),
+    ("secret-mount-over-flink-plugins", {"secret_mounts": {"creds": "/opt/flink/plugins"}}, "secret_mounts['creds']",
+     "hide the Flink distribution"),
+    ("secret-mount-over-the-jar", {"secret_mounts": {"creds": "/opt/flink/usrlib"}}, "secret_mounts['creds']",
+     "hide the job jar"),
+    ("toleration-exists-with-value", {"taskmanager_tolerations": [{"key": "k", "operator": "Exists", "value": "v"}]},
+     "taskmanager_tolerations", "value must be empty when operator is 'Exists'"),
+    ("toleration-equal-without-key", {"jobmanager_tolerations": [{"operator": "Equal", "value": "v"}]},
+     "jobmanager_tolerations", "must be 'Exists' when key is empty"),
+    ("toleration-seconds-without-noexecute",
+     {"jobmanager_tolerations": [{"key": "k", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": 5}]},
+     "jobmanager_tolerations", "'NoExecute' when tolerationSeconds"),
+    ("toleration-unknown-field", {"jobmanager_tolerations": [{"key": "k", "operator": "Exists", "valu": "v"}]},
+     "jobmanager_tolerations", "fields must be among"),
+    ("toleration-bad-effect", {"jobmanager_tolerations": [{"key": "k", "operator": "Exists", "effect": "Never"}]},
+     "jobmanager_tolerations", "effect must be one of"),
+    ("annotations-over-256-kib", {"jobmanager_annotations": {f"a{i}": "x" * 1024 for i in range(256)}},
+     "jobmanager_annotations", "at most 256 KiB"),
+    ("taskmanager-annotations-over-256-kib", {"taskmanager_annotations": {"big": "x" * (256 * 1024)}},
+     "taskmanager_annotations", "at most 256 KiB"),
+    ("annotation-bad-key", {"jobmanager_annotations": {"bad key": "v"}}, "jobmanager_annotations", "annotation keys"),
+    ("parallelism-above-flinks-bound", {"parallelism": 32769}, "parallelism", "at most 32768"),
+    ("parallelism-above-max-parallelism", {"parallelism": 200, "flink_conf": {"pipeline.max-parallelism": "128"}},
+     "parallelism", "pipeline.max-parallelism"),
+    ("parallelism-above-slot-capacity",
+     {"parallelism": 8, "task_slots": 2, "flink_conf": {"slotmanager.number-of-slots.max": "4"}},
+     "parallelism", "number-of-slots.max"),
+    ("parallelism-above-whole-taskmanagers",
+     {"parallelism": 5, "task_slots": 4, "flink_conf": {"slotmanager.number-of-slots.max": "6"}},
+     "parallelism", "the 4 slots"),
+    ("reactive-mode-on-native-kubernetes", {"flink_conf": {"scheduler-mode": "reactive"}},
+     "flink_conf['scheduler-mode']", "standalone application clusters only"),
+    ("task-slots-zero", {"task_slots": 0}, "task_slots", "at least 1"),
+    ("parallelism-bool", {"parallelism": True}, "parallelism", "integer"),
+    ("service-account-uppercase", {"service_account": "Flink"}, "service_account", "DNS-1123"),
+    ("label-value-too-long", {"taskmanager_labels": {"team": "x" * 64}}, "taskmanager_labels", "label value"),
+    ("pod-template-not-a-pod", {"taskmanager_pod_template": {"kind": "Deployment"}}, "taskmanager_pod_template",
+     "Pod manifest"),
+    ("zookeeper-root-slash", {**ZK, "zookeeper_root": "/"}, "zookeeper_root", "absolute znode path"),
+    ("zookeeper-quorum-port-zero", {**ZK, "zookeeper_quorum": "zk:0"}, "zookeeper_quorum", "ports 1-65535"),
+    ("restore-latest-with-ha-none-and-no-job", {"restore": "latest"}, "restore", "needs ha"),
+    ("program-args-nul", {"program_args": ["a\x00b"]}, "program_args", "without NUL"),
 ]
 
 
@@ -130,6 +198,15 @@ def test_bad_input_is_rejected_naming_field_and_rule(overrides: dict[str, Any], 
     assert error.field == field
     assert rule_words in error.rule
     assert str(error).startswith(f"{field}: ")
+
+
+def test_parallelism_above_the_slots_is_a_warning_under_the_adaptive_scheduler() -> None:
+    """The adaptive scheduler runs the job with the slots it gets: Flink accepts it, so the launch only warns."""
+    conf = {"slotmanager.number-of-slots.max": "4", "jobmanager.scheduler": "adaptive"}
+    spec = FlinkApplicationSpec(**VALID, parallelism=8, task_slots=2, flink_conf=conf)
+    assert spec_warnings(spec) == ["parallelism 8 is above the 4 slots slotmanager.number-of-slots.max allows: the "
+                                   "adaptive scheduler will run the job with at most that many"]
+    assert spec_warnings(FlinkApplicationSpec(**VALID, parallelism=4, task_slots=2, flink_conf=conf)) == []
 
 
 def test_the_message_shows_the_rule_and_the_rendered_value() -> None:
