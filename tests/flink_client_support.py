@@ -36,7 +36,7 @@ def parse_configuration(name: str, text: str) -> dict[str, Any]:
 
 
 def normalised(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Configuration files parsed; the client-local pod template path dropped; templates parsed."""
+    """Configuration files parsed; the client-local pod template paths dropped; templates parsed."""
     out = json.loads(json.dumps(objects))
     for obj in out:
         if obj["kind"] != "ConfigMap":
@@ -45,6 +45,7 @@ def normalised(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if name in ("config.yaml", "flink-conf.yaml"):
                 conf = parse_configuration(name, text)
                 conf.pop("kubernetes.pod-template-file.taskmanager", None)
+                conf.pop("kubernetes.pod-template-file.jobmanager", None)
                 obj["data"][name] = conf
             elif name.endswith("pod-template.yaml"):
                 obj["data"][name] = yaml.safe_load(text)

@@ -35,6 +35,49 @@ TM_POD_TEMPLATE = {
     "spec": {"containers": [{"name": "flink-main-container", "env": [{"name": "FOO", "value": "bar"}]}]},
 }
 
+#: A JobManager pod template with everything the client merges: a sidecar and an init container, volumes and mounts,
+#: env that collides with Flink's (``_POD_IP_ADDRESS``, a ``secret_env`` name), resources Flink overrides and one it
+#: keeps, fields Flink overwrites (image, command, pull policy, hostNetwork) and maps it merges (labels, node selector).
+JM_POD_TEMPLATE: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {
+        "name": "jobmanager-template",
+        "labels": {"app": "from-template", "team": "template", "sidecar": "log-shipper"},
+        "annotations": {"quote": "template", "example.com/scrape": "true"},
+    },
+    "spec": {
+        "serviceAccountName": "template-sa",
+        "dnsPolicy": "Default",
+        "hostNetwork": True,
+        "nodeSelector": {"zone": "template", "disk": "ssd"},
+        "tolerations": [{"key": "template", "operator": "Exists"}],
+        "imagePullSecrets": [{"name": "template-pull"}],
+        "securityContext": {"fsGroup": 9999},
+        "initContainers": [{
+            "name": "fetch-jar", "image": "registry.example/flink:job-1",
+            "command": ["cp", "/opt/flink/usrlib/job.jar", "/work/job.jar"],
+            "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+        }],
+        "containers": [
+            {"name": "log-shipper", "image": "registry.example/fluent-bit:3",
+             "volumeMounts": [{"name": "flink-logs", "mountPath": "/logs"}]},
+            {"name": "flink-main-container", "image": "ignored:1", "imagePullPolicy": "Never",
+             "command": ["ignored"], "args": ["ignored"],
+             "env": [{"name": "_POD_IP_ADDRESS", "value": "template"}, {"name": "FROM_TEMPLATE", "value": "1"},
+                     {"name": "API_TOKEN", "value": "template"}],
+             "ports": [{"name": "metrics", "containerPort": 9249}],
+             "resources": {"requests": {"cpu": "4", "memory": "8Gi", "ephemeral-storage": "1Gi"},
+                           "limits": {"memory": "8Gi", "ephemeral-storage": "2Gi"}},
+             "volumeMounts": [{"name": "flink-logs", "mountPath": "/opt/flink/log"},
+                              {"name": "checkpoints", "mountPath": "/checkpoints"}],
+             "workingDir": "/opt/flink"},
+        ],
+        "volumes": [{"name": "flink-logs", "emptyDir": {}}, {"name": "work", "emptyDir": {}},
+                    {"name": "checkpoints", "persistentVolumeClaim": {"claimName": "flink-checkpoints"}}],
+    },
+}
+
 
 def minimal_spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
     values: dict[str, Any] = {

@@ -7,21 +7,28 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 
 
 def build_flink_command(
-    spec: FlinkApplicationSpec, flink_bin: str = "flink", taskmanager_pod_template_file: str | None = None
+    spec: FlinkApplicationSpec,
+    flink_bin: str = "flink",
+    taskmanager_pod_template_file: str | None = None,
+    jobmanager_pod_template_file: str | None = None,
 ) -> list[str]:
     """Argv (no shell) for ``flink … -t kubernetes-application -Dk=v … <jar> [args]``, ``-D`` sorted by key.
 
     The CLI reads a TaskManager pod template from a local file: when the spec has one, the caller writes
-    it (as YAML) and passes its path as ``taskmanager_pod_template_file``.
+    it (as YAML) and passes its path as ``taskmanager_pod_template_file``; likewise ``jobmanager_pod_template_file``.
     """
-    if (spec.taskmanager_pod_template is None) != (taskmanager_pod_template_file is None):
-        raise ValueError(
-            "taskmanager_pod_template_file must be given exactly when the spec has a TaskManager pod template"
-        )
+    for name, template, path in (
+        ("taskmanager", spec.taskmanager_pod_template, taskmanager_pod_template_file),
+        ("jobmanager", spec.jobmanager_pod_template, jobmanager_pod_template_file),
+    ):
+        if (template is None) != (path is None):
+            raise ValueError(f"{name}_pod_template_file must be given exactly when the spec has a {name} pod template")
     action = "run" if spec.version.at_least(2, 0) else "run-application"
     conf = flink_configuration(spec)
     if taskmanager_pod_template_file is not None:
         conf[key_for("taskmanager_pod_template", spec.version)] = taskmanager_pod_template_file
+    if jobmanager_pod_template_file is not None:
+        conf[key_for("jobmanager_pod_template", spec.version)] = jobmanager_pod_template_file
     argv = [flink_bin, action, "-t", "kubernetes-application"]
     argv += [f"-D{key}={conf[key]}" for key in sorted(conf)]
     if spec.parallelism is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,8 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 REDACTED = "***"
 #: Where the ``cli`` launcher writes the TaskManager pod template: a temporary dir made per launch.
 CLI_TEMPLATE_FILE = f"<temporary dir>/{TASKMANAGER_POD_TEMPLATE_FILE}"
+#: Where it writes the JobManager pod template, which the client merges into the Deployment itself.
+CLI_JOBMANAGER_TEMPLATE_FILE = "<temporary dir>/jobmanager-pod-template.yaml"
 
 @dataclass(frozen=True)
 class LaunchPreview:
@@ -106,8 +108,11 @@ def render_launch(spec: FlinkApplicationSpec, launcher: str = "native", *, run: 
     hidden = sensitive_options(spec.flink_conf, fields)
     argv_spec = dataclasses.replace(spec, flink_conf={k: v for k, v in spec.flink_conf.items() if k not in hidden})
     template = CLI_TEMPLATE_FILE if spec.taskmanager_pod_template is not None else None
-    argv = build_flink_command(argv_spec, flink_bin, template)
-    files = {} if template is None else {template: _template_yaml(spec)}
+    jm_template = CLI_JOBMANAGER_TEMPLATE_FILE if spec.jobmanager_pod_template is not None else None
+    argv = build_flink_command(argv_spec, flink_bin, template, jm_template)
+    files = {path: _template_yaml(content) for path, content in ((template, spec.taskmanager_pod_template),
+                                                                 (jm_template, spec.jobmanager_pod_template))
+             if path is not None and content is not None}
     if not namespace_given:
         notes.append(f"namespace: not set, shown as {spec.namespace!r}; a launch takes the connection's "
                      "'namespace' extra when it has one")
@@ -153,8 +158,8 @@ def _objects(spec: FlinkApplicationSpec, launcher: str, run: RunIdentity | None,
     return objects
 
 
-def _template_yaml(spec: FlinkApplicationSpec) -> str:
-    """The TaskManager pod template file the cli launcher writes, as it writes it."""
+def _template_yaml(template: Mapping[str, Any]) -> str:
+    """A pod template file the cli launcher writes, as it writes it."""
     import yaml
 
-    return str(yaml.safe_dump(dict(spec.taskmanager_pod_template or {})))
+    return str(yaml.safe_dump(dict(template)))

@@ -3,7 +3,8 @@
 ``render_kubernetes_objects(spec)`` returns them in the client's creation order: the JobManager Deployment
 ``<cid>``, then the objects the Deployment owns: the headless internal Service ``<cid>`` (HA off only), the
 rest Service ``<cid>-rest``, the ConfigMap ``flink-config-<cid>`` and, with a TaskManager pod template,
-the ConfigMap ``pod-template-<cid>``. Checked field by field against the JobManager specification the real
+the ConfigMap ``pod-template-<cid>``. A JobManager pod template is merged into the Deployment's pod as the
+client merges it (``core.pod_template``). Checked field by field against the JobManager specification the real
 1.18.1, 1.20.3 and 2.3.0 clients build (``KubernetesJobManagerFactory`` and its decorators, reached through
 the real ``CliFrontend``; see tests/test_kubernetes_objects.py). Version differences: from 1.19 the pod
 has the emptyDir ``user-artifacts-volume`` at ``/opt/flink/artifacts``, and the configuration file is
@@ -18,7 +19,8 @@ Not rendered, so normalise these when comparing with what an API server holds:
 * ``metadata.ownerReferences``: filled in by ``with_owner_references`` once the Deployment's uid is known;
 * the client's local default config: keys its ``conf/config.yaml`` adds (e.g. ``env.java.opts.all``,
   ``jobmanager.bind-host``), the logging files it finds there (pass them as ``logging_files``), and the
-  client-local path in ``kubernetes.pod-template-file.taskmanager``; key order in the configuration file.
+  client-local paths in ``kubernetes.pod-template-file.taskmanager`` and ``.jobmanager`` (the JobManager does
+  not read the latter, so it is not rendered); key order in the configuration file.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from airflow_flink_k8s.core.names import (
 )
 from airflow_flink_k8s.core.names import CONTAINER_NAME as CONTAINER_NAME
 from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS as FLINK_MOUNT_PATHS
+from airflow_flink_k8s.core.pod_template import apply_pod_template
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, memory_mebibytes
 
 #: Logging files the client copies from its conf dir into the ConfigMap, in the order it mounts them.
@@ -183,6 +186,9 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
     if spec.jobmanager_tolerations:
         pod_spec["tolerations"] = [dict(t) for t in spec.jobmanager_tolerations]
     pod_spec["volumes"] = volumes
+    pod = {"metadata": pod_metadata, "spec": pod_spec}
+    if spec.jobmanager_pod_template is not None:
+        pod = apply_pod_template(pod, spec.jobmanager_pod_template, spec.service_account is not None)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -190,7 +196,7 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
         "spec": {
             "replicas": spec.jobmanager_replicas,
             "selector": {"matchLabels": selector_labels(cid)},
-            "template": {"metadata": pod_metadata, "spec": pod_spec},
+            "template": pod,
         },
     }
 

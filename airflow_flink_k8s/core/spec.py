@@ -8,6 +8,7 @@ Flink version, is the table in ``airflow_flink_k8s.core.configuration``.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import posixpath
@@ -23,6 +24,7 @@ from airflow_flink_k8s.core.arguments import namespace as namespace_rule
 from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
 from airflow_flink_k8s.core.file_uris import FILE_SYSTEM_SCHEMES, JAR_SCHEMES, uri_problem
 from airflow_flink_k8s.core.names import FLINK_DIST_DIRS, FLINK_MOUNT_PATHS, HA_MODES
+from airflow_flink_k8s.core.pod_template import check_pod_template
 from airflow_flink_k8s.core.sensitive_keys import URI_USER_INFO
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, OLDEST_LAUNCHABLE, FlinkVersion
 
@@ -110,6 +112,8 @@ class FlinkApplicationSpec:
     ``secret_mounts`` maps Kubernetes Secret names to the path each is mounted at; ``secret_env`` lists
     ``{"env": NAME, "secret": SECRET, "key": KEY}`` entries, each an environment variable from a Secret's key.
     Both reach the JobManager and TaskManager pods without the values entering the Flink configuration.
+    ``jobmanager_pod_template`` is a Pod manifest merged into the JobManager pod as the Flink client merges
+    ``kubernetes.pod-template-file.jobmanager`` (``core.pod_template``).
     """
 
     cluster_id: str
@@ -138,6 +142,7 @@ class FlinkApplicationSpec:
     jobmanager_annotations: Mapping[str, str] = field(default_factory=dict)
     taskmanager_annotations: Mapping[str, str] = field(default_factory=dict)
     taskmanager_pod_template: Mapping[str, Any] | None = None
+    jobmanager_pod_template: Mapping[str, Any] | None = None
     rest_service_type: str = "ClusterIP"
     ha: str = "none"
     ha_storage_dir: str | None = None
@@ -522,6 +527,16 @@ def _check_secrets(spec: FlinkApplicationSpec) -> None:
             raise FlinkSpecError("secret_env", f"key of {env!r} must be a Secret key ([-._a-zA-Z0-9]+)", key)
 
 
+def _check_jobmanager_pod_template(spec: FlinkApplicationSpec) -> None:
+    """The template as the API server validates the JobManager pod the client merges from it."""
+    if spec.jobmanager_pod_template is None:
+        return
+    volumes = ("user-artifacts-volume", *(f"{name}-volume" for name in spec.secret_mounts), "flink-config-volume",
+               "pod-template-volume")
+    check_pod_template(spec.jobmanager_pod_template, volumes, (*FLINK_MOUNT_PATHS, *spec.secret_mounts.values()))
+    _set(spec, "jobmanager_pod_template", copy.deepcopy(dict(spec.jobmanager_pod_template)))
+
+
 #: The fields that hold a URI: each would be logged, rendered and written into Flink's configuration.
 URI_FIELDS = ("jar_uri", "ha_storage_dir", "checkpoint_base_dir", "savepoint_base_dir", "restore")
 URI_CREDENTIALS_RULE = ("credentials in a URI's user-info are not allowed; use a Kubernetes Secret (secret_env / "
@@ -629,4 +644,5 @@ def spec_warnings(spec: FlinkApplicationSpec) -> list[str]:
 
 # URI credentials first: the other checks may echo a URI in their error.
 _CHECKS = (_check_uri_credentials, _check_identity, _check_image, _check_program, _check_resources,
-           _check_scheduling, _check_ha, _check_state, _check_secrets, _check_parallelism)
+           _check_scheduling, _check_ha, _check_state, _check_secrets, _check_jobmanager_pod_template,
+           _check_parallelism)

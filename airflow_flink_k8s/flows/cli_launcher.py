@@ -159,11 +159,13 @@ class CliLauncher:
                 self.on_line(f"passing {', '.join(hidden)} through a copy of the client conf dir {source}, not its "
                              "argv")
             before_owned()
-            template_file = None
-            if spec.taskmanager_pod_template is not None:
-                template_file = str(Path(tmp) / "taskmanager-pod-template.yaml")
-                Path(template_file).write_text(yaml.safe_dump(dict(spec.taskmanager_pod_template)))
-            argv = build_flink_command(spec, self.flink_bin, template_file)
+            template_files: list[str | None] = []
+            for name, template in (("taskmanager", spec.taskmanager_pod_template),
+                                   ("jobmanager", spec.jobmanager_pod_template)):
+                template_files.append(None if template is None else str(Path(tmp) / f"{name}-pod-template.yaml"))
+                if template is not None:
+                    Path(tmp, f"{name}-pod-template.yaml").write_text(yaml.safe_dump(dict(template)))
+            argv = build_flink_command(spec, self.flink_bin, *template_files)
             options = self._reach_kubernetes_as_the_connection(env, Path(tmp))
             at = argv.index("kubernetes-application") + 1
             argv[at:at] = [f"-D{key}={value}" for key, value in options.items()]

@@ -25,7 +25,7 @@ from airflow_flink_k8s.core.kubernetes_objects import (
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 from tests.flink_client_support import normalised, write_client_conf
-from tests.spec_support import full_spec, minimal_spec
+from tests.spec_support import JM_POD_TEMPLATE, full_spec, minimal_spec
 
 CAPTURE_JAVA = r"""
 import java.lang.reflect.Proxy;
@@ -104,11 +104,12 @@ def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.Temp
             conf_dir = work / "conf"
             conf_dir.mkdir()
             write_client_conf(conf_dir, flink_home(version), spec)
-        template_file = None
-        if spec.taskmanager_pod_template is not None:
-            template_file = work / "tm-pod.yaml"
-            template_file.write_text(yaml.safe_dump(dict(spec.taskmanager_pod_template), sort_keys=False))
-        argv = build_flink_command(spec, "flink", str(template_file) if template_file else None)[1:]
+        template_files: list[str | None] = []
+        for name, template in (("tm", spec.taskmanager_pod_template), ("jm", spec.jobmanager_pod_template)):
+            template_files.append(None if template is None else str(work / f"{name}-pod.yaml"))
+            if template is not None:
+                (work / f"{name}-pod.yaml").write_text(yaml.safe_dump(dict(template), sort_keys=False))
+        argv = build_flink_command(spec, "flink", *template_files)[1:]
         proc = subprocess.run(
             ["java", "-cp", f"{compiled[version]}:{lib}/*", "Capture", *argv],
             env={"FLINK_CONF_DIR": str(conf_dir), "PATH": "/usr/bin:/bin", "HOME": str(work)},
@@ -164,3 +165,30 @@ def test_logging_files_are_shipped_as_the_client_ships_them_from_its_conf_dir(
     assert normalised(render_kubernetes_objects(spec, logging)) == normalised(real_client(spec, conf_dir))
 
 
+
+
+@flink_versions
+@pytest.mark.parametrize("make_spec", [minimal_spec, full_spec], ids=["minimal", "full"])
+def test_jobmanager_pod_template_is_merged_as_the_real_client_merges_it(
+    flink_version: str, make_spec: Callable[..., FlinkApplicationSpec], real_client: Callable[..., list]
+) -> None:
+    """A sidecar, an init container, volumes and mounts, env colliding with Flink's (``_POD_IP_ADDRESS``, a
+    ``secret_env`` name), resources Flink overrides, and overwritten fields; ``minimal`` leaves the service
+    account to the template, ``full`` sets it (and adds secret mounts, pull secrets, labels, tolerations)."""
+    spec = make_spec(flink_version, jobmanager_pod_template=JM_POD_TEMPLATE)
+    rendered, real = normalised(render_kubernetes_objects(spec)), normalised(real_client(spec))
+    pod, real_pod = rendered[0]["spec"]["template"], real[0]["spec"]["template"]
+    # What the real client did with the template: sidecar first, main container last, both env entries kept.
+    assert [c["name"] for c in real_pod["spec"]["containers"]] == ["log-shipper", "flink-main-container"]
+    assert [c["name"] for c in real_pod["spec"]["initContainers"]] == ["fetch-jar"]
+    real_env = [e["name"] for e in real_pod["spec"]["containers"][1]["env"]]
+    assert real_env.count("_POD_IP_ADDRESS") == 2 and real_env.index("FROM_TEMPLATE") == 1
+    assert real_pod["spec"]["containers"][1]["resources"]["requests"]["ephemeral-storage"] == "1Gi"
+    assert pod["metadata"] == real_pod["metadata"]
+    for key in sorted({*pod["spec"], *real_pod["spec"]} - {"containers"}):
+        assert (key, pod["spec"].get(key)) == (key, real_pod["spec"].get(key))
+    assert [c["name"] for c in pod["spec"]["containers"]] == [c["name"] for c in real_pod["spec"]["containers"]]
+    for container, real_container in zip(pod["spec"]["containers"], real_pod["spec"]["containers"], strict=True):
+        for key in sorted({*container, *real_container}):
+            assert (key, container.get(key)) == (key, real_container.get(key))
+    assert rendered == real
