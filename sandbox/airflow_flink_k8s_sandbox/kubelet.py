@@ -11,7 +11,9 @@ It plays three Kubernetes parts on one machine, in a level-triggered loop woken 
   container Waiting with ``CreateContainerConfigError``, retried), the pod's ConfigMap/Secret volumes written to
   local dirs, one file per key (``/opt/flink/conf`` becomes ``FLINK_CONF_DIR``), ``/opt/flink/usrlib`` mapped to
   the local job jars, and
-  free loopback ports instead of 8081/6123/6124/6122 so that many clusters fit on one host. Containers restart
+  free loopback ports instead of 8081/6123/6124/6122 so that many clusters fit on one host. Only
+  ``flink-main-container`` runs: init containers and sidecars are named, with their images, in the pod condition
+  ``SandboxContainersNotRun``, never silently skipped. Containers restart
   with back-off (``restartPolicy: Always``); deleted pods are stopped by PID (SIGTERM, then SIGKILL), and stay
   listed (Terminating, held by the ``sandbox.airflow-flink-k8s/process`` finalizer) until their process is gone.
 
@@ -57,6 +59,10 @@ FINALIZER = "sandbox.airflow-flink-k8s/process"
 POD_IP = "127.0.0.1"
 CONF_MOUNT = "/opt/flink/conf"
 USRLIB_MOUNT = "/opt/flink/usrlib"
+MAIN_CONTAINER = "flink-main-container"
+#: Pod condition naming the containers the sandbox does not run (init containers and sidecars, e.g. from a pod
+#: template): only the Flink main container runs as a local process.
+CONDITION_CONTAINERS_NOT_RUN = "SandboxContainersNotRun"
 
 #: Flink options that carry the container ports, per well-known container port.
 PORT_OPTIONS = {
@@ -91,6 +97,25 @@ def image_flink_version(image: str, mapping: dict[str, str]) -> str | None:
         known = [v for v in flink_dist.FLINK_VERSIONS_UNDER_TEST if v.startswith(version + ".")]
         return known[0] if known else None
     return version
+
+
+def main_container(pod: dict[str, Any]) -> dict[str, Any]:
+    """The container the kubelet runs: ``flink-main-container`` (Flink puts it after a template's sidecars)."""
+    containers = pod["spec"]["containers"]
+    return next((c for c in containers if c.get("name") == MAIN_CONTAINER), containers[0])
+
+
+def containers_not_run(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``SandboxContainersNotRun`` condition naming each init container and sidecar with its image, or none."""
+    main = main_container(pod)
+    others = [("init container", c) for c in pod["spec"].get("initContainers") or []]
+    others += [("container", c) for c in pod["spec"]["containers"] if c is not main]
+    if not others:
+        return []
+    listed = "; ".join(f"{kind} {c.get('name')!r} (image {c.get('image')!r})" for kind, c in others)
+    return [{"type": CONDITION_CONTAINERS_NOT_RUN, "status": "True", "reason": "ImageNotRunnable",
+             "lastTransitionTime": _now(),
+             "message": f"the sandbox runs only {MAIN_CONTAINER} as a local Flink process; not run: {listed}"}]
 
 
 def map_paths(value: Any, mounts: dict[str, Path]) -> Any:
@@ -273,7 +298,7 @@ class LocalKubelet:
                              service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
             self.pods[key] = local
             self._patch_status(local, {"conditions": [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}]},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}, *containers_not_run(pod)]},
                 node_name=NODE_NAME)
         if local.finished or local.failed_reason:
             return
@@ -310,7 +335,7 @@ class LocalKubelet:
         threading.Timer(delay, self.wake.set).start()
 
     def _start_container(self, local: LocalPod, pod: dict[str, Any]) -> None:
-        container = pod["spec"]["containers"][0]
+        container = main_container(pod)
         image = container.get("image", "")
         standin = is_standin_image(image)
         version = standin_version(image) if standin else image_flink_version(image, self.images)
@@ -362,8 +387,9 @@ class LocalKubelet:
         self._patch_status(local, {
             "phase": "Running", "podIP": POD_IP, "podIPs": [{"ip": POD_IP}], "hostIP": POD_IP,
             "startTime": _now(),
-            "conditions": [{"type": t, "status": "True", "lastTransitionTime": _now()}
-                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+            "conditions": [*({"type": t, "status": "True", "lastTransitionTime": _now()}
+                             for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")),
+                           *containers_not_run(pod)],
             "containerStatuses": [self._container_status(local, {"running": {"startedAt": _now()}})],
         }, annotations={ANNOTATION_PID: str(local.process.pid),
                         ANNOTATION_PORTS: json.dumps({str(k): v for k, v in local.ports.items()})})
@@ -487,7 +513,7 @@ class LocalKubelet:
 
     # ----------------------------------------------------------------- API writes
     def _container_status(self, local: LocalPod, state: dict[str, Any]) -> dict[str, Any]:
-        return {"name": "flink-main-container", "state": state, "lastState": local.last_state,
+        return {"name": MAIN_CONTAINER, "state": state, "lastState": local.last_state,
                 "ready": "running" in state, "restartCount": local.restarts, "image": "sandbox",
                 "imageID": "sandbox", "started": "running" in state}
 
