@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from airflow_flink_k8s.core.command import build_flink_command
 from airflow_flink_k8s.core.configuration import configuration_file_name
@@ -24,7 +25,7 @@ from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 from tests.fixtures.flink import flink_versions
 from tests.flink_client_support import normalised, write_client_conf
-from tests.spec_support import full_spec, minimal_spec
+from tests.spec_support import JM_POD_TEMPLATE, full_spec, minimal_spec
 
 pytestmark = pytest.mark.flink
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
@@ -63,8 +64,13 @@ def _delete(emulator: EmulatorProcess, spec: FlinkApplicationSpec) -> None:
     urllib.request.urlopen(request, timeout=30).close()
 
 
+def _full_spec_with_jobmanager_pod_template(version: str, **overrides: Any) -> FlinkApplicationSpec:
+    return full_spec(version, jobmanager_pod_template=JM_POD_TEMPLATE, **overrides)
+
+
 @flink_versions
-@pytest.mark.parametrize("make_spec", [minimal_spec, full_spec], ids=["minimal", "full"])
+@pytest.mark.parametrize("make_spec", [minimal_spec, full_spec, _full_spec_with_jobmanager_pod_template],
+                         ids=["minimal", "full", "full-jobmanager-pod-template"])
 def test_the_real_client_and_the_native_launcher_create_the_same_objects(
     flink_version: str, make_spec: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -80,13 +86,12 @@ def test_the_real_client_and_the_native_launcher_create_the_same_objects(
         write_client_conf(conf_dir, home, spec)
         for name, text in DEFAULT_LOGGING_FILES.items():
             (conf_dir / name).write_text(text)
-        template = None
-        if spec.taskmanager_pod_template is not None:
-            import yaml
-
-            template = tmp_path / "tm-pod-template.yaml"
-            template.write_text(yaml.safe_dump(dict(spec.taskmanager_pod_template)))
-        run_flink_cli(build_flink_command(spec, str(home / "bin" / "flink"), str(template) if template else None),
+        templates: list[str | None] = []
+        for name, template in (("tm", spec.taskmanager_pod_template), ("jm", spec.jobmanager_pod_template)):
+            templates.append(None if template is None else str(tmp_path / f"{name}-pod-template.yaml"))
+            if template is not None:
+                (tmp_path / f"{name}-pod-template.yaml").write_text(yaml.safe_dump(dict(template)))
+        run_flink_cli(build_flink_command(spec, str(home / "bin" / "flink"), *templates),
                       env={**os.environ, "FLINK_CONF_DIR": str(conf_dir), "KUBECONFIG": str(kubeconfig)},
                       timeout=180)
         by_client = _stored(emulator, spec)
