@@ -108,8 +108,8 @@ class FlinkApplicationOperator(BaseOperator):
     template_fields: Sequence[str] = (*SPEC_FIELDS, "if_exists")
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
-        "jobmanager_node_selector": "json", "taskmanager_node_selector": "json", "secret_mounts": "json",
-        "secret_env": "json"}
+        "jobmanager_pod_template": "json", "jobmanager_node_selector": "json", "taskmanager_node_selector": "json",
+        "secret_mounts": "json", "secret_env": "json"}
     operator_extra_links = (FlinkWebUILink(),)
     ui_color = "#e6522c"
 

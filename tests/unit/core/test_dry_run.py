@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from airflow_flink_k8s.core.command import build_flink_command
-from airflow_flink_k8s.core.dry_run import CLI_TEMPLATE_FILE, REDACTED, render_launch
+from airflow_flink_k8s.core.dry_run import CLI_JOBMANAGER_TEMPLATE_FILE, CLI_TEMPLATE_FILE, REDACTED, render_launch
 from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.launch_plan import RunIdentity
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.flink_client_support import parse_configuration
-from tests.spec_support import TM_POD_TEMPLATE, full_spec, minimal_spec
+from tests.spec_support import JM_POD_TEMPLATE, TM_POD_TEMPLATE, full_spec, minimal_spec
 
 RUN = RunIdentity("orders_dag", "launch", "manual__2026-03-01T00:00:00+00:00", 2)
 JOB_ID = "0123456789abcdef0123456789abcdef"
@@ -155,3 +155,12 @@ def test_the_printed_text_holds_the_command_and_the_returned_objects(launcher: s
     assert f"# Equivalent flink command: {preview.to_dict()['command']}" in text.splitlines()
     # 1.18 ships flink-conf.yaml (flat lines), as the client of that release does.
     assert "flink-conf.yaml" in preview.objects[-2 if spec.taskmanager_pod_template else -1]["data"]
+
+
+def test_cli_shows_the_jobmanager_template_file_and_the_merged_deployment() -> None:
+    spec = minimal_spec("2.3.0", job_id=JOB_ID, jobmanager_pod_template=JM_POD_TEMPLATE)
+    preview = render_launch(spec, "cli", run=RUN, nonce=NONCE, flink_bin="/opt/flink/bin/flink")
+    assert preview.argv == build_flink_command(spec, "/opt/flink/bin/flink", None, CLI_JOBMANAGER_TEMPLATE_FILE)
+    assert yaml.safe_load(preview.files[CLI_JOBMANAGER_TEMPLATE_FILE]) == JM_POD_TEMPLATE
+    containers = preview.objects[0]["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["log-shipper", "flink-main-container"]
