@@ -68,7 +68,7 @@ JM_POD_TEMPLATE: dict[str, Any] = {
                      {"name": "API_TOKEN", "value": "template"}],
              "ports": [{"name": "metrics", "containerPort": 9249}],
              "resources": {"requests": {"cpu": "4", "memory": "8Gi", "ephemeral-storage": "1Gi"},
-                           "limits": {"memory": "8Gi", "ephemeral-storage": "2Gi"}},
+                           "limits": {"memory": "8Gi", "ephemeral-storage": "2Gi", "nvidia.com/gpu": 1}},
              "volumeMounts": [{"name": "flink-logs", "mountPath": "/opt/flink/log"},
                               {"name": "checkpoints", "mountPath": "/checkpoints"}],
              "workingDir": "/opt/flink"},

@@ -99,7 +99,9 @@ def _main_container(pod: FlinkPod, flink: Mapping[str, Any]) -> None:
         main[key] = flink_main[key]
     resources = dict(main.get("resources") or {})
     for kind in ("limits", "requests"):
-        resources[kind] = {**(resources.get(kind) or {}), **flink_main["resources"][kind]}
+        # A quantity written as a number comes back as a string, as fabric8's Quantity writes it.
+        template = {name: str(value) for name, value in (resources.get(kind) or {}).items()}
+        resources[kind] = {**template, **flink_main["resources"][kind]}
     main["resources"] = resources
     for key in ("ports", "env", "volumeMounts"):
         _appended(main, flink_main, key)
@@ -169,7 +171,9 @@ def check_pod_template(
         raise FlinkSpecError(f"{field} {CONTAINER_NAME}.volumeMounts", "must not mount at a path Flink mounts "
                              f"({', '.join(flink_mount_paths)})", paths)
     resources = main.get("resources") or {}
-    if not isinstance(resources, Mapping) or not all(isinstance(resources.get(k) or {}, Mapping)
-                                                     for k in ("limits", "requests")):
-        raise FlinkSpecError(f"{field} {CONTAINER_NAME}.resources", "must be a mapping of limits and requests",
-                             resources)
+    if not isinstance(resources, Mapping) or not all(
+            isinstance(resources.get(k) or {}, Mapping) and all(
+                isinstance(q, (str, int, float)) and not isinstance(q, bool) for q in (resources.get(k) or {}).values())
+            for k in ("limits", "requests")):
+        raise FlinkSpecError(f"{field} {CONTAINER_NAME}.resources", "must be a mapping of limits and requests, "
+                             "each of resource names to quantities", resources)

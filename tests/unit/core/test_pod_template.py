@@ -50,11 +50,11 @@ def test_flink_overwrites_its_own_fields() -> None:
     assert _pod()["spec"]["hostNetwork"] is False
 
 
-def test_resources_keep_the_template_except_cpu_and_memory() -> None:
+def test_resources_keep_the_template_except_cpu_and_memory_quantities_as_strings() -> None:
     resources = _main(_pod())["resources"]
     assert resources == {
         "requests": {"cpu": "1.0", "memory": "1600Mi", "ephemeral-storage": "1Gi"},
-        "limits": {"cpu": "1.0", "memory": "1600Mi", "ephemeral-storage": "2Gi"},
+        "limits": {"cpu": "1.0", "memory": "1600Mi", "ephemeral-storage": "2Gi", "nvidia.com/gpu": "1"},
     }
 
 
@@ -144,9 +144,11 @@ def _with(path: list[Any], value: Any) -> dict[str, Any]:
          "jobmanager_pod_template flink-main-container.env", "list of mappings"),
         (_with(["spec", "containers", 1, "resources"], {"limits": "2"}),
          "jobmanager_pod_template flink-main-container.resources", "limits and requests"),
+        (_with(["spec", "containers", 1, "resources", "limits"], {"cpu": True}),
+         "jobmanager_pod_template flink-main-container.resources", "to quantities"),
     ],
     ids=["not-a-mapping", "not-a-pod", "spec", "restart-policy", "unnamed-container", "duplicate-init",
-         "flink-volume", "flink-port", "flink-mount", "env-map", "resources"],
+         "flink-volume", "flink-port", "flink-mount", "env-map", "resources", "quantity"],
 )
 def test_a_template_the_api_server_would_refuse_is_refused_by_field(template: Any, field: str, rule: str) -> None:
     with pytest.raises(FlinkSpecError) as caught:
