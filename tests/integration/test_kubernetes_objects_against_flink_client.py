@@ -192,3 +192,25 @@ def test_jobmanager_pod_template_is_merged_as_the_real_client_merges_it(
         for key in sorted({*container, *real_container}):
             assert (key, container.get(key)) == (key, real_container.get(key))
     assert rendered == real
+
+
+@flink_versions
+@pytest.mark.parametrize(
+    "template",
+    [
+        {},
+        {"kind": "Pod", "spec": {"containers": [{"name": "sidecar", "image": "busybox:1"}]}},
+        {"spec": {"serviceAccount": "legacy-sa", "restartPolicy": "Always", "affinity": {"nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "zone", "operator": "In", "values": ["a"]}]}]}}}}},
+        {"metadata": {"annotations": {"only": "template"}}, "spec": {"containers": [
+            {"name": "flink-main-container", "resources": {"limits": {"cpu": 0.25}},
+             "envFrom": [{"configMapRef": {"name": "settings"}}]}]}},
+    ],
+    ids=["empty", "no-main-container", "deprecated-service-account-affinity", "cpu-limit-envfrom"],
+)
+def test_small_jobmanager_pod_templates_are_merged_as_the_real_client_merges_them(
+    flink_version: str, template: dict[str, Any], real_client: Callable[..., list]
+) -> None:
+    spec = minimal_spec(flink_version, jobmanager_pod_template=template)
+    assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
