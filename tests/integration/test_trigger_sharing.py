@@ -160,14 +160,15 @@ def test_the_shared_watch_lists_again_after_410_and_resumes_after_dropped_stream
                 lists, watches = shared.lists, shared.watch_requests
                 if n == 0:
                     await asyncio.to_thread(k8s_emulator.drop_watches)  # resumed from the last version
-                    await async_wait_until("the watch resumed", lambda: shared.watch_requests > watches)
+                    await async_wait_until("the watch resumed",
+                                           lambda s=shared, w=watches: s.watch_requests > w)
                 else:  # another write, then compaction: the version it resumes from is gone, 410, list again
                     await asyncio.to_thread(api, k8s_emulator, "POST", "/api/v1/namespaces/default/configmaps",
                                             {"metadata": {"name": f"other-{n}"}, "data": {}})
                     await asyncio.to_thread(k8s_emulator.compact)
                     await asyncio.to_thread(k8s_emulator.drop_watches)
-                    await async_wait_until("the watch listed again and resumed", lambda: (
-                        shared.lists > lists and shared.watch_requests > watches))
+                    await async_wait_until("the watch listed again and resumed", lambda s=shared, n=lists, w=watches: (
+                        s.lists > n and s.watch_requests > w))
             await asyncio.to_thread(api, k8s_emulator, "DELETE", f"{path}/moving-cluster-config-map")
             assert await asyncio.wait_for(subscription.changed(), 10) is None
             return seen, next(iter(shared_watches().values())).stats
