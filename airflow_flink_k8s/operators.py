@@ -21,6 +21,7 @@ from airflow_flink_k8s.core.report_options import (
     check_unscheduled_timeout,
 )
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.web_ui import check_web_ui_url_template
 from airflow_flink_k8s.links import FlinkWebUILink
 
 if TYPE_CHECKING:
@@ -88,6 +89,10 @@ class FlinkApplicationOperator(BaseOperator):
         task with Flink's root cause and the last ``log_tail_lines`` lines of the JobManager log (0: none).
         ``running`` means every task runs; tasks waiting for a slot longer than ``unscheduled_timeout`` seconds
         (default 300; e.g. TaskManager pods refused) fail the task with a report naming them.
+    :param web_ui_url_template: the "Flink Web UI" link (and ``web_ui_url``), e.g.
+        ``https://flink.example.com/{namespace}/{cluster_id}/``; placeholders ``{namespace}``, ``{cluster_id}``,
+        ``{job_id}``. Default: the connection's ``flink_web_ui_url_template`` extra, else the API server's
+        service-proxy URL (which a browser can open only with the API server's credentials).
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
     ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached).
@@ -109,7 +114,8 @@ class FlinkApplicationOperator(BaseOperator):
                  log_tail_lines: int = DEFAULT_LOG_TAIL_LINES, jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT,
                  unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-                 adopt_native_clusters: bool = False, **kwargs: Any) -> None:
+                 adopt_native_clusters: bool = False, web_ui_url_template: str | None = None,
+                 **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
         missing = [name for name in _REQUIRED if name not in spec_values]
         if missing:
@@ -132,6 +138,8 @@ class FlinkApplicationOperator(BaseOperator):
         check_report_options(log_tail_lines, jobmanager_restart_limit)
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
+        self.web_ui_url_template = None if web_ui_url_template is None else check_web_ui_url_template(
+            web_ui_url_template)
         self._created: tuple[str, str] | None = None
 
     def build_spec(self, namespace: str) -> FlinkApplicationSpec:
@@ -171,7 +179,7 @@ class FlinkApplicationOperator(BaseOperator):
             zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,
             flink_conf_dir=self.flink_conf_dir, jobmanager_restart_limit=self.jobmanager_restart_limit,
             sensitive_fields=airflow_sensitive_fields() if self.launcher == "cli" else frozenset(),
-            adopt_native_clusters=self.adopt_native_clusters)
+            adopt_native_clusters=self.adopt_native_clusters, web_ui_url_template=self.web_ui_url_template)
         if self.wait_until is not None and spec.ha == "none":
             raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
                                  "Flink's HA leader data")
