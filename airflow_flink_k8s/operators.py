@@ -91,8 +91,8 @@ class FlinkApplicationOperator(BaseOperator):
         (default 300; e.g. TaskManager pods refused) fail the task with a report naming them.
     :param web_ui_url_template: the "Flink Web UI" link (and ``web_ui_url``), e.g.
         ``https://flink.example.com/{namespace}/{cluster_id}/``; placeholders ``{namespace}``, ``{cluster_id}``,
-        ``{job_id}``. Default: the connection's ``flink_web_ui_url_template`` extra, else the API server's
-        service-proxy URL (which a browser can open only with the API server's credentials).
+        ``{job_id}`` (not Jinja-templated). Default: the connection's ``flink_web_ui_url_template`` extra, else
+        the API server's service-proxy URL (which a browser can open only with the API server's credentials).
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
     ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached).
