@@ -110,7 +110,8 @@ class FlinkApplicationOperator(BaseOperator):
     ``LaunchPreview.to_dict()`` (``objects``, ``argv``, ``command``, ``job_id``, ``notes``…).
     """
 
-    template_fields: Sequence[str] = (*SPEC_FIELDS, "if_exists")
+    # Not logging_files: log4j and logback patterns hold Jinja's delimiters (``%highlight{%-5level}``).
+    template_fields: Sequence[str] = (*(name for name in SPEC_FIELDS if name != "logging_files"), "if_exists")
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
         "jobmanager_node_selector": "json", "taskmanager_node_selector": "json", "secret_mounts": "json",
