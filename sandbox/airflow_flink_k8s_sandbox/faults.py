@@ -99,4 +99,5 @@ class Faults:
         """Per rule: what it injects (``status``, ``delay_ms``), what it matches, and how often it matched (``seen``)
         and fired."""
         return [{"status": r.status, "delay_ms": r.delay_ms, "methods": list(r.methods), "resource": r.resource,
-                 "applied": r.applied, "spare_users": list(r.spare_users), "seen": r.seen, "fired": r.fired} for r in self.rules]
+                 "applied": r.applied, "spare_users": list(r.spare_users), "seen": r.seen, "fired": r.fired}
+                for r in self.rules]
