@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 
 
 class FlinkWebUILink(BaseOperatorLink):
-    """Opens the JobManager Web UI through the Kubernetes API server's service proxy."""
+    """Opens the JobManager Web UI at the launch's ``web_ui_url``: the ``web_ui_url_template`` argument's (or the
+    connection's ``flink_web_ui_url_template`` extra's) URL, else the API server's service-proxy URL
+    (:mod:`airflow_flink_k8s.core.web_ui`)."""
 
     name = "Flink Web UI"
     XCOM_KEY: ClassVar[str] = "flink_web_ui_url"

@@ -28,6 +28,7 @@ from airflow_flink_k8s.core.report_options import (
     check_unscheduled_timeout,
 )
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
+from airflow_flink_k8s.core.web_ui import check_web_ui_url_template
 from airflow_flink_k8s.links import FlinkWebUILink
 
 if TYPE_CHECKING:
@@ -99,13 +100,18 @@ class FlinkApplicationOperator(BaseOperator):
         (default 300; e.g. TaskManager pods refused) fail the task with a report naming them.
     :param dry_run: create nothing and read no connection: log and return the Kubernetes objects a launch would
         create and the equivalent ``flink`` argv (``core.dry_run``), after rendering the templated fields.
+    :param web_ui_url_template: the "Flink Web UI" link (and ``web_ui_url``), e.g.
+        ``https://flink.example.com/{namespace}/{cluster_id}/``; placeholders ``{namespace}``, ``{cluster_id}``,
+        ``{job_id}`` (not Jinja-templated). Default: the connection's ``flink_web_ui_url_template`` extra, else
+        the API server's service-proxy URL (which a browser can open only with the API server's credentials).
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
     ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached); with ``dry_run``,
     ``LaunchPreview.to_dict()`` (``objects``, ``argv``, ``command``, ``job_id``, ``notes``…).
     """
 
-    template_fields: Sequence[str] = (*SPEC_FIELDS, "if_exists")
+    # Not logging_files: log4j and logback patterns hold Jinja's delimiters (``%highlight{%-5level}``).
+    template_fields: Sequence[str] = (*(name for name in SPEC_FIELDS if name != "logging_files"), "if_exists")
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
         "jobmanager_pod_template": "json", "jobmanager_node_selector": "json", "taskmanager_node_selector": "json",
@@ -121,7 +127,8 @@ class FlinkApplicationOperator(BaseOperator):
                  log_tail_lines: int = DEFAULT_LOG_TAIL_LINES, jobmanager_restart_limit: int = DEFAULT_RESTART_LIMIT,
                  unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-                 adopt_native_clusters: bool = False, dry_run: bool = False, **kwargs: Any) -> None:
+                 adopt_native_clusters: bool = False, dry_run: bool = False, web_ui_url_template: str | None = None,
+                 **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
         missing = [name for name in _REQUIRED if name not in spec_values]
         if missing:
@@ -139,6 +146,8 @@ class FlinkApplicationOperator(BaseOperator):
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
         self.is_dry_run = dry_run  # not ``dry_run``: that is BaseOperator's method (render the templated fields)
+        self.web_ui_url_template = None if web_ui_url_template is None else check_web_ui_url_template(
+            web_ui_url_template)
         self._created: tuple[str, str] | None = None
         check_launch_arguments(self.launch_arguments(), self.template_fields)
         spec_values = {name: getattr(self, name) for name in SPEC_FIELDS}
@@ -198,7 +207,7 @@ class FlinkApplicationOperator(BaseOperator):
             zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,
             flink_conf_dir=self.flink_conf_dir, jobmanager_restart_limit=self.jobmanager_restart_limit,
             sensitive_fields=airflow_sensitive_fields() if self.launcher == "cli" else frozenset(),
-            adopt_native_clusters=self.adopt_native_clusters)
+            adopt_native_clusters=self.adopt_native_clusters, web_ui_url_template=self.web_ui_url_template)
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
         if self.is_dry_run:
             return self._dry_run(spec, run, namespace_given=bool(namespace))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the harness needs, only when they are missing:
-# a Java 17 JDK (javac compiles the example job) and Debian's ZooKeeper.
+# a Java 17 JDK (javac compiles the example job), Debian's ZooKeeper, and Debian's chromium (the Web UI link test
+# opens the Flink dashboard in it, headless).
 set -euo pipefail
 
 need=()
@@ -9,6 +10,7 @@ if ! command -v javac >/dev/null 2>&1 || ! javac -version 2>&1 | grep -qE 'javac
 fi
 [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
 [ -f /usr/share/java/slf4j-simple.jar ] || need+=(libslf4j-java)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -16,4 +16,5 @@ pytest_plugins = [
     "tests.fixtures.zookeeper",
     "tests.fixtures.kubernetes",
     "tests.fixtures.airflow_db",
+    "tests.fixtures.browser",
 ]

@@ -37,6 +37,8 @@ from airflow_flink_k8s.core.configuration import (
     configuration_file_name,
     serialise_configuration,
 )
+from airflow_flink_k8s.core.logging_files import LOGGING_FILES as LOGGING_FILES
+from airflow_flink_k8s.core.logging_files import shipped_logging_files
 from airflow_flink_k8s.core.names import (
     BLOB_SERVER_PORT,
     FLINK_CONF_DIR_IN_POD,
@@ -55,45 +57,25 @@ from airflow_flink_k8s.core.names import FLINK_MOUNT_PATHS as FLINK_MOUNT_PATHS
 from airflow_flink_k8s.core.pod_template import apply_pod_template
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, memory_mebibytes
 
-#: Logging files the client copies from its conf dir into the ConfigMap, in the order it mounts them.
-LOGGING_FILES = ("logback-console.xml", "log4j-console.properties")
-
-
-#: Console logging for JobManager and TaskManager pods of the native launcher (the CLI ships its own conf dir's
-#: files instead). Without a log4j configuration Flink logs only errors, and pod logs say almost nothing.
-DEFAULT_LOGGING_FILES = {
-    "log4j-console.properties": """\
-# Rendered by airflow-flink-k8s: INFO to the console, which Kubernetes keeps as the pod log.
-monitorInterval = 30
-rootLogger.level = INFO
-rootLogger.appenderRef.console.ref = ConsoleAppender
-appender.console.name = ConsoleAppender
-appender.console.type = CONSOLE
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
-logger.zookeeper.name = org.apache.zookeeper
-logger.zookeeper.level = WARN
-logger.shaded_zookeeper.name = org.apache.flink.shaded.zookeeper3
-logger.shaded_zookeeper.level = WARN
-""",
-}
-
 
 def render_kubernetes_objects(
     spec: FlinkApplicationSpec, logging_files: Mapping[str, str] | None = None
 ) -> list[dict[str, Any]]:
     """The objects the Flink client of ``spec.flink_version`` creates, Deployment first, the owned ones after.
 
-    ``logging_files`` maps names from ``LOGGING_FILES`` to their text, as the client would copy them
-    from its local conf dir; without them the ConfigMap holds only the configuration file.
+    ``logging_files`` maps names from ``shipped_logging_files`` to their text, as the client would copy them
+    from its local conf dir (the native launcher passes ``distribution_logging_files``); the spec's own
+    ``logging_files`` replace those of the same name, as the ``cli`` launcher writes them into its conf dir copy.
+    Without either the ConfigMap holds only the configuration file.
     """
-    logging_files = dict(logging_files or {})
-    unknown = set(logging_files) - set(LOGGING_FILES)
+    logging_files = {**(logging_files or {}), **spec.logging_files}
+    shipped = shipped_logging_files(spec.version)
+    unknown = set(logging_files) - set(shipped)
     if unknown:
-        raise ValueError(f"logging_files: names must be among {', '.join(LOGGING_FILES)}, got {sorted(unknown)}")
+        raise ValueError(f"logging_files: names must be among {', '.join(shipped)}, got {sorted(unknown)}")
     cid = spec.cluster_id
     conf_file = configuration_file_name(spec.version)
-    conf_data = {name: logging_files[name] for name in LOGGING_FILES if name in logging_files}
+    conf_data = {name: logging_files[name] for name in shipped if name in logging_files}
     conf_data[conf_file] = serialise_configuration(cluster_configuration(spec), spec.version)
     objects = [_deployment(spec, list(conf_data))]
     if spec.ha == "none":

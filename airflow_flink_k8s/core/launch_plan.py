@@ -48,7 +48,7 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 _NOT_FINGERPRINTED = ("job_id", "restore")
 #: Spec fields added after clusters were launched with fingerprints: hashed only when set, so the fingerprint of a
 #: spec without them stays the one its cluster carries (``if_exists='reuse'`` still reattaches after an upgrade).
-_FINGERPRINTED_WHEN_SET = ("jobmanager_pod_template",)
+_FINGERPRINTED_WHEN_SET = ("jobmanager_pod_template", "logging_files")
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -93,7 +93,7 @@ def safe_label_value(value: str) -> str:
 def spec_fingerprint(spec: FlinkApplicationSpec) -> str:
     """A stable hash of everything that makes two specs the same application."""
     values = {k: v for k, v in spec.to_dict().items()
-              if k not in _NOT_FINGERPRINTED and not (k in _FINGERPRINTED_WHEN_SET and v is None)}
+              if k not in _NOT_FINGERPRINTED and not (k in _FINGERPRINTED_WHEN_SET and not v)}
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -114,6 +114,8 @@ class FlinkApplicationSpec:
     Both reach the JobManager and TaskManager pods without the values entering the Flink configuration.
     ``jobmanager_pod_template`` is a Pod manifest merged into the JobManager pod as the Flink client merges
     ``kubernetes.pod-template-file.jobmanager`` (``core.pod_template``).
+    ``logging_files`` maps ``log4j-console.properties`` / ``logback-console.xml`` to the text each pod's conf dir
+    gets instead of the distribution's own file (``core.logging_files``).
     """
 
     cluster_id: str
@@ -156,6 +158,7 @@ class FlinkApplicationSpec:
     flink_conf: Mapping[str, Any] = field(default_factory=dict)
     secret_mounts: Mapping[str, str] = field(default_factory=dict)
     secret_env: Sequence[Mapping[str, str]] = ()
+    logging_files: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _normalise(self)
@@ -245,6 +248,7 @@ def _normalise(spec: FlinkApplicationSpec) -> None:
         "taskmanager_annotations",
         "flink_conf",
         "secret_mounts",
+        "logging_files",
     ):
         value = getattr(spec, name)
         if not isinstance(value, Mapping) and name == "flink_conf":
@@ -537,6 +541,24 @@ def _check_jobmanager_pod_template(spec: FlinkApplicationSpec) -> None:
     _set(spec, "jobmanager_pod_template", copy.deepcopy(dict(spec.jobmanager_pod_template)))
 
 
+def _check_logging_files(spec: FlinkApplicationSpec) -> None:
+    """Only the files Flink's client ships from its conf dir, as text that fits in the ConfigMap."""
+    from airflow_flink_k8s.core.logging_files import LOGGING_FILES, LOGGING_FILES_MAX_BYTES  # see __post_init__
+
+    total = 0
+    for name, text in spec.logging_files.items():
+        if name not in LOGGING_FILES:
+            raise FlinkSpecError("logging_files", f"keys must be among {', '.join(LOGGING_FILES)} (the logging files "
+                                 "Flink's client ships from its conf dir)", name)
+        if not isinstance(text, str) or not text.strip() or "\x00" in text:
+            raise FlinkSpecError(f"logging_files[{name!r}]", "must be the file's text: a non-blank string without NUL "
+                                 "characters")
+        total += len(text.encode())
+    if total > LOGGING_FILES_MAX_BYTES:
+        raise FlinkSpecError("logging_files", f"must total at most {LOGGING_FILES_MAX_BYTES // 1024} KiB: they share "
+                             "the flink-config-<cid> ConfigMap, which Kubernetes limits to 1 MiB", total)
+
+
 #: The fields that hold a URI: each would be logged, rendered and written into Flink's configuration.
 URI_FIELDS = ("jar_uri", "ha_storage_dir", "checkpoint_base_dir", "savepoint_base_dir", "restore")
 URI_CREDENTIALS_RULE = ("credentials in a URI's user-info are not allowed; use a Kubernetes Secret (secret_env / "
@@ -645,4 +667,4 @@ def spec_warnings(spec: FlinkApplicationSpec) -> list[str]:
 # URI credentials first: the other checks may echo a URI in their error.
 _CHECKS = (_check_uri_credentials, _check_identity, _check_image, _check_program, _check_resources,
            _check_scheduling, _check_ha, _check_state, _check_secrets, _check_jobmanager_pod_template,
-           _check_parallelism)
+           _check_logging_files, _check_parallelism)

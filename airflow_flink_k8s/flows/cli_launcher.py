@@ -151,13 +151,18 @@ class CliLauncher:
             # Credentials go into a copy of the client's conf dir, not onto its argv (``ps`` shows argv).
             hidden = sensitive_options(spec.flink_conf, self.sensitive_fields)
             conf_dir = self.flink_conf_dir
-            if hidden:
+            if hidden or spec.logging_files:
+                # The client ships the logging files of its conf dir (FlinkConfMountDecorator): the spec's go there.
                 source = client_conf_dir(self.flink_bin, self.flink_conf_dir, env)
-                conf_dir = str(conf_dir_with(source, Path(tmp) / "conf", hidden))
+                conf_dir = str(conf_dir_with(source, Path(tmp) / "conf", hidden, spec.logging_files))
                 spec = dataclasses.replace(spec, flink_conf={k: v for k, v in spec.flink_conf.items()
                                                              if k not in hidden})
+            if hidden:
                 self.on_line(f"passing {', '.join(hidden)} through a copy of the client conf dir {source}, not its "
                              "argv")
+            if spec.logging_files:
+                self.on_line(f"shipping {', '.join(sorted(spec.logging_files))} from a copy of the client conf dir "
+                             f"{source}")
             before_owned()
             template_files: list[str | None] = []
             for name, template in (("taskmanager", spec.taskmanager_pod_template),

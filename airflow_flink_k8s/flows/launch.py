@@ -37,6 +37,7 @@ from airflow_flink_k8s.core.names import (
 from airflow_flink_k8s.core.report_options import DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, spec_warnings
+from airflow_flink_k8s.core.web_ui import CONNECTION_EXTRA, check_web_ui_url_template, web_ui_url
 from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.flows.cli_launcher import CliLauncher
 from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
@@ -66,9 +67,13 @@ class LaunchSettings:
     sensitive_fields: frozenset[str] = field(default_factory=frozenset)
     #: ``reuse``/``replace`` may also act on a native Flink cluster this provider did not launch (``core.ownership``).
     adopt_native_clusters: bool = False
+    #: The Web UI link's URL template (``core.web_ui``); None: the connection's extra, else the service proxy.
+    web_ui_url_template: str | None = None
 
     def __post_init__(self) -> None:
         check_if_exists(self.if_exists)
+        if self.web_ui_url_template is not None:
+            check_web_ui_url_template(self.web_ui_url_template)
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
     """Launch ``spec`` for the task try ``run``, or reattach to the cluster it already runs (see the module)."""
     for warning in spec_warnings(spec):
         log.warning("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, warning)
+    settings = _with_web_ui_template(k8s, settings)
     existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
     retried = launched_by_run(existing, run)  # a retry: is the cluster its earlier try launched able to start?
     decision = decide(spec, run, existing, settings.if_exists, finished=existing is None or launch_finished(
@@ -98,7 +104,7 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
     if decision.action is Action.AWAIT:
         return _after_lost_race(k8s, spec, run, settings, existing, log)
     if decision.action is Action.REATTACH:
-        return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), created=False)
+        return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created=False)
     if decision.action is Action.REPLACE:
         assert existing is not None
         delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=settings.delete_timeout,
@@ -120,7 +126,7 @@ def _launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: Run
                         before_owned=lambda: _prepare_ha(k8s, spec, settings, log))
     except ClusterIdTakenError as lost:
         return _after_lost_race(k8s, spec, run, settings, lost.holder, log)
-    return _result(k8s, spec, created=True)
+    return _result(k8s, spec, settings, created=True)
 
 
 def _prepare_ha(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings,
@@ -149,7 +155,7 @@ def _after_lost_race(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: 
         config = k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace) if winner else None
     decision = decide_after_lost_race(spec, run, winner, settings.if_exists, config)
     log.info("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, decision.reason)
-    return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), created=False)
+    return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created=False)
 
 
 def await_concurrent_launch(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *, timeout: float,
@@ -217,14 +223,32 @@ def _check_checkpoint_files(spec: FlinkApplicationSpec, job_id: str, checkpoint_
                          "from a savepoint/checkpoint path, or launch with restore='none'.")
 
 
-def _result(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, *, created: bool) -> LaunchResult:
-    """The launch's XCom; ``launched`` is False when it reattached."""
-    ui = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=spec.cluster_id,
-                               namespace=spec.namespace, api_server=k8s.api_server())
-    assert ui is not None
+def _with_web_ui_template(k8s: FlinkKubernetesHook, settings: LaunchSettings) -> LaunchSettings:
+    """``settings`` with the Web UI URL template to use: the argument, else the connection's extra (checked here,
+    before anything is written), else none."""
+    if settings.web_ui_url_template is not None:
+        return settings
+    extra = k8s.connection_extra(CONNECTION_EXTRA)
+    if extra is None:
+        return settings
+    template = check_web_ui_url_template(extra, f"{CONNECTION_EXTRA} (extra of connection {k8s.kubernetes_conn_id!r})")
+    return dataclasses.replace(settings, web_ui_url_template=template)
+
+
+def _result(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings, *,
+            created: bool) -> LaunchResult:
+    """The launch's XCom; ``launched`` is False when it reattached. ``web_ui_url`` is the template's URL, else the
+    API server's service-proxy URL."""
+    url = None if settings.web_ui_url_template is None else web_ui_url(
+        settings.web_ui_url_template, namespace=spec.namespace, cluster_id=spec.cluster_id, job_id=spec.job_id)
+    if url is None:
+        proxy = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=spec.cluster_id,
+                                      namespace=spec.namespace, api_server=k8s.api_server())
+        assert proxy is not None
+        url = proxy.base_url + "/"
     return LaunchResult(spec, created, {
         "cluster_id": spec.cluster_id, "namespace": spec.namespace, "job_id": spec.job_id,
         "rest_url": service_rest_url(spec.cluster_id, spec.namespace),
         "checkpoint_dir": spec.checkpoint_dir, "savepoint_dir": spec.savepoint_dir,
-        "flink_version": str(spec.version), "web_ui_url": ui.base_url + "/", "launched": created,
+        "flink_version": str(spec.version), "web_ui_url": url, "launched": created,
     })

@@ -16,12 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_flink_k8s.core.errors import ClusterIdTakenError, KubernetesApiError
-from airflow_flink_k8s.core.kubernetes_objects import (
-    DEFAULT_LOGGING_FILES,
-    render_kubernetes_objects,
-    with_owner_references,
-)
+from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects, with_owner_references
 from airflow_flink_k8s.core.launch_plan import mark
+from airflow_flink_k8s.core.logging_files import distribution_logging_files
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.flows.cluster_deletion import roll_back
 from airflow_flink_k8s.flows.ownership import carries
@@ -40,7 +37,9 @@ class NativeLauncher:
     def launch(self, spec: FlinkApplicationSpec, labels: dict[str, str], annotations: dict[str, str],
                before_owned: Callable[[], None]) -> dict[str, Any]:
         """Create the cluster; ``before_owned`` runs once the Deployment holds the cluster id (HA clean-up)."""
-        objects = [mark(obj, labels, annotations) for obj in render_kubernetes_objects(spec, DEFAULT_LOGGING_FILES)]
+        # The image's conf dir as the client's: the distribution's logging files, replaced by the spec's.
+        rendered = render_kubernetes_objects(spec, distribution_logging_files(spec.version))
+        objects = [mark(obj, labels, annotations) for obj in rendered]
         namespace = spec.namespace
         try:
             deployment = retrying_call(lambda: self.k8s.create(objects[0], namespace),

@@ -85,8 +85,10 @@ def client_conf_dir(flink_bin: str, flink_conf_dir: str | None, env: Mapping[str
     return Path(found).resolve().parent.parent / "conf"
 
 
-def conf_dir_with(source: Path, target: Path, options: Mapping[str, str]) -> Path:
-    """A copy of the client conf dir ``source`` at ``target`` whose configuration file also sets ``options``.
+def conf_dir_with(source: Path, target: Path, options: Mapping[str, str],
+                  files: Mapping[str, str] | None = None) -> Path:
+    """A copy of the client conf dir ``source`` at ``target`` whose configuration file also sets ``options`` and
+    where ``files`` (name → text, e.g. the spec's logging files) replace the files of those names.
 
     The client reads them as if they were in its own conf, so they stay off its argv (which ``ps`` shows). From
     1.19 the file is ``config.yaml`` (standard YAML; rewritten with flat keys so each option has one spelling);
@@ -95,6 +97,11 @@ def conf_dir_with(source: Path, target: Path, options: Mapping[str, str]) -> Pat
     if not source.is_dir():
         raise FlinkCliError(f"the Flink client's conf dir {source} does not exist; set flink_conf_dir")
     shutil.copytree(source, target)
+    for name, text in (files or {}).items():
+        (target / name).unlink(missing_ok=True)
+        (target / name).write_text(text)
+    if not options:
+        return target
     standard = target / "config.yaml"
     if standard.exists() or not (target / "flink-conf.yaml").exists():
         conf = _flat((yaml.safe_load(standard.read_text()) if standard.exists() else None) or {})

@@ -207,6 +207,11 @@ class FlinkKubernetesHook:
         context = self._hook._get_field("cluster_context")
         return str(context) if context else None
 
+    def connection_extra(self, name: str) -> Any:
+        """The connection's extra ``name`` (also read with cncf-kubernetes' old ``extra__kubernetes__`` prefix);
+        None when unset or empty."""
+        return self._hook._get_field(name)
+
     def verify_ssl_disabled(self) -> bool:
         """Whether the connection's ``disable_verify_ssl`` extra turns TLS verification of the API server off."""
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import _get_bool

@@ -62,10 +62,12 @@ from airflow_flink_k8s_sandbox.k8s_selectors import SelectorError, parse_field_s
 from airflow_flink_k8s_sandbox.object_store import Event, ObjectStore, Watcher
 
 WATCH_DEFAULT_TIMEOUT = 1800.0
+#: The user the sandbox kubelet authenticates as (the node is ``kubelet.NODE_NAME``).
+KUBELET_USER = "system:node:sandbox-node"
 #: The sandbox's own identities: the default kubeconfig's user (``sandbox.kubeconfig``) and the kubelet.
 BUILTIN_TOKENS: dict[str, UserInfo] = {
     "sandbox-admin-token": UserInfo.authenticated("sandbox-admin", ("system:masters",)),
-    "sandbox-kubelet-token": UserInfo.authenticated("system:node:sandbox-node", ("system:nodes", "system:masters")),
+    "sandbox-kubelet-token": UserInfo.authenticated(KUBELET_USER, ("system:nodes", "system:masters")),
 }
 
 
@@ -298,7 +300,8 @@ class KubernetesApiEmulator:
                                                                       "serverAddress": f"{self.host}:{self.port}"}]})
         if route is None:
             return self._discovery(path)
-        delay, injected, applied = self.faults.decide(request.method, route.rtype.plural, route.name, watch)
+        delay, injected, applied = self.faults.decide(request.method, route.rtype.plural, route.name, watch,
+                                                      user.name if user else None)
         if delay:
             await asyncio.sleep(delay)
         try:

@@ -14,6 +14,7 @@ class FaultRule:
     ``every=3`` fires on every third matching request; ``probability=0.1`` on one in ten (seeded);
     ``times`` caps how often it fires. An empty ``methods`` matches every verb. ``applied=True`` carries the
     request out before answering ``status`` (a response lost on its way back: the client cannot tell it landed).
+    ``spare_users`` names authenticated users whose requests the rule never matches.
     """
 
     status: int | None = None
@@ -26,22 +27,26 @@ class FaultRule:
     delay_ms: int = 0
     include_watch: bool = False
     applied: bool = False
+    spare_users: tuple[str, ...] = ()
     seen: int = 0
     fired: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultRule:
         allowed = {"status", "methods", "resource", "name_prefix", "every", "probability", "times", "delay_ms",
-                   "include_watch", "applied"}
+                   "include_watch", "applied", "spare_users"}
         unknown = set(data) - allowed
         if unknown:
             raise ValueError(f"unknown fault rule fields: {sorted(unknown)}")
         values = dict(data)
         values["methods"] = tuple(m.upper() for m in values.get("methods", ()))
+        values["spare_users"] = tuple(values.get("spare_users", ()))
         return cls(**values)
 
-    def matches(self, method: str, plural: str | None, name: str | None, watch: bool) -> bool:
+    def matches(self, method: str, plural: str | None, name: str | None, watch: bool, user: str | None = None) -> bool:
         if watch and not self.include_watch:
+            return False
+        if user is not None and user in self.spare_users:
             return False
         if self.methods and method not in self.methods:
             return False
@@ -67,11 +72,12 @@ class Faults:
         self._random = random.Random(self.seed)
 
     def decide(self, method: str, plural: str | None, name: str | None,
-               watch: bool) -> tuple[float, int | None, bool]:
-        """Return (delay in seconds, injected status or None, whether to apply the request first) for one request."""
+               watch: bool, user: str | None = None) -> tuple[float, int | None, bool]:
+        """Return (delay in seconds, injected status or None, whether to apply the request first) for one request
+        by ``user``."""
         delay, status, applied = 0.0, None, False
         for rule in self.rules:
-            if not rule.matches(method, plural, name, watch):
+            if not rule.matches(method, plural, name, watch, user):
                 continue
             rule.seen += 1
             if rule.times is not None and rule.fired >= rule.times:
@@ -93,4 +99,5 @@ class Faults:
         """Per rule: what it injects (``status``, ``delay_ms``), what it matches, and how often it matched (``seen``)
         and fired."""
         return [{"status": r.status, "delay_ms": r.delay_ms, "methods": list(r.methods), "resource": r.resource,
-                 "applied": r.applied, "seen": r.seen, "fired": r.fired} for r in self.rules]
+                 "applied": r.applied, "spare_users": list(r.spare_users), "seen": r.seen, "fired": r.fired}
+                for r in self.rules]

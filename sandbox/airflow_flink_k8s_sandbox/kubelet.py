@@ -215,16 +215,20 @@ class LocalKubelet:
         for deployment in deployments:
             self._reconcile_deployment(deployment, pods)
         pods = self._api.sanitize_for_serialization(self.core.list_pod_for_all_namespaces())["items"]
+        services = self._services()
         seen = set()
         for pod in pods:
             key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
             seen.add(key)
             self._reconcile_pod(pod)
+            # As endpoints in a real cluster: a started pod serves its Service now, not once every other pod of
+            # this pass has started (under API latency a pass over 50 pods took 30 s).
+            self._register_proxies(services)
         for key in list(self.pods):
             if key not in seen:
                 self._stop_pod(self.pods.pop(key))
         self._update_deployment_statuses(deployments)
-        self._register_proxies()
+        self._register_proxies(self._services())
 
     # ----------------------------------------------------------------- deployments
     def _reconcile_deployment(self, deployment: dict[str, Any], pods: list[dict[str, Any]]) -> None:
@@ -562,9 +566,11 @@ class LocalKubelet:
                                  "path": str(local.directory / "container.log"),
                                  "previous": str(previous) if previous.exists() else None})
 
-    def _register_proxies(self) -> None:
+    def _services(self) -> list[dict[str, Any]]:
+        return self._api.sanitize_for_serialization(self.core.list_service_for_all_namespaces())["items"]
+
+    def _register_proxies(self, services: list[dict[str, Any]]) -> None:
         """Point each Service's proxy at the local ports of the running pods its selector matches."""
-        services = self._api.sanitize_for_serialization(self.core.list_service_for_all_namespaces())["items"]
         for service in services:
             selector = (service.get("spec") or {}).get("selector") or {}
             if not selector:

@@ -1,9 +1,10 @@
 """Conformance on the API server: the real Flink client and the native launcher create the same objects.
 
 Both launch the same spec against the Kubernetes API emulator. The real client runs the way a user runs it: the
-distribution's ``bin/flink`` with a conf dir that holds the distribution's Java 17 flags and the logging file the
-native launcher ships. What the emulator then stores is compared after normalising only what the server assigns
-(uid, resourceVersion, creation time, cluster IP, node ports) and parsing the Flink configuration file.
+distribution's ``bin/flink`` with a conf dir that holds the distribution's Java 17 flags and its own logging files
+(which the native launcher ships as its defaults). What the emulator then stores is compared after normalising only
+what the server assigns (uid, resourceVersion, creation time, cluster IP, node ports) and parsing the Flink
+configuration file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import yaml
 
 from airflow_flink_k8s.core.command import build_flink_command
 from airflow_flink_k8s.core.configuration import configuration_file_name
-from airflow_flink_k8s.core.kubernetes_objects import DEFAULT_LOGGING_FILES
+from airflow_flink_k8s.core.logging_files import shipped_logging_files
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from airflow_flink_k8s.hooks.flink_cli import run_flink_cli
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
@@ -84,8 +85,8 @@ def test_the_real_client_and_the_native_launcher_create_the_same_objects(
         conf_dir = tmp_path / "conf"
         conf_dir.mkdir()
         write_client_conf(conf_dir, home, spec)
-        for name, text in DEFAULT_LOGGING_FILES.items():
-            (conf_dir / name).write_text(text)
+        for name in shipped_logging_files(spec.version):
+            (conf_dir / name).write_text((home / "conf" / name).read_text())
         templates: list[str | None] = []
         for name, template in (("tm", spec.taskmanager_pod_template), ("jm", spec.jobmanager_pod_template)):
             templates.append(None if template is None else str(tmp_path / f"{name}-pod-template.yaml"))

@@ -1,12 +1,12 @@
-"""The example DAGs: each parses quickly with no import errors, and the examples run end to end with ``dag.test()``
-on the sandbox (emulator + kubelet running real Flink 2.3.0 JobManagers and TaskManagers)."""
+"""The example DAGs: each parses with no import errors, and the examples run end to end with ``dag.test()``
+on the sandbox (emulator + kubelet running real Flink 2.3.0 JobManagers and TaskManagers). How long parsing takes is
+a benchmark (``bench/dag_parse.py``), not a test."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import urllib.request
@@ -29,8 +29,7 @@ _PARSE_ONE = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(sys.argv[1])
-print(json.dumps({"dags": sorted(bag.dags), "errors": bag.import_errors,
-                  "seconds": [s.duration.total_seconds() for s in bag.dagbag_stats]}))
+print(json.dumps({"dags": sorted(bag.dags), "errors": bag.import_errors}))
 """
 
 
@@ -52,19 +51,14 @@ def test_airflow_lists_no_import_errors_for_the_example_dags(airflow_db: Path) -
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
-def test_each_example_dag_parses_in_under_a_second(path: Path, airflow_db: Path) -> None:
-    seconds = []
-    for _ in range(3):
-        done = subprocess.run([sys.executable, "-c", _PARSE_ONE, str(path)], env=_airflow_env(EXAMPLES),
-                              capture_output=True, text=True, timeout=120, check=False)
-        assert done.returncode == 0, done.stderr[-2000:]
-        parsed = _json_line(done.stdout)
-        assert isinstance(parsed, dict)
-        assert parsed["errors"] == {}
-        assert parsed["dags"] == [path.stem], f"{path.name} must define the DAG named after the file"
-        seconds.append(sum(parsed["seconds"]))
-    # Measured ~0.04 s per file (provider import included) on 2 cores, so 1 s leaves a wide margin.
-    assert statistics.median(seconds) < 1.0, f"{path.name} parses in {seconds} s"
+def test_each_example_dag_parses_alone_into_the_dag_named_after_the_file(path: Path, airflow_db: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _PARSE_ONE, str(path)], env=_airflow_env(EXAMPLES),
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    parsed = _json_line(done.stdout)
+    assert isinstance(parsed, dict)
+    assert parsed["errors"] == {}
+    assert parsed["dags"] == [path.stem], f"{path.name} must define the DAG named after the file"
 
 
 @pytest.fixture

@@ -18,10 +18,8 @@ import pytest
 import yaml
 
 from airflow_flink_k8s.core.command import build_flink_command
-from airflow_flink_k8s.core.kubernetes_objects import (
-    LOGGING_FILES,
-    render_kubernetes_objects,
-)
+from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects
+from airflow_flink_k8s.core.logging_files import distribution_logging_files
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 from tests.flink_client_support import normalised, write_client_conf
@@ -159,10 +157,19 @@ def test_logging_files_are_shipped_as_the_client_ships_them_from_its_conf_dir(
     conf_dir.mkdir()
     spec = minimal_spec(flink_version)
     write_client_conf(conf_dir, flink_home(flink_version), spec)
-    logging = {name: (flink_home(flink_version) / "conf" / name).read_text() for name in LOGGING_FILES}
-    for name, text in logging.items():
+    for name in ("log4j.properties", "logback-console.xml", "log4j-console.properties", "log4j-cli.properties"):
+        (conf_dir / name).write_text((flink_home(flink_version) / "conf" / name).read_text())
+    # The native launcher's defaults are the distribution's files the client ships; with a full distribution conf
+    # dir the real client ships the same (the 2.3 client also ships logback.xml, log4j.properties, the session and
+    # the cli files; up to 1.20 only the two console files).
+    distribution = distribution_logging_files(spec.version)
+    shipped = {name: text for name, text in distribution.items() if (conf_dir / name).exists()}
+    assert normalised(render_kubernetes_objects(spec, shipped)) == normalised(real_client(spec, conf_dir))
+    for name, text in distribution.items():
         (conf_dir / name).write_text(text)
-    assert normalised(render_kubernetes_objects(spec, logging)) == normalised(real_client(spec, conf_dir))
+    user = minimal_spec(flink_version, logging_files={"log4j-console.properties": "rootLogger.level = WARN\n"})
+    (conf_dir / "log4j-console.properties").write_text(user.logging_files["log4j-console.properties"])
+    assert normalised(render_kubernetes_objects(user, distribution)) == normalised(real_client(user, conf_dir))
 
 
 

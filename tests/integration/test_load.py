@@ -1,6 +1,7 @@
 """Load: 50 clusters launched, waited for and torn down at once through the real operators, under injected API faults
 (5xx, 409 storms on the HA compare-and-swap, 200 ms latency, dropped watches; ``sandbox.load_scenario.FAULTS``),
-with the JobManager stand-in. And the stand-in's HA data checked against what real Flink 2.3.0 and 1.20.3 wrote.
+with the JobManager stand-in, not real Flink (50 JVMs do not fit on 2 cores). And the stand-in's HA data checked
+against what real Flink 2.3.0 and 1.20.3 wrote. How long the load takes is a benchmark (``bench/load.py``).
 """
 
 from __future__ import annotations
@@ -24,22 +25,20 @@ RECORDED = DATA_DIR / "ha"
 NS = "flink"
 
 
-def test_fifty_concurrent_launches_under_faults_end_running_or_cleanly_failed(tmp_path: Path) -> None:
+def test_fifty_concurrent_launches_under_faults_all_end_running_then_torn_down(tmp_path: Path) -> None:
+    # What the README claims: 50/50 running (within the launch task's Airflow retries), then torn down, nothing left.
     result = run_load(tmp_path, clusters=50, faults=True)
     print("\n".join(result.report()))
     assert len(result.launches) == 50
+    assert [str(o.error).splitlines()[0] for o in result.failed] == [], "a launch failed under the faults"
     for outcome in result.launches:
         cid = f"load-{outcome.dag_id[-2:]}"
-        if outcome.ok:
-            assert (outcome.result["cluster_id"], outcome.result["ready"]["job_state"]) == (cid, "RUNNING")
-        else:
-            message = str(outcome.error)
-            assert cid in message or message.startswith("Kubernetes API:"), message
+        assert (outcome.result["cluster_id"], outcome.result["ready"]["job_state"]) == (cid, "RUNNING")
+    assert len(result.running) == 50
     assert all(o.ok for o in result.teardowns), [str(o.error) for o in result.teardowns if not o.ok]
     assert result.leftovers == [], "objects or HA data left in the emulator"
     assert result.survivors == [], "processes outlived the sandbox"
     assert [job for job, n in Counter(result.job_ids).items() if n > 1] == []
-    assert len(result.running) >= 45, "the faults should slow launches down, not fail most of them"
     fired = {(rule["status"], rule["delay_ms"]): rule["fired"] for rule in result.faults}
     assert all(fired.values()), f"a fault rule never fired: {result.faults}"
     assert result.watch_drops > 0

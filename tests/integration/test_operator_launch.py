@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from airflow_flink_k8s.links import FlinkWebUILink
 from airflow_flink_k8s_sandbox.flink_dist import ensure_flink_home
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.fixtures.airflow_db import DagRunner, task_states, xcom_value
+from tests.fixtures.browser import HeadlessChromium, LoopbackIngress
 
 pytestmark = pytest.mark.flink
 NS = "flink"
@@ -173,12 +175,15 @@ def test_cli_launcher_with_kubernetes_ha(run_dag: DagRunner, sandbox: LocalKuber
     assert deployment["metadata"]["annotations"]["airflow-flink-k8s.apache.org/job-id"] == result["job_id"]
 
 
-def test_native_launch_with_zookeeper_ha(run_dag: DagRunner, sandbox: LocalKubernetes, tmp_path: Path,
-                                         zookeeper: ZooKeeperServer) -> None:
+def test_native_launch_with_zookeeper_ha_and_a_web_ui_link_a_browser_opens(
+        run_dag: DagRunner, sandbox: LocalKubernetes, tmp_path: Path, zookeeper: ZooKeeperServer,
+        loopback_ingress: LoopbackIngress, chromium: HeadlessChromium) -> None:
     cid = "zk-launched"
-    _, result = _launch(run_dag, _dag(tmp_path, "zk", cid, "2.3.0", ha="zookeeper", zookeeper_quorum=zookeeper.hosts,
-                                      ha_storage_dir=f"file://{tmp_path}/ha", wait_until="checkpointed",
-                                      deferrable=True), 1)
+    template = loopback_ingress.url + "/{namespace}/{cluster_id}/#/job/running/{job_id}/overview"
+    dag_run, result = _launch(run_dag, _dag(
+        tmp_path, "zk", cid, "2.3.0", ha="zookeeper", zookeeper_quorum=zookeeper.hosts,
+        ha_storage_dir=f"file://{tmp_path}/ha", wait_until="checkpointed", deferrable=True,
+        web_ui_url_template=template), 1)
     # The deferred wait returned only once Flink had completed a checkpoint, under <base>/<cid>/<job id>.
     assert result["ready"]["checkpoint_path"].startswith(f"file:{tmp_path}/checkpoints/{cid}/{result['job_id']}/chk-")
     assert _checkpoints(tmp_path, cid, result["job_id"])
@@ -192,6 +197,16 @@ def test_native_launch_with_zookeeper_ha(run_dag: DagRunner, sandbox: LocalKuber
         client.stop()
         client.close()
     assert b"http://127.0.0.1:" in data
+
+    # The task's "Flink Web UI" link (what get_link returned, as the Airflow UI shows it) is the template's URL, and
+    # a real browser opening it renders Flink's dashboard (an Angular app under a path prefix) on the job's page.
+    link = xcom_value(dag_run, "launch", key=FlinkWebUILink().xcom_key)
+    assert link == result["web_ui_url"] == \
+        f"{loopback_ingress.url}/{NS}/{cid}/#/job/running/{result['job_id']}/overview"
+    dom = chromium.wait_for_text(link, "checkpointing-job")
+    assert "Apache Flink Web Dashboard" in dom and result["job_id"] in dom and "RUNNING" in dom
+    screenshot = chromium.screenshot(link, tmp_path / "flink-web-ui.png")
+    assert screenshot.read_bytes().startswith(b"\x89PNG"), f"no screenshot at {screenshot}"
 
 
 def test_teardown_stops_the_job_with_a_savepoint_in_the_clusters_own_dir(

@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import time
+import re
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from airflow_flink_k8s.core.leader import LEADER_ANNOTATION
 from airflow_flink_k8s.hooks.configmap_watch import shared_watches, watch_configmap
@@ -23,6 +26,7 @@ from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from tests.paths import DATA_DIR
 from tests.sensor_support import first_event, kubernetes_connection
+from tests.waiting import async_wait_until
 
 RECORDED = json.loads((DATA_DIR / "ha" / "configmap-2.3.0.json").read_text())
 RESTSERVER = "org.apache.flink.k8s.leader.restserver"
@@ -50,6 +54,24 @@ def api(emulator: EmulatorProcess, method: str, path: str, body: Any = None,
         return json.loads(response.read())
 
 
+class _Lines:
+    """The log lines matching ``pattern`` among ``captured`` (structlog's event dicts, appended as written)."""
+
+    def __init__(self, pattern: str, captured: list[dict[str, Any]]) -> None:
+        self.pattern, self.captured = re.compile(pattern), captured
+
+    @property
+    def lines(self) -> list[str]:
+        return [str(e["event"]) for e in self.captured if self.pattern.search(str(e.get("event", "")))]
+
+
+@contextmanager
+def _trigger_log(pattern: str) -> Iterator[_Lines]:
+    """The log lines (the trigger logs through structlog, as Airflow configures it) matching ``pattern``."""
+    with structlog.testing.capture_logs() as captured:
+        yield _Lines(pattern, captured)
+
+
 def trigger(cluster_id: str, **kwargs: Any) -> FlinkJobManagerReadyTrigger:
     return FlinkJobManagerReadyTrigger(cluster_id=cluster_id, namespace="flink", target="leader",
                                        access_mode="direct", poll_interval=30.0, **kwargs)
@@ -64,18 +86,18 @@ def test_a_hundred_triggers_share_one_watch_and_each_gets_its_own_leader(
     async def scenario() -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
         tasks = [asyncio.create_task(first_event(trigger(cid))) for cid in ids]
         # Wait until all 100 are subscribed and the stream is open (slow on a busy machine): no leader map exists yet.
-        deadline = time.monotonic() + 60
-        while (sum(w.subscriber_count for w in shared_watches().values()) < len(ids)
-               or k8s_emulator.stats()["watches_open_by_resource"] != {"configmaps": 1, "pods": 1}):
-            assert time.monotonic() < deadline, "the triggers never all subscribed"
-            await asyncio.sleep(0.1)
+        await async_wait_until("all triggers subscribed on open streams", lambda: (
+            sum(w.subscriber_count for w in shared_watches().values()) >= len(ids)
+            and k8s_emulator.stats()["watches_open_by_resource"] == {"configmaps": 1, "pods": 1}))
         assert not any(task.done() for task in tasks)
         watching = k8s_emulator.stats()["watches_open_by_resource"]
         for n, cid in enumerate(ids):
             await asyncio.to_thread(api, k8s_emulator, "POST", "/api/v1/namespaces/flink/configmaps",
                                     leader_configmap(cid, f"http://10.0.0.{n}:8081", datetime.now(UTC)))
         events = await asyncio.wait_for(asyncio.gather(*tasks), 120)
-        await asyncio.sleep(0.2)
+        # The last trigger to finish stops the shared watch: wait for the stream to close on the server.
+        await async_wait_until("the shared streams closed", lambda: not any(
+            k8s_emulator.stats()["watches_open_by_resource"].values()))
         return events, watching, {key: watch.subscriber_count for key, watch in shared_watches().items()}
 
     with kubernetes_connection(kubeconfig):
@@ -97,7 +119,9 @@ def test_an_expired_lease_is_not_ready_until_flink_renews_it(k8s_emulator: Emula
 
     async def scenario() -> dict[str, Any]:
         task = asyncio.create_task(first_event(trigger("stale")))
-        await asyncio.sleep(1.5)
+        # The trigger's own "not ready" line is the event: it has read the stale map and decided.
+        await async_wait_until("the trigger reports the stale leader as not ready",
+                               lambda: task.done() or not_ready.lines)
         assert not task.done(), "a lease that ran out 5 minutes ago was taken as a live leader"
         fresh = leader_configmap("stale", "http://10.0.0.2:8081", datetime.now(UTC))
         await asyncio.to_thread(api, k8s_emulator, "PATCH", f"{path}/stale-cluster-config-map",
@@ -105,9 +129,10 @@ def test_an_expired_lease_is_not_ready_until_flink_renews_it(k8s_emulator: Emula
                                 "application/merge-patch+json")
         return await asyncio.wait_for(task, 10)
 
-    with kubernetes_connection(kubeconfig):
+    with kubernetes_connection(kubeconfig), _trigger_log(r"JobManager of stale not ready: ") as not_ready:
         event = asyncio.run(scenario())
     assert event["status"] == "success" and event["details"]["leader_address"] == "http://10.0.0.2:8081"
+    assert "expired" in not_ready.lines[0] or "lease" in not_ready.lines[0], not_ready.lines
 
 
 def test_the_shared_watch_lists_again_after_410_and_resumes_after_dropped_streams(
@@ -131,14 +156,19 @@ def test_the_shared_watch_lists_again_after_410_and_resumes_after_dropped_stream
                 else:
                     await asyncio.to_thread(api, k8s_emulator, "PUT", f"{path}/moving-cluster-config-map", cm)
                 seen.append(await next_address(subscription))
+                shared = next(iter(shared_watches().values())).stats
+                lists, watches = shared.lists, shared.watch_requests
                 if n == 0:
                     await asyncio.to_thread(k8s_emulator.drop_watches)  # resumed from the last version
+                    await async_wait_until("the watch resumed",
+                                           lambda s=shared, w=watches: s.watch_requests > w)
                 else:  # another write, then compaction: the version it resumes from is gone, 410, list again
                     await asyncio.to_thread(api, k8s_emulator, "POST", "/api/v1/namespaces/default/configmaps",
                                             {"metadata": {"name": f"other-{n}"}, "data": {}})
                     await asyncio.to_thread(k8s_emulator.compact)
                     await asyncio.to_thread(k8s_emulator.drop_watches)
-                await asyncio.sleep(0.5)
+                    await async_wait_until("the watch listed again and resumed", lambda s=shared, n=lists, w=watches: (
+                        s.lists > n and s.watch_requests > w))
             await asyncio.to_thread(api, k8s_emulator, "DELETE", f"{path}/moving-cluster-config-map")
             assert await asyncio.wait_for(subscription.changed(), 10) is None
             return seen, next(iter(shared_watches().values())).stats

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,8 +15,11 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
+from tests.waiting import wait_until
 
 NS = "default"
+#: The emulator's garbage collection delay in the cascade test.
+GC_DELAY = 2.0
 
 
 @pytest.fixture
@@ -144,25 +146,31 @@ def test_validation_matches_the_api_server(core: client.CoreV1Api, apps: client.
     assert _status(selector) == (422, "Invalid")
 
 
-def test_watch_streams_changes_and_selector_transitions(core: client.CoreV1Api) -> None:
+def test_watch_streams_changes_and_selector_transitions(core: client.CoreV1Api,
+                                                        k8s_emulator: EmulatorProcess) -> None:
     start = core.list_namespaced_config_map(NS).metadata.resource_version
     events: list[tuple[str, str]] = []
 
     def consume() -> None:
-        for event in watch.Watch().stream(core.list_namespaced_config_map, NS, label_selector="watched=yes",
-                                          resource_version=start, timeout_seconds=3):
+        stream = watch.Watch()
+        for event in stream.stream(core.list_namespaced_config_map, NS, label_selector="watched=yes",
+                                   resource_version=start, timeout_seconds=120):
             events.append((event["type"], event["object"].metadata.name))
+            if event["object"].metadata.name == "end":
+                stream.stop()
 
     thread = threading.Thread(target=consume)
     thread.start()
-    time.sleep(0.5)
+    wait_until("the watch is open", lambda: k8s_emulator.stats()["watches_open"] == 1)
     core.create_namespaced_config_map(NS, _cm("w", {"watched": "yes"}))
     core.patch_namespaced_config_map("w", NS, {"data": {"k": "v"}})
     core.patch_namespaced_config_map("w", NS, {"metadata": {"labels": {"watched": "no"}}})  # leaves the selector
     core.patch_namespaced_config_map("w", NS, {"metadata": {"labels": {"watched": "yes"}}})  # enters again
     core.delete_namespaced_config_map("w", NS)
-    thread.join()
-    assert events == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w"), ("ADDED", "w"), ("DELETED", "w")]
+    core.create_namespaced_config_map(NS, _cm("end", {"watched": "yes"}))  # a later event: nothing else came first
+    thread.join(120)
+    assert events == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w"), ("ADDED", "w"), ("DELETED", "w"),
+                      ("ADDED", "end")]
 
 
 def test_watch_from_a_compacted_version_answers_410_gone(core: client.CoreV1Api,
@@ -216,33 +224,50 @@ def _deployment(apps: client.AppsV1Api, name: str) -> client.V1Deployment:
                               "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
 
 
+def _gone(read: Callable[[], object]) -> bool:
+    try:
+        read()
+    except ApiException as exc:
+        assert exc.status == 404, exc
+        return True
+    return False
+
+
 def test_owner_reference_cascade_background_foreground_and_orphan(
     core: client.CoreV1Api, apps: client.AppsV1Api, k8s_emulator: EmulatorProcess
 ) -> None:
-    k8s_emulator.set_gc_delay(1.0)
+    # Collection runs GC_DELAY after the delete, as the real garbage collector's is asynchronous; a read right after
+    # the delete answers long before that.
+    k8s_emulator.set_gc_delay(GC_DELAY)
     background = _deployment(apps, "bg")
     core.create_namespaced_config_map(NS, _owned_cm("bg-owned", background))
     apps.delete_namespaced_deployment("bg", NS)
+    assert _gone(lambda: apps.read_namespaced_deployment("bg", NS))
     assert core.read_namespaced_config_map("bg-owned", NS)  # collected later, as the real garbage collector
-    time.sleep(1.5)
-    with pytest.raises(ApiException):
-        core.read_namespaced_config_map("bg-owned", NS)
+    wait_until("the background-deleted Deployment's ConfigMap is collected",
+               lambda: _gone(lambda: core.read_namespaced_config_map("bg-owned", NS)))
 
     foreground = _deployment(apps, "fg")
     core.create_namespaced_config_map(NS, _owned_cm("fg-owned", foreground))
     apps.delete_namespaced_deployment("fg", NS, propagation_policy="Foreground")
     assert apps.read_namespaced_deployment("fg", NS).metadata.deletion_timestamp is not None
-    time.sleep(1.5)
-    for read in (lambda: apps.read_namespaced_deployment("fg", NS),
-                 lambda: core.read_namespaced_config_map("fg-owned", NS)):
-        with pytest.raises(ApiException):
-            read()
+    wait_until("the foreground-deleted Deployment is gone",
+               lambda: _gone(lambda: apps.read_namespaced_deployment("fg", NS)))
+    assert _gone(lambda: core.read_namespaced_config_map("fg-owned", NS)), "the owner went before its dependent"
 
     orphan = _deployment(apps, "or")
     core.create_namespaced_config_map(NS, _owned_cm("or-owned", orphan))
     apps.delete_namespaced_deployment("or", NS, propagation_policy="Orphan")
-    time.sleep(1.5)
-    assert not core.read_namespaced_config_map("or-owned", NS).metadata.owner_references
+    wait_until("the orphaned ConfigMap loses its owner reference",
+               lambda: not core.read_namespaced_config_map("or-owned", NS).metadata.owner_references)
+    # A later collection proves the orphan had its chance to be collected: an owned object deleted with its owner
+    # after the orphaning is collected, and the orphan is still there.
+    marker = _deployment(apps, "marker")
+    core.create_namespaced_config_map(NS, _owned_cm("marker-owned", marker))
+    apps.delete_namespaced_deployment("marker", NS)
+    wait_until("a later background collection",
+               lambda: _gone(lambda: core.read_namespaced_config_map("marker-owned", NS)))
+    assert core.read_namespaced_config_map("or-owned", NS).metadata.name == "or-owned"
 
 
 @pytest.fixture
@@ -314,24 +339,33 @@ def test_fault_injection_rate_latency_and_dropped_watches(core: client.CoreV1Api
             failures += 1
     assert 15 <= failures <= 45
 
-    k8s_emulator.set_faults({"delay_ms": 200, "resource": "configmaps"})
-    began = time.monotonic()
-    core.read_namespaced_config_map("f", NS)
-    assert time.monotonic() - began >= 0.2
+    # Latency: a delayed request is held while a later one is answered (an order of events, not a duration).
+    core.create_namespaced_config_map(NS, _cm("slow"))
+    k8s_emulator.set_faults({"delay_ms": 10_000, "resource": "configmaps", "name_prefix": "slow"})
+    since = k8s_emulator.stats()["request_seq"]
+    slow: list[object] = []
+    reader = threading.Thread(target=lambda: slow.append(core.read_namespaced_config_map("slow", NS)))
+    reader.start()
+    held = wait_until("the delayed GET reaches the emulator", lambda: [
+        r for r in k8s_emulator.requests(since) if r["name"] == "slow" and r["method"] == "GET"])
+    assert core.read_namespaced_config_map("f", NS).metadata.name == "f"  # sent later, answered first
+    still_held = [r for r in k8s_emulator.requests(since) if r["seq"] == held[0]["seq"]]
+    assert "status" not in still_held[0] and not slow, "the delayed GET was answered before a later request"
+    reader.join(120)
+    assert slow and k8s_emulator.fault_summary()[0]["fired"] == 1
 
     k8s_emulator.clear_faults()
     ended = threading.Event()
 
     def consume() -> None:
-        for _ in watch.Watch().stream(core.list_namespaced_config_map, NS, timeout_seconds=60):
+        for _ in watch.Watch().stream(core.list_namespaced_config_map, NS, timeout_seconds=120):
             pass
         ended.set()
 
     threading.Thread(target=consume, daemon=True).start()
-    time.sleep(0.5)
-    assert k8s_emulator.stats()["watches_open"] == 1
+    wait_until("the watch is open", lambda: k8s_emulator.stats()["watches_open"] == 1)
     k8s_emulator.drop_watches()
-    assert ended.wait(5), "a dropped watch must end the client's stream"
+    assert ended.wait(120), "a dropped watch must end the client's stream"
 
 
 def test_an_object_created_for_an_owner_that_is_gone_is_collected(

@@ -366,14 +366,17 @@ def test_the_fingerprint_changes_with_anything_that_makes_another_application(ch
 
 
 def test_a_field_added_later_changes_the_fingerprint_only_when_set() -> None:
-    """The fingerprints the provider wrote before ``jobmanager_pod_template`` existed (commit 3dde271), for
-    tests.spec_support's specs: a cluster launched then is still the same spec to ``if_exists='reuse'``."""
+    """The fingerprints the provider wrote before ``jobmanager_pod_template`` and ``logging_files`` existed
+    (commit 3dde271), for tests.spec_support's specs: a cluster launched then is still the same spec to
+    ``if_exists='reuse'``."""
     from tests.spec_support import JM_POD_TEMPLATE, full_spec, minimal_spec
 
     assert spec_fingerprint(minimal_spec("2.3.0")) == "28231f5d5278c0ba"
     assert spec_fingerprint(full_spec("1.20.3")) == "188709939fa5135f"
     with_template = minimal_spec("2.3.0", jobmanager_pod_template=JM_POD_TEMPLATE)
     assert spec_fingerprint(with_template) != "28231f5d5278c0ba"
+    with_logging = minimal_spec("2.3.0", logging_files={"log4j-console.properties": "rootLogger.level = INFO\n"})
+    assert spec_fingerprint(with_logging) != "28231f5d5278c0ba"
 
 
 # ------------------------------------------------------------------------------------------------ check_if_exists

@@ -66,8 +66,9 @@ def test_a_uri_with_user_info_is_refused_naming_the_field_and_never_echoed(field
 def test_a_root_cause_quoting_a_credential_is_redacted() -> None:
     from airflow_flink_k8s.core.rest_api import parse_root_cause
 
-    trace = "java.io.IOException: cannot open s3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/ckpt (s3.secret-key=wJalrXUtnFEMI)"
-    body = {"exceptionHistory": {"entries": [{"timestamp": 1, "stacktrace": trace}]}}
+    body = {"exceptionHistory": {"entries": [{"timestamp": 1, "stacktrace":
+            "java.io.IOException: cannot open s3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/ckpt "
+            "(s3.secret-key=wJalrXUtnFEMI)"}]}}
     cause = parse_root_cause(body)
     assert cause is not None and "java.io.IOException: cannot open s3://" in cause
     assert "wJalrXUtnFEMI" not in cause and "AKIAEXAMPLE" not in cause
