@@ -29,6 +29,7 @@ from airflow_flink_k8s.core.command import build_flink_command
 from airflow_flink_k8s.core.configuration import TASKMANAGER_POD_TEMPLATE_FILE
 from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.job_id import derive_job_id
+from airflow_flink_k8s.core.jobmanager_options import unrendered_options
 from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects, with_owner_references
 from airflow_flink_k8s.core.launch_plan import RunIdentity, launch_annotations, launch_labels, mark
 from airflow_flink_k8s.core.logging_files import distribution_logging_files
@@ -127,6 +128,8 @@ def render_launch(spec: FlinkApplicationSpec, launcher: str = "native", *, run: 
                   "launcher 'cli': the Flink client creates these objects; it adds the options and logging files of "
                   "its conf dir (FLINK_CONF_DIR), which a dry run does not read. The launch also creates, then "
                   f"deletes, its lock ConfigMap {launch_lock_name(spec.cluster_id)}"]
+        notes += [f"flink_conf[{key!r}]: the Flink client applies it to the objects; they are shown without it"
+                  for key in unrendered_options(spec)]
         if spec.logging_files:
             notes.append(f"logging_files: {', '.join(sorted(spec.logging_files))} replace the client's own, written "
                          "into a copy of its conf dir")
@@ -145,7 +148,7 @@ def _objects(spec: FlinkApplicationSpec, launcher: str, run: RunIdentity | None,
     shown = dataclasses.replace(spec, flink_conf={k: REDACTED if str(v) in secrets else v
                                                   for k, v in spec.flink_conf.items()})
     rendered = render_kubernetes_objects(shown, distribution_logging_files(spec.version) if launcher == "native"
-                                         else None)
+                                         else None, partial=launcher == "cli")
     # The cli launcher labels only what ``owned_object_names`` lists; the native launcher creates every object marked.
     marked = set(owned_object_names(spec.cluster_id)) if launcher == "cli" else None
     for obj in rendered:

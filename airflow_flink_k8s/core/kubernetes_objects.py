@@ -37,6 +37,21 @@ from airflow_flink_k8s.core.configuration import (
     configuration_file_name,
     serialise_configuration,
 )
+from airflow_flink_k8s.core.jobmanager_options import (
+    ENTRY_PATH,
+    ENTRYPOINT_ARGS,
+    INTERNAL_SERVICE_ANNOTATIONS,
+    INTERNAL_SERVICE_LABELS,
+    LOG_DIR,
+    REST_SERVICE_ANNOTATIONS,
+    REST_SERVICE_LABELS,
+    check_native_options,
+    conf_value,
+    cpu_limit,
+    master_env,
+    memory_limit_mebibytes,
+    option_map,
+)
 from airflow_flink_k8s.core.logging_files import LOGGING_FILES as LOGGING_FILES
 from airflow_flink_k8s.core.logging_files import shipped_logging_files
 from airflow_flink_k8s.core.names import (
@@ -59,15 +74,19 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec, memory_mebibytes
 
 
 def render_kubernetes_objects(
-    spec: FlinkApplicationSpec, logging_files: Mapping[str, str] | None = None
+    spec: FlinkApplicationSpec, logging_files: Mapping[str, str] | None = None, *, partial: bool = False
 ) -> list[dict[str, Any]]:
     """The objects the Flink client of ``spec.flink_version`` creates, Deployment first, the owned ones after.
 
     ``logging_files`` maps names from ``shipped_logging_files`` to their text, as the client would copy them
     from its local conf dir (the native launcher passes ``distribution_logging_files``); the spec's own
     ``logging_files`` replace those of the same name, as the ``cli`` launcher writes them into its conf dir copy.
-    Without either the ConfigMap holds only the configuration file.
+    Without either the ConfigMap holds only the configuration file. A ``flink_conf`` option that shapes these
+    objects and is not rendered (``jobmanager_options.NATIVE_REFUSED``) raises ``FlinkSpecError`` unless
+    ``partial`` (a preview of the ``cli`` launcher, which says so).
     """
+    if not partial:
+        check_native_options(spec)
     logging_files = {**(logging_files or {}), **spec.logging_files}
     shipped = shipped_logging_files(spec.version)
     unknown = set(logging_files) - set(shipped)
@@ -76,10 +95,12 @@ def render_kubernetes_objects(
     cid = spec.cluster_id
     conf_file = configuration_file_name(spec.version)
     conf_data = {name: logging_files[name] for name in shipped if name in logging_files}
-    conf_data[conf_file] = serialise_configuration(cluster_configuration(spec), spec.version)
-    objects = [_deployment(spec, list(conf_data))]
+    configuration = cluster_configuration(spec)
+    conf_data[conf_file] = serialise_configuration(configuration, spec.version)
+    # The client's configuration also holds its conf dir ($internal.deployment.config-dir), which it does not ship.
+    objects = [_deployment(spec, list(conf_data), len(configuration) + 1)]
     if spec.ha == "none":
-        objects.append(_internal_service(cid))
+        objects.append(_internal_service(spec))
     objects.append(_rest_service(spec))
     objects.append(_config_map(config_map_name(cid), cid, conf_data))
     if spec.taskmanager_pod_template is not None:
@@ -105,7 +126,7 @@ def with_owner_references(objects: list[dict[str, Any]], deployment_uid: str) ->
     return [copy.deepcopy(deployment), *owned]
 
 
-def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, Any]:
+def _deployment(spec: FlinkApplicationSpec, conf_items: list[str], configuration_size: int) -> dict[str, Any]:
     cid = spec.cluster_id
     labels = {**spec.jobmanager_labels, **selector_labels(cid)}
     metadata: dict[str, Any] = {"labels": labels, "name": cid}
@@ -113,8 +134,12 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
     if spec.jobmanager_annotations:
         metadata["annotations"] = dict(spec.jobmanager_annotations)
         pod_metadata["annotations"] = dict(spec.jobmanager_annotations)
-    memory = f"{memory_mebibytes(spec.jobmanager_memory)}Mi"
+    mebibytes = memory_mebibytes(spec.jobmanager_memory)
+    memory, memory_limit = f"{mebibytes}Mi", f"{memory_limit_mebibytes(spec, mebibytes)}Mi"
     cpu = repr(float(spec.jobmanager_cpu if spec.jobmanager_cpu is not None else 1.0))
+    # InitJobManagerDecorator: containerized.master.env.*, the pod IP, FLINK_LOG_DIR; then EnvSecretsDecorator.
+    log_dir = conf_value(spec, LOG_DIR)
+    start = f"kubernetes-jobmanager.sh kubernetes-application {conf_value(spec, ENTRYPOINT_ARGS) or ''}"
     mounts: list[dict[str, str]] = []
     volumes: list[dict[str, Any]] = []
     if spec.version.at_least(1, 19):
@@ -135,10 +160,12 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
         item = {"key": TASKMANAGER_POD_TEMPLATE_FILE, "path": TASKMANAGER_POD_TEMPLATE_FILE}
         volumes.append({"configMap": {"items": [item], "name": f"pod-template-{cid}"}, "name": "pod-template-volume"})
     container = {
-        "args": ["bash", "-c", "kubernetes-jobmanager.sh kubernetes-application "],
-        "command": ["/docker-entrypoint.sh"],
+        "args": ["bash", "-c", start],  # CmdJobManagerDecorator
+        "command": [conf_value(spec, ENTRY_PATH) or "/docker-entrypoint.sh"],
         "env": [
+            *({"name": name, "value": value} for name, value in master_env(spec, configuration_size)),
             {"name": "_POD_IP_ADDRESS", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
+            *([{"name": "FLINK_LOG_DIR", "value": log_dir}] if log_dir is not None else []),
             *({"name": entry["env"], "valueFrom": {"secretKeyRef": {"key": entry["key"], "name": entry["secret"]}}}
               for entry in spec.secret_env),  # Flink's EnvSecretsDecorator
         ],
@@ -150,7 +177,8 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
             {"containerPort": JOBMANAGER_RPC_PORT, "name": "jobmanager-rpc"},
             {"containerPort": BLOB_SERVER_PORT, "name": "blobserver"},
         ],
-        "resources": {"limits": {"cpu": cpu, "memory": memory}, "requests": {"cpu": cpu, "memory": memory}},
+        "resources": {"limits": {"cpu": cpu_limit(spec), "memory": memory_limit},
+                      "requests": {"cpu": cpu, "memory": memory}},
         "volumeMounts": mounts,
     }
     service_account = spec.service_account or "default"
@@ -183,11 +211,20 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str]) -> dict[str, 
     }
 
 
-def _internal_service(cid: str) -> dict[str, Any]:
+def _service_metadata(spec: FlinkApplicationSpec, name: str, annotations: str, labels: str) -> dict[str, Any]:
+    """A Service's metadata: Flink's labels, then the option's labels, and the option's annotations."""
+    metadata: dict[str, Any] = {"labels": {**common_labels(spec.cluster_id), **option_map(spec, labels)}, "name": name}
+    if option_map(spec, annotations):
+        metadata["annotations"] = option_map(spec, annotations)
+    return metadata
+
+
+def _internal_service(spec: FlinkApplicationSpec) -> dict[str, Any]:
+    cid = spec.cluster_id
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"labels": common_labels(cid), "name": cid},
+        "metadata": _service_metadata(spec, cid, INTERNAL_SERVICE_ANNOTATIONS, INTERNAL_SERVICE_LABELS),
         "spec": {
             "clusterIP": "None",
             "ports": [
@@ -204,7 +241,7 @@ def _rest_service(spec: FlinkApplicationSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"labels": common_labels(cid), "name": rest_service_name(cid)},
+        "metadata": _service_metadata(spec, rest_service_name(cid), REST_SERVICE_ANNOTATIONS, REST_SERVICE_LABELS),
         "spec": {
             "ports": [{"name": "rest", "port": REST_PORT, "targetPort": REST_PORT}],
             "selector": selector_labels(cid),

@@ -167,9 +167,11 @@ class FlinkApplicationSpec:
         # Imported on first validation, not at import: DAG files import this module (the operator's fields), and
         # these rules pull in YAML and Flink's memory model. ``configuration`` imports this module for types only.
         from airflow_flink_k8s.core.configuration import check_configuration_file, check_managed_keys
+        from airflow_flink_k8s.core.jobmanager_options import check_jobmanager_options
 
         check_managed_keys(self.flink_conf, self.version)
         check_configuration_file(self)
+        check_jobmanager_options(self)
 
     @property
     def version(self) -> FlinkVersion:

@@ -17,6 +17,7 @@ from airflow_flink_k8s.core.errors import ClusterIdTakenError, FlinkSpecError
 from airflow_flink_k8s.core.file_uris import local_path
 from airflow_flink_k8s.core.ha_data import local_checkpoint_path
 from airflow_flink_k8s.core.job_id import NONCE_BYTES, derive_job_id
+from airflow_flink_k8s.core.jobmanager_options import check_native_options
 from airflow_flink_k8s.core.launch_plan import (
     Action,
     RunIdentity,
@@ -90,6 +91,8 @@ class LaunchResult:
 def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity, settings: LaunchSettings,
            log: TaskLog) -> LaunchResult:
     """Launch ``spec`` for the task try ``run``, or reattach to the cluster it already runs (see the module)."""
+    if settings.launcher == "native":
+        check_native_options(spec)  # before anything is read, replaced or created
     for warning in spec_warnings(spec):
         log.warning("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, warning)
     settings = _with_web_ui_template(k8s, settings)

@@ -18,12 +18,14 @@ import pytest
 import yaml
 
 from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.jobmanager_options import NATIVE_REFUSED, unrendered_options
 from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects
 from airflow_flink_k8s.core.logging_files import distribution_logging_files
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 from tests.flink_client_support import normalised, write_client_conf
 from tests.spec_support import JM_POD_TEMPLATE, full_spec, minimal_spec
+from tests.unit.core.test_jobmanager_options import REFUSED_VALUES
 
 CAPTURE_JAVA = r"""
 import java.lang.reflect.Proxy;
@@ -221,3 +223,63 @@ def test_small_jobmanager_pod_templates_are_merged_as_the_real_client_merges_the
 ) -> None:
     spec = minimal_spec(flink_version, jobmanager_pod_template=template)
     assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
+
+
+#: Every option ``jobmanager_options.RENDERED`` lists, with values that need Flink's map quoting, labels that
+#: override Flink's, and env names two of which (V0, V16) share a bucket of the client's env HashMap.
+JOBMANAGER_OPTIONS = {
+    **{f"containerized.master.env.{name}": name.lower() + " value" for name in
+       ["ENABLE_BUILT_IN_PLUGINS", "B_VAR", "A_VAR", "V0", "V16", *(f"W{i}" for i in range(10))]},
+    "containerized.taskmanager.env.TM_ONLY": "t",
+    "kubernetes.jobmanager.cpu.limit-factor": "2.5",
+    "kubernetes.jobmanager.memory.limit-factor": "1.33",
+    "kubernetes.rest-service.annotations": "service.beta.kubernetes.io/aws-load-balancer-internal:true,"
+                                           "'\"r,b\":\"x:y\"'",
+    "kubernetes.rest-service.labels": "rl:1,type:mine",
+    "kubernetes.internal-service.annotations": "ia:1",
+    "kubernetes.internal-service.labels": "il:1,app:other",
+    "kubernetes.entry.path": "/my-entry.sh",
+    "kubernetes.jobmanager.entrypoint.args": "-Dfoo=bar",
+    "kubernetes.flink.log.dir": "/opt/flink/mylog",
+}
+
+
+@flink_versions
+@pytest.mark.parametrize("make_spec", [minimal_spec, full_spec], ids=["minimal", "full"])
+def test_jobmanager_options_are_rendered_as_the_real_client_renders_them(
+    flink_version: str, make_spec: Callable[..., FlinkApplicationSpec], real_client: Callable[..., list]
+) -> None:
+    """``full`` adds HA (no internal Service), secret env after the master env, and a JobManager pod template."""
+    extra = {} if make_spec is minimal_spec else {"jobmanager_pod_template": JM_POD_TEMPLATE}
+    conf = {**make_spec(flink_version).flink_conf, **JOBMANAGER_OPTIONS}
+    spec = make_spec(flink_version, flink_conf=conf, jobmanager_cpu=0.3, **extra)
+    assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
+
+
+@flink_versions
+@pytest.mark.parametrize("key", sorted(NATIVE_REFUSED))
+def test_each_option_the_native_launcher_refuses_shapes_what_the_real_client_builds(
+    flink_version: str, key: str, real_client: Callable[..., list], tmp_path: Path
+) -> None:
+    """The refusal is needed: with the option the real client builds other objects than the rendering without it
+    (where the client of the version does not have the option, nothing is refused and nothing changes)."""
+    conf = {key: REFUSED_VALUES[key]}
+    fields: dict[str, Any] = {}
+    if key.startswith("security.kerberos"):
+        local = tmp_path / "krb-file"
+        local.write_text("not checked by the client\n")
+        conf = {key: str(local)}
+        if key == "security.kerberos.login.keytab":
+            conf["security.kerberos.login.principal"] = "flink@EXAMPLE.COM"
+    if key == "kubernetes.artifacts.local-upload-enabled":
+        jar = tmp_path / "job.jar"
+        jar.write_bytes(b"PK")
+        (tmp_path / "target").mkdir()
+        conf["kubernetes.artifacts.local-upload-target"] = f"file://{tmp_path}/target"
+        fields["jar_uri"] = f"local://{jar}"  # the client uploads local:// jars from its own disk
+    spec = minimal_spec(flink_version, flink_conf=conf, **fields)
+    real = normalised(real_client(spec))
+    if key in unrendered_options(spec):
+        assert normalised(render_kubernetes_objects(spec, partial=True)) != real
+    else:
+        assert normalised(render_kubernetes_objects(spec)) == real
