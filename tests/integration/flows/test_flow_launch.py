@@ -155,3 +155,16 @@ def test_a_launch_lock_held_past_the_timeout_names_the_cluster(k8s: FlinkKuberne
     k8s.create(configmap("flink-launch-lock-orders", "orders"), NAMESPACE)
     with pytest.raises(TimeoutError, match=f"Flink cluster {NAMESPACE}/orders: the concurrent launch"):
         await_concurrent_launch(k8s, "orders", NAMESPACE, timeout=0.2, poll=0.05)
+
+
+def test_the_native_launcher_refuses_an_option_it_does_not_render_before_replacing_anything(
+        k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog) -> None:
+    launch(k8s, make_spec(), RUN, LaunchSettings(), log)
+    before = k8s.get("Deployment", "orders", NAMESPACE)
+    refused = make_spec(flink_conf={"kubernetes.hostnetwork.enabled": "true"})
+    with pytest.raises(FlinkSpecError, match=r"flink_conf\['kubernetes.hostnetwork.enabled'\]: is not rendered by "
+                                             r"the native launcher: use launcher='cli'"):
+        launch(k8s, refused, RunIdentity("etl", "launch", "manual__2026-01-02", 1),
+               LaunchSettings(if_exists="replace"), log)
+    after = k8s.get("Deployment", "orders", NAMESPACE)
+    assert before is not None and after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
