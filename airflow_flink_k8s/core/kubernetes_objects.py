@@ -5,10 +5,10 @@
 rest Service ``<cid>-rest``, the ConfigMap ``flink-config-<cid>`` and, with a TaskManager pod template,
 the ConfigMap ``pod-template-<cid>``. A JobManager pod template is merged into the Deployment's pod as the
 client merges it (``core.pod_template``), and the ``flink_conf`` options that shape these objects as the client
-applies them (``core.jobmanager_options``; the others are refused by name). Checked field by field against the JobManager specification the real
-1.18.1, 1.20.3 and 2.3.0 clients build (``KubernetesJobManagerFactory`` and its decorators, reached through
-the real ``CliFrontend``; see tests/test_kubernetes_objects.py). Version differences: from 1.19 the pod
-has the emptyDir ``user-artifacts-volume`` at ``/opt/flink/artifacts``, and the configuration file is
+applies them (``core.jobmanager_options``; the others are refused by name). Checked field by field against the
+JobManager specification the real 1.18.1, 1.20.3 and 2.3.0 clients build (``KubernetesJobManagerFactory`` and its
+decorators, reached through the real ``CliFrontend``; see tests/test_kubernetes_objects.py). Version differences:
+from 1.19 the pod has the emptyDir ``user-artifacts-volume`` at ``/opt/flink/artifacts``, and the configuration file is
 ``config.yaml`` (standard YAML) instead of ``flink-conf.yaml`` (flat lines).
 
 Not rendered, so normalise these when comparing with what an API server holds:
