@@ -23,7 +23,7 @@ flink: deps system-deps
 	$(PY) -m airflow_flink_k8s_sandbox.flink_dist $(FLINK_VERSIONS)
 
 test: flink
-	$(PY) -m pytest -ra $(PYTEST_ARGS)
+	$(PY) -m pytest -ra --durations=30 $(PYTEST_ARGS)
 
 # The unit tier: pure core and flows, no JVM, ZooKeeper or sandbox process (runs before `make flink` is needed).
 unit: deps
