@@ -32,8 +32,9 @@ pytestmark = pytest.mark.flink
 
 HEALTHY, REFUSED = "tasks-healthy", "tasks-refused"
 FLINK_SA = "flink"
-#: Short enough to show the wait fails on it, long enough for a healthy TaskManager to start on a busy machine.
-UNSCHEDULED_TIMEOUT = 90
+#: Used where TaskManager pods are refused: the timer starts when a step first sees tasks waiting for a slot, so
+#: it only has to be far below the wait's timeout to show which of the two failed the wait.
+UNSCHEDULED_TIMEOUT = 30
 WAIT_TIMEOUT = 1200  # far longer than the unscheduled timeout: failing at it would show in the report ("timeout")
 
 DAG = """
