@@ -64,9 +64,11 @@ from airflow_flink_k8s_sandbox.object_store import Event, ObjectStore, Watcher
 WATCH_DEFAULT_TIMEOUT = 1800.0
 #: The user the sandbox kubelet authenticates as (the node is ``kubelet.NODE_NAME``).
 KUBELET_USER = "system:node:sandbox-node"
+#: The user of the sandbox's default kubeconfig (the Airflow tasks' connection in the tests).
+ADMIN_USER = "sandbox-admin"
 #: The sandbox's own identities: the default kubeconfig's user (``sandbox.kubeconfig``) and the kubelet.
 BUILTIN_TOKENS: dict[str, UserInfo] = {
-    "sandbox-admin-token": UserInfo.authenticated("sandbox-admin", ("system:masters",)),
+    "sandbox-admin-token": UserInfo.authenticated(ADMIN_USER, ("system:masters",)),
     "sandbox-kubelet-token": UserInfo.authenticated(KUBELET_USER, ("system:nodes", "system:masters")),
 }
 

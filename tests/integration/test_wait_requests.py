@@ -23,6 +23,7 @@ from airflow_flink_k8s.flows.native_launcher import NativeLauncher
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s.operators import FlinkApplicationOperator
 from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
+from airflow_flink_k8s_sandbox.emulator import ADMIN_USER
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from tests.sensor_support import run_trigger
 
@@ -49,8 +50,11 @@ def cluster(module_sandbox: LocalKubernetes, tmp_path_factory: pytest.TempPathFa
 
 
 def _kinds(sandbox: LocalKubernetes, since: int) -> set[RequestKind]:
+    """The kinds of request the waits made since ``since`` (the kubelet's and the stand-in's own are left out)."""
     kinds = set()
     for request in sandbox.emulator.requests(since):
+        if request["user"] != ADMIN_USER:
+            continue
         method = "GET" if request["watch"] else request["method"]
         rest_path = "/" + request["subpath"] if request["subresource"] == "proxy" else None
         kinds.add((method, request["resource"], request["subresource"], rest_path))
@@ -117,7 +121,8 @@ def test_a_ready_cluster_is_read_the_same_way_by_poke_trigger_and_wait_until(clu
 
 
 def test_a_wait_that_times_out_reads_the_same_things_and_reports_the_same(cluster: LocalKubernetes) -> None:
-    seen = _three_ways(cluster, "checkpointed", timeout=0)  # the stand-in's job never checkpoints here
+    # The stand-in's job never checkpoints here; a timeout must be above 0 (checked at construction).
+    seen = _three_ways(cluster, "checkpointed", timeout=2)
     proxy = ("GET", "services", "proxy")
     expected = {("GET", "configmaps", None, None), (*proxy, "/config"), (*proxy, f"/jobs/{JOB_ID}"),
                 (*proxy, f"/jobs/{JOB_ID}/checkpoints"), ("GET", "pods", None, None), ("GET", "pods", "log", None)}
