@@ -25,7 +25,8 @@ _SHIPPED_FROM_2_3 = ("logback.xml", "log4j.properties", *LOGGING_FILES, "logback
 #: most 1 MiB (Kubernetes' ``MaxSecretSize``, which also bounds ConfigMaps); the configuration keeps the rest.
 LOGGING_FILES_MAX_BYTES = 768 * 1024
 
-_LOG4J_CONSOLE_1 = """\
+#: The ASF license header every ``.properties`` and every ``.xml`` file of the distribution's ``conf/`` starts with.
+_PROPERTIES_LICENSE = """\
 ################################################################################
 #  Licensed to the Apache Software Foundation (ASF) under one
 #  or more contributor license agreements.  See the NOTICE file
@@ -43,6 +44,28 @@ _LOG4J_CONSOLE_1 = """\
 #  See the License for the specific language governing permissions and
 # limitations under the License.
 ################################################################################
+"""
+_XML_LICENSE = """\
+<!--
+  ~ Licensed to the Apache Software Foundation (ASF) under one
+  ~ or more contributor license agreements.  See the NOTICE file
+  ~ distributed with this work for additional information
+  ~ regarding copyright ownership.  The ASF licenses this file
+  ~ to you under the Apache License, Version 2.0 (the
+  ~ "License"); you may not use this file except in compliance
+  ~ with the License.  You may obtain a copy of the License at
+  ~
+  ~     http://www.apache.org/licenses/LICENSE-2.0
+  ~
+  ~ Unless required by applicable law or agreed to in writing, software
+  ~ distributed under the License is distributed on an "AS IS" BASIS,
+  ~ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+  ~ See the License for the specific language governing permissions and
+  ~ limitations under the License.
+  -->
+"""
+
+_LOG4J_CONSOLE_1 = _PROPERTIES_LICENSE + """\
 
 # Allows this configuration to be modified at runtime. The file will be checked every 30 seconds.
 monitorInterval=30
@@ -97,24 +120,7 @@ appender.rolling.strategy.max = ${env:MAX_LOG_FILE_NUMBER:-10}
 logger.netty.name = org.jboss.netty.channel.DefaultChannelPipeline
 logger.netty.level = OFF
 """
-_LOGBACK_CONSOLE_1 = """\
-<!--
-  ~ Licensed to the Apache Software Foundation (ASF) under one
-  ~ or more contributor license agreements.  See the NOTICE file
-  ~ distributed with this work for additional information
-  ~ regarding copyright ownership.  The ASF licenses this file
-  ~ to you under the Apache License, Version 2.0 (the
-  ~ "License"); you may not use this file except in compliance
-  ~ with the License.  You may obtain a copy of the License at
-  ~
-  ~     http://www.apache.org/licenses/LICENSE-2.0
-  ~
-  ~ Unless required by applicable law or agreed to in writing, software
-  ~ distributed under the License is distributed on an "AS IS" BASIS,
-  ~ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-  ~ See the License for the specific language governing permissions and
-  ~ limitations under the License.
-  -->
+_LOGBACK_CONSOLE_1 = _XML_LICENSE + """\
 
 <configuration>
     <appender name="console" class="ch.qos.logback.core.ConsoleAppender">
@@ -171,24 +177,7 @@ _LOG4J_CONSOLE_2 = _LOG4J_CONSOLE_1 + '\nlogger.python.name = PythonWorker\nlogg
 _LOGBACK_CONSOLE_2 = _LOGBACK_CONSOLE_1.replace(
     "</configuration>\n", '\n    <logger name="PythonWorker" level="ALL"/>\n</configuration>\n')
 # The other files of the 2.3.0 distribution's conf dir that its client ships.
-_LOGBACK_XML = """\
-<!--
-  ~ Licensed to the Apache Software Foundation (ASF) under one
-  ~ or more contributor license agreements.  See the NOTICE file
-  ~ distributed with this work for additional information
-  ~ regarding copyright ownership.  The ASF licenses this file
-  ~ to you under the Apache License, Version 2.0 (the
-  ~ "License"); you may not use this file except in compliance
-  ~ with the License.  You may obtain a copy of the License at
-  ~
-  ~     http://www.apache.org/licenses/LICENSE-2.0
-  ~
-  ~ Unless required by applicable law or agreed to in writing, software
-  ~ distributed under the License is distributed on an "AS IS" BASIS,
-  ~ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-  ~ See the License for the specific language governing permissions and
-  ~ limitations under the License.
-  -->
+_LOGBACK_XML = _XML_LICENSE + """\
 
 <configuration>
     <appender name="file" class="ch.qos.logback.core.FileAppender">
@@ -233,24 +222,7 @@ _LOGBACK_XML = """\
     <logger name="PythonWorker" level="ALL"/>
 </configuration>
 """
-_LOG4J_PROPERTIES = """\
-################################################################################
-#  Licensed to the Apache Software Foundation (ASF) under one
-#  or more contributor license agreements.  See the NOTICE file
-#  distributed with this work for additional information
-#  regarding copyright ownership.  The ASF licenses this file
-#  to you under the Apache License, Version 2.0 (the
-#  "License"); you may not use this file except in compliance
-#  with the License.  You may obtain a copy of the License at
-#
-#      http://www.apache.org/licenses/LICENSE-2.0
-#
-#  Unless required by applicable law or agreed to in writing, software
-#  distributed under the License is distributed on an "AS IS" BASIS,
-#  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-#  See the License for the specific language governing permissions and
-# limitations under the License.
-################################################################################
+_LOG4J_PROPERTIES = _PROPERTIES_LICENSE + """\
 
 # Allows this configuration to be modified at runtime. The file will be checked every 30 seconds.
 monitorInterval=30
@@ -299,24 +271,7 @@ logger.netty.level = OFF
 logger.python.name = PythonWorker
 logger.python.level = ALL
 """
-_LOGBACK_SESSION_XML = """\
-<!--
-  ~ Licensed to the Apache Software Foundation (ASF) under one
-  ~ or more contributor license agreements.  See the NOTICE file
-  ~ distributed with this work for additional information
-  ~ regarding copyright ownership.  The ASF licenses this file
-  ~ to you under the Apache License, Version 2.0 (the
-  ~ "License"); you may not use this file except in compliance
-  ~ with the License.  You may obtain a copy of the License at
-  ~
-  ~     http://www.apache.org/licenses/LICENSE-2.0
-  ~
-  ~ Unless required by applicable law or agreed to in writing, software
-  ~ distributed under the License is distributed on an "AS IS" BASIS,
-  ~ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-  ~ See the License for the specific language governing permissions and
-  ~ limitations under the License.
-  -->
+_LOGBACK_SESSION_XML = _XML_LICENSE + """\
 
 <configuration>
     <appender name="file" class="ch.qos.logback.core.FileAppender">
@@ -342,24 +297,7 @@ _LOGBACK_SESSION_XML = """\
     <logger name="PythonWorker" level="ALL"/>
 </configuration>
 """
-_LOG4J_SESSION_PROPERTIES = """\
-################################################################################
-#  Licensed to the Apache Software Foundation (ASF) under one
-#  or more contributor license agreements.  See the NOTICE file
-#  distributed with this work for additional information
-#  regarding copyright ownership.  The ASF licenses this file
-#  to you under the Apache License, Version 2.0 (the
-#  "License"); you may not use this file except in compliance
-#  with the License.  You may obtain a copy of the License at
-#
-#      http://www.apache.org/licenses/LICENSE-2.0
-#
-#  Unless required by applicable law or agreed to in writing, software
-#  distributed under the License is distributed on an "AS IS" BASIS,
-#  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-#  See the License for the specific language governing permissions and
-# limitations under the License.
-################################################################################
+_LOG4J_SESSION_PROPERTIES = _PROPERTIES_LICENSE + """\
 
 # Allows this configuration to be modified at runtime. The file will be checked every 30 seconds.
 monitorInterval=30
@@ -389,24 +327,7 @@ logger.runtimeleader.level = WARN
 logger.python.name = PythonWorker
 logger.python.level = ALL
 """
-_LOG4J_CLI_PROPERTIES = """\
-################################################################################
-#  Licensed to the Apache Software Foundation (ASF) under one
-#  or more contributor license agreements.  See the NOTICE file
-#  distributed with this work for additional information
-#  regarding copyright ownership.  The ASF licenses this file
-#  to you under the Apache License, Version 2.0 (the
-#  "License"); you may not use this file except in compliance
-#  with the License.  You may obtain a copy of the License at
-#
-#      http://www.apache.org/licenses/LICENSE-2.0
-#
-#  Unless required by applicable law or agreed to in writing, software
-#  distributed under the License is distributed on an "AS IS" BASIS,
-#  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-#  See the License for the specific language governing permissions and
-# limitations under the License.
-################################################################################
+_LOG4J_CLI_PROPERTIES = _PROPERTIES_LICENSE + """\
 
 # Allows this configuration to be modified at runtime. The file will be checked every 30 seconds.
 monitorInterval=30
