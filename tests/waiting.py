@@ -18,23 +18,22 @@ def wait_until(what: str, probe: Callable[[], T], timeout: float = GENEROUS, int
     """Call ``probe`` until it returns something truthy and return that; ``TimeoutError`` naming ``what`` if it
     never does within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: did not happen within {timeout:.0f} s")
+    while not (value := probe()):
+        _fail_after(deadline, what, timeout)
         time.sleep(interval)
+    return value
 
 
 async def async_wait_until(what: str, probe: Callable[[], T], timeout: float = GENEROUS,
                            interval: float = 0.05) -> T:
     """:func:`wait_until` inside an event loop: the loop keeps running other tasks between probes."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: did not happen within {timeout:.0f} s")
+    while not (value := probe()):
+        _fail_after(deadline, what, timeout)
         await asyncio.sleep(interval)
+    return value
+
+
+def _fail_after(deadline: float, what: str, timeout: float) -> None:
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"{what}: did not happen within {timeout:.0f} s")

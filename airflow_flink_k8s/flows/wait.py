@@ -394,12 +394,15 @@ def _pods_answer(read: Callable[[], Any]) -> Answer:
     the Role can fix it."""
     try:
         return Answer(read())
-    except KubernetesApiError as error:
-        if error.status in _REFUSED:
-            raise
-        return Answer(error=describe_error(error))
     except Exception as error:
-        return Answer(error=describe_error(error))
+        return _pods_failure(error)
+
+
+def _pods_failure(error: Exception) -> Answer:
+    """A failed pod read as an answer's error; a refusal (401/403) is raised again (see :func:`_pods_answer`)."""
+    if isinstance(error, KubernetesApiError) and error.status in _REFUSED:
+        raise error
+    return Answer(error=describe_error(error))
 
 
 def _next_wake(poll_interval: float, remaining: float | None, leader: LeaderInfo | None) -> float:
@@ -491,12 +494,8 @@ class _AsyncRequests:
             await asyncio.wait_for(self._pods.listed(), check.rest_timeout)
         except TimeoutError:
             return Answer(error=f"the JobManager pod watch of namespace {check.namespace} has not listed yet")
-        except KubernetesApiError as error:
-            if error.status in _REFUSED:
-                raise
-            return Answer(error=describe_error(error))
         except Exception as error:
-            return Answer(error=describe_error(error))
+            return _pods_failure(error)
         return _pods_answer(self._pods.items)
 
 
