@@ -22,8 +22,11 @@ system-deps:
 flink: deps system-deps
 	$(PY) -m airflow_flink_k8s_sandbox.flink_dist $(FLINK_VERSIONS)
 
+# Two pytest-xdist workers, one test module each at a time (module-scoped sandboxes stay in one worker): most
+# real-Flink tests wait on Flink (leases, back-off, checkpoints), so two overlap well even on two cores.
+TEST_WORKERS ?= 2
 test: flink
-	$(PY) -m pytest -ra --durations=30 $(PYTEST_ARGS)
+	$(PY) -m pytest -ra --durations=30 -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The unit tier: pure core and flows, no JVM, ZooKeeper or sandbox process (runs before `make flink` is needed).
 unit: deps
