@@ -537,9 +537,10 @@ def _check_jobmanager_pod_template(spec: FlinkApplicationSpec) -> None:
     """The template as the API server validates the JobManager pod the client merges from it."""
     if spec.jobmanager_pod_template is None:
         return
-    volumes = ("user-artifacts-volume", *(f"{name}-volume" for name in spec.secret_mounts), "flink-config-volume",
-               "pod-template-volume")
-    check_pod_template(spec.jobmanager_pod_template, volumes, (*FLINK_MOUNT_PATHS, *spec.secret_mounts.values()))
+    from airflow_flink_k8s.core.jobmanager_options import flink_volumes
+
+    volumes = flink_volumes(spec)
+    check_pod_template(spec.jobmanager_pod_template, [name for name, _ in volumes], [path for _, path in volumes])
     _set(spec, "jobmanager_pod_template", copy.deepcopy(dict(spec.jobmanager_pod_template)))
 
 

@@ -241,6 +241,26 @@ JOBMANAGER_OPTIONS = {
     "kubernetes.entry.path": "/my-entry.sh",
     "kubernetes.jobmanager.entrypoint.args": "-Dfoo=bar",
     "kubernetes.flink.log.dir": "/opt/flink/mylog",
+    "kubernetes.hostnetwork.enabled": "true",
+    "kubernetes.jobmanager.owner.reference": "apiVersion:v1,kind:ConfigMap,name:owner,uid:u-1,controller:true;"
+                                             "apiVersion:batch/v1,kind:Job,name:j,uid:u-2",
+    "kubernetes.flink.conf.dir": "/etc/flink",
+    "kubernetes.hadoop.conf.config-map.name": "hadoop-conf",
+    "kubernetes.persistent-volume-claims": "zz:/z,x-.-y:/x,q1:/q1",  # 2.3+; the 1.20.3 client ignores it
+    "user.artifacts.base-dir": "/opt/flink/my-artifacts",
+}
+#: Other values of the options rendered since issue 12: keys and booleans in other cases, read-only claims, the
+#: Hadoop decorator switched off, host network off.
+JOBMANAGER_OPTION_VARIANTS = {
+    "kubernetes.hostnetwork.enabled": "False",
+    "kubernetes.jobmanager.owner.reference": "APIVERSION:v1,Kind:ConfigMap,name:owner,UID:u-1,Controller:TRUE,"
+                                             "blockownerdeletion:yes,unknown:ignored",
+    "kubernetes.hadoop.conf.config-map.name": "hadoop-conf",
+    "kubernetes.decorator.hadoop-conf-mount.enabled": "false",
+    "kubernetes.persistent-volume-claims": ",".join(f"{name}:/{name}" for name in
+                                                    ["x-.-y", "zz", "q1", "abc", "d.e.f", "claim-17", "aa", "b7",
+                                                     "c9", "z0", "k", "l", "m", "n"]),
+    "kubernetes.persistent-volume-claim-read-only": "true",
 }
 
 
@@ -253,6 +273,15 @@ def test_jobmanager_options_are_rendered_as_the_real_client_renders_them(
     extra = {} if make_spec is minimal_spec else {"jobmanager_pod_template": JM_POD_TEMPLATE}
     conf = {**make_spec(flink_version).flink_conf, **JOBMANAGER_OPTIONS}
     spec = make_spec(flink_version, flink_conf=conf, jobmanager_cpu=0.3, **extra)
+    assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
+
+
+@flink_versions
+def test_other_values_of_the_jobmanager_options_are_rendered_as_the_real_client_renders_them(
+    flink_version: str, real_client: Callable[..., list]
+) -> None:
+    """Fourteen claims: the client's HashMap grows to 32 buckets, which orders the volumes."""
+    spec = minimal_spec(flink_version, flink_conf=JOBMANAGER_OPTION_VARIANTS)
     assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
 
 
