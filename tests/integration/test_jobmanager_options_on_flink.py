@@ -1,10 +1,12 @@
 """The ``flink_conf`` options that move or add the JobManager's volumes, on real Flink in the sandbox.
 
-One native launch (``dag.test()``) with the configuration mounted at ``/etc/flink`` (``kubernetes.flink.conf.dir``,
-with ``FLINK_CONF_DIR`` pointing the image's scripts at it), the user artifacts at another dir, an existing Hadoop
-configuration ConfigMap, and checkpoints on a PersistentVolumeClaim mounted by the JobManager and the TaskManagers
-(``kubernetes.persistent-volume-claims``, Flink 2.3). The job must run and checkpoint into the claim's volume, which
-the sandbox kubelet keeps as one directory per claim, and the JobManager must see the Hadoop files.
+One native launch (``dag.test()``) on the host network (``kubernetes.hostnetwork.enabled``: Flink binds free ports
+itself and points the rest Service's targetPort at its own), with the configuration mounted at ``/etc/flink``
+(``kubernetes.flink.conf.dir``, with ``FLINK_CONF_DIR`` pointing the image's scripts at it), the user artifacts at
+another dir, an existing Hadoop configuration ConfigMap, and checkpoints and HA data on a PersistentVolumeClaim
+mounted by the JobManager and the TaskManagers (``kubernetes.persistent-volume-claims``, Flink 2.3). The job must
+run, answer through the rest Service, and checkpoint into the claim's volume, which the sandbox kubelet keeps as one
+directory per claim; the JobManager must see the Hadoop files.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ CONF = {
     "user.artifacts.base-dir": "/opt/flink/my-artifacts",
     "kubernetes.hadoop.conf.config-map.name": "hadoop-conf",
     "kubernetes.persistent-volume-claims": "flink-checkpoints:/checkpoints",
+    "kubernetes.hostnetwork.enabled": "true",
 }
 
 
@@ -61,7 +64,7 @@ def _environ(pod: dict) -> dict[str, str]:
                 if b"=" in item)
 
 
-def test_moved_and_added_volumes_reach_the_flink_processes(
+def test_host_network_and_moved_and_added_volumes_reach_the_flink_processes(
     run_dag: DagRunner, sandbox: LocalKubernetes
 ) -> None:
     from kubernetes import client, config
@@ -75,6 +78,10 @@ def test_moved_and_added_volumes_reach_the_flink_processes(
     assert result["ready"]["job_state"] == "RUNNING"
 
     (jobmanager,) = sandbox.pods(NS, "app=jm-options,component=jobmanager")
+    assert jobmanager["spec"]["hostNetwork"] is True
+    assert sandbox.get(f"/api/v1/namespaces/{NS}/services/jm-options-rest")["spec"]["ports"][0]["targetPort"] != 8081
+    job = sandbox.get(f"/api/v1/namespaces/{NS}/services/jm-options-rest:rest/proxy/jobs/{result['job_id']}")
+    assert job["state"] == "RUNNING"
     environ = _environ(jobmanager)
     assert Path(environ["FLINK_CONF_DIR"], "config.yaml").is_file()  # the configuration mounted at /etc/flink
     assert Path(environ["HADOOP_CONF_DIR"], "core-site.xml").read_text() == CORE_SITE
@@ -83,3 +90,4 @@ def test_moved_and_added_volumes_reach_the_flink_processes(
     claim = volume / "jm-options" / result["job_id"]
     sandbox.wait_for("a completed checkpoint in the claim's volume",
                      lambda: [p for p in claim.glob("chk-*") if (p / "_metadata").is_file()], 240)
+
