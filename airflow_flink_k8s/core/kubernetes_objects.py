@@ -17,11 +17,12 @@ Not rendered, so normalise these when comparing with what an API server holds:
   Service ``clusterIP(s)``/``ipFamilies``/``ipFamilyPolicy``/``nodePort``/``sessionAffinity``/
   ``internalTrafficPolicy``, and defaulted pod fields (``restartPolicy``, ``terminationMessage*``,
   ``schedulerName``, ``securityContext``, ``strategy``, ``revisionHistoryLimit``, ``progressDeadlineSeconds``…);
-* ``metadata.ownerReferences``: filled in by ``with_owner_references`` once the Deployment's uid is known;
+* the owned objects' ``metadata.ownerReferences``: filled in by ``with_owner_references`` once the Deployment's
+  uid is known (the Deployment's own, from ``kubernetes.jobmanager.owner.reference``, are rendered);
 * the client's local default config: keys its ``conf/config.yaml`` adds (e.g. ``env.java.opts.all``,
   ``jobmanager.bind-host``), the logging files it finds there (pass them as ``logging_files``), and the
-  client-local paths in ``kubernetes.pod-template-file.taskmanager`` and ``.jobmanager`` (the JobManager does
-  not read the latter, so it is not rendered); key order in the configuration file.
+  client-local paths in ``kubernetes.pod-template-file.taskmanager``, ``.jobmanager`` and ``.default`` (the
+  JobManager reads none of the latter two, so they are not rendered); key order in the configuration file.
 """
 
 from __future__ import annotations

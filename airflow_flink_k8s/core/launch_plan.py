@@ -48,7 +48,7 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 _NOT_FINGERPRINTED = ("job_id", "restore")
 #: Spec fields added after clusters were launched with fingerprints: hashed only when set, so the fingerprint of a
 #: spec without them stays the one its cluster carries (``if_exists='reuse'`` still reattaches after an upgrade).
-_FINGERPRINTED_WHEN_SET = ("jobmanager_pod_template", "logging_files")
+_FINGERPRINTED_WHEN_SET = ("jobmanager_pod_template", "logging_files", "pod_template")
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 

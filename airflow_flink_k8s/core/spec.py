@@ -113,7 +113,10 @@ class FlinkApplicationSpec:
     ``{"env": NAME, "secret": SECRET, "key": KEY}`` entries, each an environment variable from a Secret's key.
     Both reach the JobManager and TaskManager pods without the values entering the Flink configuration.
     ``jobmanager_pod_template`` is a Pod manifest merged into the JobManager pod as the Flink client merges
-    ``kubernetes.pod-template-file.jobmanager`` (``core.pod_template``).
+    ``kubernetes.pod-template-file.jobmanager`` (``core.pod_template``). ``pod_template`` is Flink's
+    ``kubernetes.pod-template-file.default``: the template of the JobManager and the TaskManagers that have no own
+    (``jobmanager_pod_template``/``taskmanager_pod_template`` win, as the client's fallback); on construction it
+    fills the fields it stands for, so the rest of the provider reads those two.
     ``logging_files`` maps ``log4j-console.properties`` / ``logback-console.xml`` to the text each pod's conf dir
     gets instead of the distribution's own file (``core.logging_files``).
     """
@@ -143,6 +146,7 @@ class FlinkApplicationSpec:
     taskmanager_labels: Mapping[str, str] = field(default_factory=dict)
     jobmanager_annotations: Mapping[str, str] = field(default_factory=dict)
     taskmanager_annotations: Mapping[str, str] = field(default_factory=dict)
+    pod_template: Mapping[str, Any] | None = None
     taskmanager_pod_template: Mapping[str, Any] | None = None
     jobmanager_pod_template: Mapping[str, Any] | None = None
     rest_service_type: str = "ClusterIP"
@@ -222,7 +226,15 @@ def _set(spec: FlinkApplicationSpec, name: str, value: Any) -> None:
 
 
 def _normalise(spec: FlinkApplicationSpec) -> None:
-    """Coerce containers to tuples/dicts and flink_conf values to strings, so specs compare by value."""
+    """Coerce containers to tuples/dicts and flink_conf values to strings, so specs compare by value; fill the
+    pod templates ``pod_template`` stands for (``kubernetes.pod-template-file.default``'s fallback)."""
+    if spec.pod_template is not None:
+        if not isinstance(spec.pod_template, Mapping) or spec.pod_template.get("kind", "Pod") != "Pod":
+            raise FlinkSpecError("pod_template", "must be a Pod manifest as a mapping", spec.pod_template)
+        _set(spec, "pod_template", copy.deepcopy(dict(spec.pod_template)))
+        for name in ("jobmanager_pod_template", "taskmanager_pod_template"):
+            if getattr(spec, name) is None:
+                _set(spec, name, copy.deepcopy(spec.pod_template))
     for name in ("image_pull_secrets", "program_args"):
         value = getattr(spec, name)
         if isinstance(value, str) or not isinstance(value, Sequence):
@@ -540,7 +552,9 @@ def _check_jobmanager_pod_template(spec: FlinkApplicationSpec) -> None:
     from airflow_flink_k8s.core.jobmanager_options import flink_volumes
 
     volumes = flink_volumes(spec)
-    check_pod_template(spec.jobmanager_pod_template, [name for name, _ in volumes], [path for _, path in volumes])
+    field = "pod_template" if spec.jobmanager_pod_template == spec.pod_template else "jobmanager_pod_template"
+    check_pod_template(spec.jobmanager_pod_template, [name for name, _ in volumes], [path for _, path in volumes],
+                       field)
     _set(spec, "jobmanager_pod_template", copy.deepcopy(dict(spec.jobmanager_pod_template)))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.command import build_flink_command, template_files
 from airflow_flink_k8s.core.configuration import configuration_file_name
 from airflow_flink_k8s.core.logging_files import shipped_logging_files
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
@@ -88,7 +88,7 @@ def test_the_real_client_and_the_native_launcher_create_the_same_objects(
         for name in shipped_logging_files(spec.version):
             (conf_dir / name).write_text((home / "conf" / name).read_text())
         templates: list[str | None] = []
-        for name, template in (("tm", spec.taskmanager_pod_template), ("jm", spec.jobmanager_pod_template)):
+        for name, template in template_files(spec).items():
             templates.append(None if template is None else str(tmp_path / f"{name}-pod-template.yaml"))
             if template is not None:
                 (tmp_path / f"{name}-pod-template.yaml").write_text(yaml.safe_dump(dict(template)))

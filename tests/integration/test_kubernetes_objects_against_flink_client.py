@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.command import build_flink_command, template_files
 from airflow_flink_k8s.core.jobmanager_options import NATIVE_REFUSED, unrendered_options
 from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects
 from airflow_flink_k8s.core.logging_files import distribution_logging_files
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 from tests.flink_client_support import normalised, write_client_conf
-from tests.spec_support import JM_POD_TEMPLATE, full_spec, minimal_spec
+from tests.spec_support import DEFAULT_POD_TEMPLATE, JM_POD_TEMPLATE, TM_POD_TEMPLATE, full_spec, minimal_spec
 from tests.unit.core.test_jobmanager_options import REFUSED_VALUES
 
 CAPTURE_JAVA = r"""
@@ -104,12 +104,12 @@ def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.Temp
             conf_dir = work / "conf"
             conf_dir.mkdir()
             write_client_conf(conf_dir, flink_home(version), spec)
-        template_files: list[str | None] = []
-        for name, template in (("tm", spec.taskmanager_pod_template), ("jm", spec.jobmanager_pod_template)):
-            template_files.append(None if template is None else str(work / f"{name}-pod.yaml"))
+        files: list[str | None] = []
+        for name, template in template_files(spec).items():
+            files.append(None if template is None else str(work / f"{name}-pod.yaml"))
             if template is not None:
                 (work / f"{name}-pod.yaml").write_text(yaml.safe_dump(dict(template), sort_keys=False))
-        argv = build_flink_command(spec, "flink", *template_files)[1:]
+        argv = build_flink_command(spec, "flink", *files)[1:]
         proc = subprocess.run(
             ["java", "-cp", f"{compiled[version]}:{lib}/*", "Capture", *argv],
             env={"FLINK_CONF_DIR": str(conf_dir), "PATH": "/usr/bin:/bin", "HOME": str(work)},
@@ -223,6 +223,21 @@ def test_small_jobmanager_pod_templates_are_merged_as_the_real_client_merges_the
 ) -> None:
     spec = minimal_spec(flink_version, jobmanager_pod_template=template)
     assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
+
+
+@flink_versions
+@pytest.mark.parametrize("own", [{}, {"jobmanager_pod_template": JM_POD_TEMPLATE},
+                                 {"taskmanager_pod_template": TM_POD_TEMPLATE}], ids=["default", "own-jm", "own-tm"])
+def test_the_default_pod_template_is_the_clients_fallback_for_both(
+    flink_version: str, own: dict[str, Any], real_client: Callable[..., list]
+) -> None:
+    """``pod_template`` goes to the real client as ``kubernetes.pod-template-file.default`` alone (an own template as
+    its ``.jobmanager``/``.taskmanager``): the JobManager pod and the TaskManager template ConfigMap match."""
+    spec = minimal_spec(flink_version, pod_template=DEFAULT_POD_TEMPLATE, **own)
+    real = normalised(real_client(spec))
+    assert real[0]["spec"]["template"]["spec"]["containers"][0]["name"] == (
+        "log-shipper" if own.get("jobmanager_pod_template") else "agent")
+    assert normalised(render_kubernetes_objects(spec)) == real
 
 
 #: Every option ``jobmanager_options.RENDERED`` lists, with values that need Flink's map quoting, labels that

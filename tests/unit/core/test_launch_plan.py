@@ -396,6 +396,8 @@ def test_a_field_added_later_changes_the_fingerprint_only_when_set() -> None:
     assert spec_fingerprint(with_template) != "28231f5d5278c0ba"
     with_logging = minimal_spec("2.3.0", logging_files={"log4j-console.properties": "rootLogger.level = INFO\n"})
     assert spec_fingerprint(with_logging) != "28231f5d5278c0ba"
+    with_default_template = minimal_spec("2.3.0", pod_template={"kind": "Pod"})  # pod_template (issue 12)
+    assert spec_fingerprint(with_default_template) != "28231f5d5278c0ba"
 
 
 # ------------------------------------------------------------------------------------------------ check_if_exists
