@@ -123,10 +123,10 @@ def _refused_for(spec: FlinkApplicationSpec, key: str) -> bool:
 
 def check_jobmanager_options(spec: FlinkApplicationSpec) -> None:
     """Raise ``FlinkSpecError`` for a rendered option the Flink client would refuse, or that would make the API
-    server refuse the JobManager Deployment (both launchers)."""
+    server refuse the JobManager Deployment (both launchers; the Services' keys and values: ``spec``)."""
     cpu_limit(spec)
     _factor(spec, MEMORY_LIMIT_FACTOR)
-    for key in (REST_SERVICE_ANNOTATIONS, REST_SERVICE_LABELS, INTERNAL_SERVICE_ANNOTATIONS, INTERNAL_SERVICE_LABELS):
+    for key in SERVICE_METADATA_OPTIONS:
         option_map(spec, key)
     host_network(spec)
     owner_references(spec)
@@ -144,8 +144,9 @@ def check_jobmanager_options(spec: FlinkApplicationSpec) -> None:
 
 
 def flink_volumes(spec: FlinkApplicationSpec) -> list[tuple[str, str]]:
-    """(volume name, mount path) of every volume Flink adds to the JobManager pod and its main container, for the
-    checks, in the order the client adds them (the pod template volume comes only with a TaskManager template)."""
+    """(volume name, mount path) of every volume Flink adds to the JobManager pod and its main container, in the
+    order the client adds them, for the checks: the artifacts and pod template volumes are listed even where the
+    version or the spec has none (their names and paths stay reserved)."""
     claims, _ = persistent_volume_claims(spec)
     hadoop = [(HADOOP_CONF_VOLUME, HADOOP_CONF_DIR_IN_POD)] if hadoop_config_map(spec) is not None else []
     return [("user-artifacts-volume", artifacts_dir(spec)),
@@ -279,6 +280,10 @@ def cpu_limit(spec: FlinkApplicationSpec) -> str:
 def memory_limit_mebibytes(spec: FlinkApplicationSpec, requested: int) -> int:
     """The container's memory limit: ``(int) (requested MiB * memory limit factor)``, as the client computes it."""
     return int(requested * _factor(spec, MEMORY_LIMIT_FACTOR))
+
+
+SERVICE_METADATA_OPTIONS = (REST_SERVICE_ANNOTATIONS, REST_SERVICE_LABELS, INTERNAL_SERVICE_ANNOTATIONS,
+                            INTERNAL_SERVICE_LABELS)
 
 
 def option_map(spec: FlinkApplicationSpec, key: str) -> dict[str, str]:

@@ -176,6 +176,7 @@ class FlinkApplicationSpec:
         check_managed_keys(self.flink_conf, self.version)
         check_configuration_file(self)
         check_jobmanager_options(self)
+        _check_service_metadata(self)
 
     @property
     def version(self) -> FlinkVersion:
@@ -601,6 +602,21 @@ def _check_uri(name: str, value: Any, rule: str = "must be a URI with a scheme, 
 def _contains(mount_path: str, directory: str) -> bool:
     """Whether a volume mounted at ``mount_path`` hides ``directory`` (the same directory or one above it)."""
     return mount_path == "/" or directory == mount_path or directory.startswith(mount_path + "/")
+
+
+def _check_service_metadata(spec: FlinkApplicationSpec) -> None:
+    """The Services' labels and annotations from ``flink_conf`` as the API server validates them."""
+    from airflow_flink_k8s.core.jobmanager_options import SERVICE_METADATA_OPTIONS, option_map  # see __post_init__
+
+    for key in SERVICE_METADATA_OPTIONS:
+        kind = "label" if key.endswith(".labels") else "annotation"
+        for name, value in option_map(spec, key).items():
+            if not _is_label_key(name):
+                raise FlinkSpecError(f"flink_conf[{key!r}]", f"keys must be Kubernetes {kind} keys ([prefix/]name): "
+                                     "the API server refuses the Service otherwise", name)
+            if kind == "label" and value and (len(value) > 63 or not _LABEL_NAME.fullmatch(value)):
+                raise FlinkSpecError(f"flink_conf[{key!r}]", f"value of {name!r} must be a Kubernetes label value: "
+                                     "the API server refuses the Service otherwise", value)
 
 
 def _is_label_key(key: Any, max_name: int = 63) -> bool:

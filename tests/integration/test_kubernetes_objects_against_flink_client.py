@@ -249,7 +249,7 @@ JOBMANAGER_OPTIONS = {
     "kubernetes.jobmanager.cpu.limit-factor": "2.5",
     "kubernetes.jobmanager.memory.limit-factor": "1.33",
     "kubernetes.rest-service.annotations": "service.beta.kubernetes.io/aws-load-balancer-internal:true,"
-                                           "'\"r,b\":\"x:y\"'",
+                                           "'\"example.com/r\":\"x:y,z\"'",
     "kubernetes.rest-service.labels": "rl:1,type:mine",
     "kubernetes.internal-service.annotations": "ia:1",
     "kubernetes.internal-service.labels": "il:1,app:other",

@@ -76,11 +76,11 @@ def test_entry_path_and_entrypoint_args_shape_the_command() -> None:
 def test_service_options_follow_the_release_that_has_them() -> None:
     """Annotations of the rest Service (1.16+) and the internal one (1.20+); both Services' labels from 2.1, where
     the option's labels win over Flink's."""
-    conf = {"kubernetes.rest-service.annotations": "ra:1,'\"r,b\":\"x:y\"'", "kubernetes.rest-service.labels":
-            "rl:1,type:mine", "kubernetes.internal-service.annotations": "ia:1",
+    conf = {"kubernetes.rest-service.annotations": "ra:1,'\"example.com/r\":\"x:y,z\"'",
+            "kubernetes.rest-service.labels": "rl:1,type:mine", "kubernetes.internal-service.annotations": "ia:1",
             "kubernetes.internal-service.labels": "il:1,app:other"}
     internal, rest = _services("2.3.0", conf)
-    assert rest["metadata"]["annotations"] == {"ra": "1", "r,b": "x:y"}
+    assert rest["metadata"]["annotations"] == {"ra": "1", "example.com/r": "x:y,z"}
     assert rest["metadata"]["labels"] == {"app": "probe", "type": "mine", "rl": "1"}
     assert internal["metadata"] == {"annotations": {"ia": "1"}, "labels": {"app": "other", "il": "1",
                                     "type": "flink-native-kubernetes"}, "name": "probe"}
@@ -90,6 +90,15 @@ def test_service_options_follow_the_release_that_has_them() -> None:
                                                                             "type": "flink-native-kubernetes"}
     internal, _ = _services("1.19.1", conf)
     assert "annotations" not in internal["metadata"]
+
+
+@pytest.mark.parametrize(("key", "value", "rule"), [
+    ("kubernetes.rest-service.annotations", "'\"r,b\":\"x\"'", "keys must be Kubernetes annotation keys"),
+    ("kubernetes.internal-service.labels", "app:x y", "must be a Kubernetes label value"),
+])
+def test_service_metadata_the_api_server_would_refuse_is_refused(key: str, value: str, rule: str) -> None:
+    with pytest.raises(FlinkSpecError, match=rf"flink_conf\['{key}'\]: .*{rule}"):
+        minimal_spec("2.3.0", flink_conf={key: value})
 
 
 @pytest.mark.parametrize("value", ["a", "a:1:2", "'a':1x", "'a:1"])
