@@ -17,7 +17,8 @@ It plays three Kubernetes parts on one machine, in a level-triggered loop woken 
   free loopback ports instead of 8081/6123/6124/6122 so that many clusters fit on one host (a ``hostNetwork`` pod
   has no container ports: Flink binds its own, and a Service's targetPort is the local port). Only
   ``flink-main-container`` runs: init containers and sidecars are named, with their images, in the pod condition
-  ``SandboxContainersNotRun``, never silently skipped. Containers restart
+  ``SandboxContainersNotRun``, never silently skipped; so are volumes of other kinds than ConfigMap, Secret,
+  emptyDir and PVC (``SandboxVolumesNotHonoured``), which get an empty directory. Containers restart
   with back-off (``restartPolicy: Always``); deleted pods are stopped by PID (SIGTERM, then SIGKILL), and stay
   listed (Terminating, held by the ``sandbox.airflow-flink-k8s/process`` finalizer) until their process is gone.
 
@@ -120,6 +121,27 @@ def containers_not_run(pod: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": CONDITION_CONTAINERS_NOT_RUN, "status": "True", "reason": "ImageNotRunnable",
              "lastTransitionTime": _now(),
              "message": f"the sandbox runs only {MAIN_CONTAINER} as a local Flink process; not run: {listed}"}]
+
+
+#: Pod condition naming the main container's volumes the sandbox cannot give their content (a hostPath, NFS, CSI…
+#: volume): it mounts an empty directory there instead.
+CONDITION_VOLUMES_NOT_HONOURED = "SandboxVolumesNotHonoured"
+#: Volume kinds the kubelet gives their content: files of the object's keys, or a directory of its own.
+HONOURED_VOLUMES = ("configMap", "secret", "emptyDir", "persistentVolumeClaim")
+
+
+def volumes_not_honoured(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``SandboxVolumesNotHonoured`` condition naming each volume of the main container of another kind, or none."""
+    mounted = {m["name"] for m in main_container(pod).get("volumeMounts") or []}
+    others = [(v["name"], next(iter(set(v) - {"name"}), "?")) for v in pod["spec"].get("volumes") or []
+              if v["name"] in mounted and not set(v) & set(HONOURED_VOLUMES)]
+    if not others:
+        return []
+    listed = "; ".join(f"volume {name!r} ({kind})" for name, kind in others)
+    return [{"type": CONDITION_VOLUMES_NOT_HONOURED, "status": "True", "reason": "VolumeNotHonoured",
+             "lastTransitionTime": _now(),
+             "message": f"the sandbox mounts an empty directory for: {listed}; it honours only "
+                        f"{', '.join(HONOURED_VOLUMES)} volumes"}]
 
 
 def map_paths(value: Any, mounts: dict[str, Path]) -> Any:
@@ -308,7 +330,8 @@ class LocalKubelet:
                              host_network=bool(spec.get("hostNetwork")))
             self.pods[key] = local
             self._patch_status(local, {"conditions": [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}, *containers_not_run(pod)]},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}, *containers_not_run(pod),
+                *volumes_not_honoured(pod)]},
                 node_name=NODE_NAME)
         if local.finished or local.failed_reason:
             return
@@ -398,7 +421,7 @@ class LocalKubelet:
             "startTime": _now(),
             "conditions": [*({"type": t, "status": "True", "lastTransitionTime": _now()}
                              for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")),
-                           *containers_not_run(pod)],
+                           *containers_not_run(pod), *volumes_not_honoured(pod)],
             "containerStatuses": [self._container_status(local, {"running": {"startedAt": _now()}})],
         }, annotations={ANNOTATION_PID: str(local.process.pid),
                         ANNOTATION_PORTS: json.dumps({str(k): v for k, v in local.ports.items()})})
