@@ -113,7 +113,7 @@ class FlinkApplicationOperator(BaseOperator):
     # Not logging_files: log4j and logback patterns hold Jinja's delimiters (``%highlight{%-5level}``).
     template_fields: Sequence[str] = (*(name for name in SPEC_FIELDS if name != "logging_files"), "if_exists")
     template_fields_renderers: ClassVar[dict[str, str]] = {
-        "flink_conf": "json", "program_args": "json", "taskmanager_pod_template": "json",
+        "flink_conf": "json", "program_args": "json", "pod_template": "json", "taskmanager_pod_template": "json",
         "jobmanager_pod_template": "json", "jobmanager_node_selector": "json", "taskmanager_node_selector": "json",
         "secret_mounts": "json", "secret_env": "json"}
     operator_extra_links = (FlinkWebUILink(),)

@@ -36,7 +36,8 @@ def parse_configuration(name: str, text: str) -> dict[str, Any]:
 
 
 def normalised(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Configuration files parsed; the client-local pod template paths dropped; templates parsed."""
+    """Configuration files parsed; the client-local pod template paths (``.taskmanager``, ``.jobmanager``,
+    ``.default``) dropped; templates parsed."""
     out = json.loads(json.dumps(objects))
     for obj in out:
         if obj["kind"] != "ConfigMap":
@@ -44,8 +45,8 @@ def normalised(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for name, text in list(obj["data"].items()):
             if name in ("config.yaml", "flink-conf.yaml"):
                 conf = parse_configuration(name, text)
-                conf.pop("kubernetes.pod-template-file.taskmanager", None)
-                conf.pop("kubernetes.pod-template-file.jobmanager", None)
+                for template in ("taskmanager", "jobmanager", "default"):
+                    conf.pop(f"kubernetes.pod-template-file.{template}", None)
                 obj["data"][name] = conf
             elif name.endswith("pod-template.yaml"):
                 obj["data"][name] = yaml.safe_load(text)

@@ -78,6 +78,14 @@ JM_POD_TEMPLATE: dict[str, Any] = {
     },
 }
 
+#: ``pod_template`` (``kubernetes.pod-template-file.default``): a sidecar, env and a volume for every Flink pod.
+DEFAULT_POD_TEMPLATE: dict[str, Any] = {
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"from": "default"}},
+    "spec": {"containers": [{"name": "flink-main-container", "env": [{"name": "FROM_DEFAULT", "value": "1"}]},
+                            {"name": "agent", "image": "registry.example/agent:1"}],
+             "volumes": [{"name": "shared", "emptyDir": {}}]},
+}
+
 
 def minimal_spec(version: str, **overrides: Any) -> FlinkApplicationSpec:
     values: dict[str, Any] = {

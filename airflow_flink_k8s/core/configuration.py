@@ -119,9 +119,10 @@ def _flink_options(spec: FlinkApplicationSpec) -> dict[str, str]:
 
 
 #: The Java 17 module flags the default configuration of each distribution sets in ``env.java.opts.all``
-#: (checked in the 2.3.0 and 1.20.3 distributions). The real client copies them from its local conf into the
-#: cluster ConfigMap; without them jobs fail on Java 17 images ("module java.base does not opens java.util").
-_JAVA_MODULE_FLAGS_2X = (
+#: (``flink-dist/src/main/resources/config.yaml``; checked in the 2.3.0 and 1.20.3 distributions). The real client
+#: copies them from its local conf into the cluster ConfigMap; without them jobs fail on Java 17 images ("module
+#: java.base does not opens java.util"). From 2.1 they are these; 1.18 - 2.0 also export ``sun.net.util``.
+_JAVA_MODULE_FLAGS_FROM_2_1 = (
     "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
     *(f"--add-exports=jdk.compiler/com.sun.tools.javac.{p}=ALL-UNNAMED" for p in ("api", "file", "parser", "tree",
                                                                                   "util")),
@@ -131,15 +132,18 @@ _JAVA_MODULE_FLAGS_2X = (
                                                           "java.util.concurrent", "java.util.concurrent.atomic",
                                                           "java.util.concurrent.locks")),
 )
-_JAVA_MODULE_FLAGS_1X = ("--add-exports=java.base/sun.net.util=ALL-UNNAMED", *_JAVA_MODULE_FLAGS_2X)
+#: Up to 2.0.x the list starts with this export: the release-2.0 tag's ``flink-dist/src/main/resources/config.yaml``
+#: has ``all: --add-exports=java.base/sun.net.util=ALL-UNNAMED --add-exports=java.rmi/sun.rmi.registry=…`` (checked
+#: in the released 2.0.0 and 2.0.1 distributions' ``conf/config.yaml``; 2.1.0 and 2.2.0 no longer have it).
+_JAVA_MODULE_FLAGS_TO_2_0 = ("--add-exports=java.base/sun.net.util=ALL-UNNAMED", *_JAVA_MODULE_FLAGS_FROM_2_1)
 
 
 def java_module_options(version: FlinkVersion) -> str | None:
     """The distribution's default ``env.java.opts.all`` for ``version`` (1.18 brought Java 17 support)."""
-    if version.at_least(2, 0):
-        return " ".join(_JAVA_MODULE_FLAGS_2X)
+    if version.at_least(2, 1):
+        return " ".join(_JAVA_MODULE_FLAGS_FROM_2_1)
     if version.at_least(1, 18):
-        return " ".join(_JAVA_MODULE_FLAGS_1X)
+        return " ".join(_JAVA_MODULE_FLAGS_TO_2_0)
     return None
 
 

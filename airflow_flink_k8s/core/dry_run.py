@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_flink_k8s.core.arguments import LAUNCHERS
-from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.command import build_flink_command, template_files
 from airflow_flink_k8s.core.configuration import TASKMANAGER_POD_TEMPLATE_FILE
 from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.job_id import derive_job_id
@@ -43,6 +43,8 @@ REDACTED = "***"
 CLI_TEMPLATE_FILE = f"<temporary dir>/{TASKMANAGER_POD_TEMPLATE_FILE}"
 #: Where it writes the JobManager pod template, which the client merges into the Deployment itself.
 CLI_JOBMANAGER_TEMPLATE_FILE = "<temporary dir>/jobmanager-pod-template.yaml"
+#: Where the ``cli`` launcher writes ``pod_template`` (``kubernetes.pod-template-file.default``).
+CLI_DEFAULT_TEMPLATE_FILE = "<temporary dir>/default-pod-template.yaml"
 
 @dataclass(frozen=True)
 class LaunchPreview:
@@ -105,12 +107,12 @@ def render_launch(spec: FlinkApplicationSpec, launcher: str = "native", *, run: 
     objects = _objects(spec, launcher, run, fields)
     hidden = sensitive_options(spec.flink_conf, fields)
     argv_spec = dataclasses.replace(spec, flink_conf={k: v for k, v in spec.flink_conf.items() if k not in hidden})
-    template = CLI_TEMPLATE_FILE if spec.taskmanager_pod_template is not None else None
-    jm_template = CLI_JOBMANAGER_TEMPLATE_FILE if spec.jobmanager_pod_template is not None else None
-    argv = build_flink_command(argv_spec, flink_bin, template, jm_template)
-    files = {path: _template_yaml(content) for path, content in ((template, spec.taskmanager_pod_template),
-                                                                 (jm_template, spec.jobmanager_pod_template))
-             if path is not None and content is not None}
+    paths = {"taskmanager": CLI_TEMPLATE_FILE, "jobmanager": CLI_JOBMANAGER_TEMPLATE_FILE,
+             "default": CLI_DEFAULT_TEMPLATE_FILE}
+    templates = template_files(spec)
+    argv = build_flink_command(argv_spec, flink_bin, *(None if templates[name] is None else paths[name]
+                                                       for name in ("taskmanager", "jobmanager", "default")))
+    files = {paths[name]: _template_yaml(content) for name, content in templates.items() if content is not None}
     if not namespace_given:
         notes.append(f"namespace: not set, shown as {spec.namespace!r}; a launch takes the connection's "
                      "'namespace' extra when it has one")

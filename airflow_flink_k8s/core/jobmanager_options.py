@@ -14,10 +14,11 @@ Options that shape no object (client runtime, JobManager runtime, TaskManager po
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.job_id import java_string_hash
+from airflow_flink_k8s.core.names import FLINK_CONF_DIR_IN_POD, POD_TEMPLATE_DIR, USER_ARTIFACTS_DIR_IN_POD
 
 if TYPE_CHECKING:
     from airflow_flink_k8s.core.spec import FlinkApplicationSpec
@@ -33,10 +34,27 @@ INTERNAL_SERVICE_LABELS = "kubernetes.internal-service.labels"
 ENTRY_PATH = "kubernetes.entry.path"
 ENTRYPOINT_ARGS = "kubernetes.jobmanager.entrypoint.args"
 LOG_DIR = "kubernetes.flink.log.dir"
+HOST_NETWORK = "kubernetes.hostnetwork.enabled"
+OWNER_REFERENCE = "kubernetes.jobmanager.owner.reference"
+CONF_DIR = "kubernetes.flink.conf.dir"
+HADOOP_CONFIG_MAP = "kubernetes.hadoop.conf.config-map.name"
+#: ``KUBERNETES_HADOOP_CONF_MOUNT_DECORATOR_ENABLED``: ``false`` switches the Hadoop volume off.
+HADOOP_MOUNT_ENABLED = "kubernetes.decorator.hadoop-conf-mount.enabled"
+PERSISTENT_VOLUME_CLAIMS = "kubernetes.persistent-volume-claims"
+PERSISTENT_VOLUME_CLAIM_READ_ONLY = "kubernetes.persistent-volume-claim-read-only"
+ARTIFACTS_DIR = "user.artifacts.base-dir"
+
+#: ``Constants``: the Hadoop configuration volume, its mount path and the env var naming it.
+HADOOP_CONF_VOLUME = "hadoop-config-volume"
+HADOOP_CONF_DIR_IN_POD = "/opt/hadoop/conf"
+HADOOP_CONF_DIR_ENV = "HADOOP_CONF_DIR"
 
 #: Rendered options → the first release whose client has them. An older client does not know the option and only
 #: writes it into the configuration, as this provider does: ``kubernetes.internal-service.annotations`` came with
 #: FLINK-34429 (1.20), the Services' ``.labels`` with FLINK-37478 (2.1); the 1.20.3 jar has the former only.
+#: ``kubernetes.persistent-volume-claims`` is in the 2.3.0 jar and not in 1.20.3: rendered from 2.3, refused by
+#: name for 2.0-2.2 (not checked against those clients); ``user.artifacts.base-dir`` came with 1.19's
+#: user-artifacts volume.
 RENDERED: dict[str, tuple[int, int]] = {
     f"{MASTER_ENV_PREFIX}<NAME>": (1, 16),
     CPU_LIMIT_FACTOR: (1, 16),
@@ -48,30 +66,38 @@ RENDERED: dict[str, tuple[int, int]] = {
     ENTRY_PATH: (1, 16),
     ENTRYPOINT_ARGS: (1, 16),
     LOG_DIR: (1, 16),
+    HOST_NETWORK: (1, 16),
+    OWNER_REFERENCE: (1, 16),
+    CONF_DIR: (1, 16),
+    HADOOP_CONFIG_MAP: (1, 16),
+    PERSISTENT_VOLUME_CLAIMS: (2, 3),
+    PERSISTENT_VOLUME_CLAIM_READ_ONLY: (2, 3),
+    ARTIFACTS_DIR: (1, 19),
 }
 
-#: Options the native launcher refuses → (first release whose client has them, the spec field or other way to get
-#: the same). Checked in the 1.20.3 and 2.3.0 jars: ``kubernetes.persistent-volume-claims`` is in 2.3.0 only, so it
-#: is refused from 2.0 (2.0-2.2 not checked); the artifact options came with 1.19's user-artifacts volume.
-NATIVE_REFUSED: dict[str, tuple[tuple[int, int], str]] = {
-    "kubernetes.hostnetwork.enabled": ((1, 16), "none (the client also drops the container ports)"),
-    "kubernetes.jobmanager.owner.reference": ((1, 16), "none"),
-    "kubernetes.flink.conf.dir": ((1, 16), "none (the configuration stays mounted at /opt/flink/conf)"),
-    "kubernetes.hadoop.conf.config-map.name": ((1, 16), "jobmanager_pod_template (a configMap volume and mount) "
-                                                        "plus containerized.master.env.HADOOP_CONF_DIR"),
-    "kubernetes.persistent-volume-claims": ((2, 0), "jobmanager_pod_template (a volume and a mount of "
-                                                    "flink-main-container)"),
-    "security.kerberos.login.keytab": ((1, 16), "secret_mounts (the client ships its local keytab in a Secret)"),
-    "security.kerberos.krb5-conf.path": ((1, 16), "secret_mounts (the client ships its local krb5.conf in a "
-                                                  "ConfigMap)"),
-    "user.artifacts.base-dir": ((1, 19), "none (the user-artifacts-volume stays at /opt/flink/artifacts)"),
-    "kubernetes.artifacts.local-upload-enabled": ((1, 19), "a jar_uri the JobManager can read (local:// in the "
-                                                           "image, or a remote URI)"),
+#: Options the native launcher refuses → (first release whose client has them, the release from which it is
+#: rendered instead or None, the spec field or other way to get the same). The client applies them from its own
+#: local files, which a launch from a worker does not have.
+NATIVE_REFUSED: dict[str, tuple[tuple[int, int], tuple[int, int] | None, str]] = {
+    PERSISTENT_VOLUME_CLAIMS: ((2, 0), RENDERED[PERSISTENT_VOLUME_CLAIMS],
+                               "jobmanager_pod_template (a volume and a mount of flink-main-container); "
+                               "rendered from Flink 2.3, whose client was checked"),
+    "security.kerberos.login.keytab": ((1, 16), None, "secret_mounts (the client ships its local keytab in a "
+                                                      "Secret)"),
+    "security.kerberos.krb5-conf.path": ((1, 16), None, "secret_mounts (the client ships its local krb5.conf in a "
+                                                        "ConfigMap)"),
+    "kubernetes.artifacts.local-upload-enabled": ((1, 19), None, "a jar_uri the JobManager can read (local:// in "
+                                                                 "the image, or a remote URI)"),
 }
 
 #: Refused boolean options whose default, ``false``, is accepted.
-_OFF_BY_DEFAULT = ("kubernetes.hostnetwork.enabled", "kubernetes.artifacts.local-upload-enabled")
+_OFF_BY_DEFAULT = ("kubernetes.artifacts.local-upload-enabled",)
 _JAVA_TRIM = "".join(map(chr, range(0x21)))
+#: ``PersistentVolumeClaimMountDecorator.DNS_1123_SUBDOMAIN_PATTERN``: the claim names the client accepts.
+_CLAIM_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+#: ``KubernetesOwnerReference.fromMap``'s keys (lower case) → the ownerReference field.
+_OWNER_FIELDS = {"apiversion": "apiVersion", "kind": "kind", "name": "name", "uid": "uid", "controller": "controller",
+                 "blockownerdeletion": "blockOwnerDeletion"}
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -79,23 +105,141 @@ def check_native_options(spec: FlinkApplicationSpec) -> None:
     """Raise ``FlinkSpecError`` for the first ``flink_conf`` key the native launcher does not render."""
     for key in unrendered_options(spec):
         raise FlinkSpecError(f"flink_conf[{key!r}]", "is not rendered by the native launcher: use launcher='cli' "
-                             f"(the real client applies it) or {NATIVE_REFUSED[key][1]}")
+                             f"(the real client applies it) or {NATIVE_REFUSED[key][2]}")
 
 
 def unrendered_options(spec: FlinkApplicationSpec) -> list[str]:
     """The ``flink_conf`` keys (as Flink reads them) that shape objects the native launcher does not render; a
     boolean option set to its default (``false``) shapes nothing."""
     keys = [name.strip(_JAVA_TRIM) for name in spec.flink_conf]
-    return [key for key in keys if key in NATIVE_REFUSED and spec.version.at_least(*NATIVE_REFUSED[key][0])
+    return [key for key in keys if key in NATIVE_REFUSED and _refused_for(spec, key)
             and (key not in _OFF_BY_DEFAULT or str(conf_value(spec, key)).strip(_JAVA_TRIM).lower() != "false")]
 
 
+def _refused_for(spec: FlinkApplicationSpec, key: str) -> bool:
+    first, rendered_from, _ = NATIVE_REFUSED[key]
+    return spec.version.at_least(*first) and (rendered_from is None or not spec.version.at_least(*rendered_from))
+
+
 def check_jobmanager_options(spec: FlinkApplicationSpec) -> None:
-    """Raise ``FlinkSpecError`` for a rendered option the Flink client would refuse (both launchers)."""
+    """Raise ``FlinkSpecError`` for a rendered option the Flink client would refuse, or that would make the API
+    server refuse the JobManager Deployment (both launchers; the Services' keys and values: ``spec``)."""
     cpu_limit(spec)
     _factor(spec, MEMORY_LIMIT_FACTOR)
-    for key in (REST_SERVICE_ANNOTATIONS, REST_SERVICE_LABELS, INTERNAL_SERVICE_ANNOTATIONS, INTERNAL_SERVICE_LABELS):
+    for key in SERVICE_METADATA_OPTIONS:
         option_map(spec, key)
+    host_network(spec)
+    owner_references(spec)
+    hadoop_config_map(spec)
+    persistent_volume_claims(spec)
+    for key in (CONF_DIR, ARTIFACTS_DIR):
+        if key in _set_keys(spec) and spec.version.at_least(*RENDERED[key]):
+            _check_container_path(key, conf_value(spec, key))
+    paths: dict[str, str] = {}
+    for volume, path in flink_volumes(spec):
+        if path.rstrip("/") in paths:
+            raise FlinkSpecError("flink_conf", f"Flink would mount {volume} and {paths[path.rstrip('/')]} at the "
+                                 "same path (the API server refuses the Deployment)", path)
+        paths[path.rstrip("/")] = volume
+
+
+def flink_volumes(spec: FlinkApplicationSpec) -> list[tuple[str, str]]:
+    """(volume name, mount path) of every volume Flink adds to the JobManager pod and its main container, in the
+    order the client adds them, for the checks: the artifacts and pod template volumes are listed even where the
+    version or the spec has none (their names and paths stay reserved)."""
+    claims, _ = persistent_volume_claims(spec)
+    hadoop = [(HADOOP_CONF_VOLUME, HADOOP_CONF_DIR_IN_POD)] if hadoop_config_map(spec) is not None else []
+    return [("user-artifacts-volume", artifacts_dir(spec)),
+            *((f"{name}-volume", path) for name, path in spec.secret_mounts.items()),
+            *((volume, path) for volume, _, path in claims), *hadoop,
+            ("flink-config-volume", conf_dir(spec)), ("pod-template-volume", POD_TEMPLATE_DIR)]
+
+
+def host_network(spec: FlinkApplicationSpec) -> bool:
+    """``kubernetes.hostnetwork.enabled``: the pod on the node's network, ``ClusterFirstWithHostNet``, no ports."""
+    return _boolean(spec, HOST_NETWORK, default=False)
+
+
+def owner_references(spec: FlinkApplicationSpec) -> list[dict[str, Any]]:
+    """``kubernetes.jobmanager.owner.reference`` as ``KubernetesOwnerReference.fromMap`` builds each entry: keys
+    matched case-insensitively, the booleans by ``Boolean.valueOf``, other keys ignored (the client logs them)."""
+    text = conf_value(spec, OWNER_REFERENCE)
+    if text is None:
+        return []
+    references: list[dict[str, Any]] = []
+    try:
+        items = _split_escaped(text, ";")
+    except ValueError as exc:
+        raise FlinkSpecError(f"flink_conf[{OWNER_REFERENCE!r}]", f"is not a Flink list of maps: {exc}") from None
+    for item in items:
+        reference: dict[str, Any] = {}
+        for name, value in _parse_map(item, OWNER_REFERENCE).items():
+            field = _OWNER_FIELDS.get(name.lower())
+            if field in ("controller", "blockOwnerDeletion"):
+                reference[field] = value.lower() == "true"
+            elif field is not None:
+                reference[field] = value
+        missing = [name for name in ("apiVersion", "kind", "name", "uid") if not reference.get(name)]
+        if missing:
+            raise FlinkSpecError(f"flink_conf[{OWNER_REFERENCE!r}]", "each owner reference ('k1:v1,k2:v2', ';' "
+                                 "between references) needs apiVersion, kind, name and uid (the API server refuses "
+                                 f"the Deployment otherwise); missing {', '.join(missing)}", item)
+        references.append(reference)
+    if sum(1 for reference in references if reference.get("controller")) > 1:
+        raise FlinkSpecError(f"flink_conf[{OWNER_REFERENCE!r}]", "may name one controller (controller:true) at "
+                             "most: the API server refuses the Deployment otherwise", text)
+    return references
+
+
+def conf_dir(spec: FlinkApplicationSpec) -> str:
+    """``kubernetes.flink.conf.dir``: where the configuration volume is mounted."""
+    return conf_value(spec, CONF_DIR) or FLINK_CONF_DIR_IN_POD
+
+
+def artifacts_dir(spec: FlinkApplicationSpec) -> str:
+    """``user.artifacts.base-dir``: where the ``user-artifacts-volume`` is mounted (1.19+)."""
+    value = conf_value(spec, ARTIFACTS_DIR)
+    return value if value is not None and spec.version.at_least(*RENDERED[ARTIFACTS_DIR]) \
+        else USER_ARTIFACTS_DIR_IN_POD
+
+
+def hadoop_config_map(spec: FlinkApplicationSpec) -> str | None:
+    """The existing ConfigMap mounted at ``/opt/hadoop/conf`` (``HadoopConfMountDecorator``): the option's value,
+    trimmed, unless blank or the decorator is switched off."""
+    name = (conf_value(spec, HADOOP_CONFIG_MAP) or "").strip(_JAVA_TRIM)
+    return name if name and _boolean(spec, HADOOP_MOUNT_ENABLED, default=True) else None
+
+
+def persistent_volume_claims(spec: FlinkApplicationSpec) -> tuple[list[tuple[str, str, str]], bool]:
+    """``PersistentVolumeClaimMountDecorator`` (2.3+): (volume name, claim, mount path) in the iteration order of
+    the ``HashMap`` Flink reads the option into, and whether they are mounted read-only; what the client's
+    validation refuses is refused."""
+    if not spec.version.at_least(*RENDERED[PERSISTENT_VOLUME_CLAIMS]):
+        return [], False
+    key = f"flink_conf[{PERSISTENT_VOLUME_CLAIMS!r}]"
+    claims: list[tuple[str, str, str]] = []
+    text = conf_value(spec, PERSISTENT_VOLUME_CLAIMS)
+    for claim, path in (_parse_map(text, PERSISTENT_VOLUME_CLAIMS) if text is not None else {}).items():
+        if len(claim) > 253 or not _CLAIM_NAME.fullmatch(claim):
+            raise FlinkSpecError(key, "claim names must be DNS-1123 subdomains (the client refuses others)", claim)
+        _check_container_path(PERSISTENT_VOLUME_CLAIMS, path)
+        volume = pvc_volume_name(claim)
+        if len(volume) > 63:
+            raise FlinkSpecError(key, f"claim names must give a volume name of at most 63 characters ({volume!r}; "
+                                 "the client refuses longer ones)", claim)
+        if any(path == p or volume == v for v, _, p in claims):
+            raise FlinkSpecError(key, "mount paths and volume names (the claim with '.' as '-', plus '-pvc') must "
+                                 "be unique (the client refuses them twice)", claim)
+        claims.append((volume, claim, path))
+    table = _grown_table_size(len(claims))
+    order = {claim: (_bucket(claim, table), index) for index, (_, claim, _) in enumerate(claims)}
+    claims.sort(key=lambda entry: order[entry[1]])
+    return claims, _boolean(spec, PERSISTENT_VOLUME_CLAIM_READ_ONLY, default=False)
+
+
+def pvc_volume_name(claim: str) -> str:
+    """``PersistentVolumeClaimMountDecorator.getVolumeName`` (2.3.0): the claim with '.' as '-', plus ``-pvc``."""
+    return claim.replace(".", "-") + "-pvc"
 
 
 def conf_value(spec: FlinkApplicationSpec, key: str) -> str | None:
@@ -138,12 +282,20 @@ def memory_limit_mebibytes(spec: FlinkApplicationSpec, requested: int) -> int:
     return int(requested * _factor(spec, MEMORY_LIMIT_FACTOR))
 
 
+SERVICE_METADATA_OPTIONS = (REST_SERVICE_ANNOTATIONS, REST_SERVICE_LABELS, INTERNAL_SERVICE_ANNOTATIONS,
+                            INTERNAL_SERVICE_LABELS)
+
+
 def option_map(spec: FlinkApplicationSpec, key: str) -> dict[str, str]:
     """A map option (``k1:v1,k2:v2``) as Flink's ``StructuredOptionsSplitter`` reads it; {} when unset or when the
     client of ``spec.flink_version`` does not have the option (``RENDERED``)."""
     text = conf_value(spec, key)
     if text is None or not spec.version.at_least(*RENDERED[key]):
         return {}
+    return _parse_map(text, key)
+
+
+def _parse_map(text: str, key: str) -> dict[str, str]:
     result: dict[str, str] = {}
     try:
         for item in _split_escaped(text, ","):
@@ -156,6 +308,29 @@ def option_map(spec: FlinkApplicationSpec, key: str) -> dict[str, str]:
     except ValueError as exc:
         raise FlinkSpecError(f"flink_conf[{key!r}]", f"is not a Flink map ('k1:v1,k2:v2'): {exc}") from None
     return result
+
+
+def _set_keys(spec: FlinkApplicationSpec) -> set[str]:
+    return {name.strip(_JAVA_TRIM) for name in spec.flink_conf}
+
+
+def _boolean(spec: FlinkApplicationSpec, key: str, *, default: bool) -> bool:
+    """A boolean option as Flink converts it (``true``/``false`` in any case, not trimmed); anything else is
+    refused, as the client refuses it."""
+    text = conf_value(spec, key)
+    if text is None:
+        return default
+    value = text.lower()
+    if value not in ("true", "false"):
+        raise FlinkSpecError(f"flink_conf[{key!r}]", "must be true or false (the client refuses other values)",
+                             text)
+    return value == "true"
+
+
+def _check_container_path(key: str, path: str | None) -> None:
+    if not path or not path.startswith("/") or ":" in path or ".." in path.split("/"):
+        raise FlinkSpecError(f"flink_conf[{key!r}]", "must be an absolute container path without ':' or '..' "
+                             "(the API server refuses the mount otherwise)", path)
 
 
 def _factor(spec: FlinkApplicationSpec, key: str) -> float:

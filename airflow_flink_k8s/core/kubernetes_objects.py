@@ -17,11 +17,12 @@ Not rendered, so normalise these when comparing with what an API server holds:
   Service ``clusterIP(s)``/``ipFamilies``/``ipFamilyPolicy``/``nodePort``/``sessionAffinity``/
   ``internalTrafficPolicy``, and defaulted pod fields (``restartPolicy``, ``terminationMessage*``,
   ``schedulerName``, ``securityContext``, ``strategy``, ``revisionHistoryLimit``, ``progressDeadlineSeconds``…);
-* ``metadata.ownerReferences``: filled in by ``with_owner_references`` once the Deployment's uid is known;
+* the owned objects' ``metadata.ownerReferences``: filled in by ``with_owner_references`` once the Deployment's
+  uid is known (the Deployment's own, from ``kubernetes.jobmanager.owner.reference``, are rendered);
 * the client's local default config: keys its ``conf/config.yaml`` adds (e.g. ``env.java.opts.all``,
   ``jobmanager.bind-host``), the logging files it finds there (pass them as ``logging_files``), and the
-  client-local paths in ``kubernetes.pod-template-file.taskmanager`` and ``.jobmanager`` (the JobManager does
-  not read the latter, so it is not rendered); key order in the configuration file.
+  client-local paths in ``kubernetes.pod-template-file.taskmanager``, ``.jobmanager`` and ``.default`` (the
+  JobManager reads none of the latter two, so they are not rendered); key order in the configuration file.
 """
 
 from __future__ import annotations
@@ -41,27 +42,34 @@ from airflow_flink_k8s.core.configuration import (
 from airflow_flink_k8s.core.jobmanager_options import (
     ENTRY_PATH,
     ENTRYPOINT_ARGS,
+    HADOOP_CONF_DIR_ENV,
+    HADOOP_CONF_DIR_IN_POD,
+    HADOOP_CONF_VOLUME,
     INTERNAL_SERVICE_ANNOTATIONS,
     INTERNAL_SERVICE_LABELS,
     LOG_DIR,
     REST_SERVICE_ANNOTATIONS,
     REST_SERVICE_LABELS,
+    artifacts_dir,
     check_native_options,
+    conf_dir,
     conf_value,
     cpu_limit,
+    hadoop_config_map,
+    host_network,
     master_env,
     memory_limit_mebibytes,
     option_map,
+    owner_references,
+    persistent_volume_claims,
 )
 from airflow_flink_k8s.core.logging_files import LOGGING_FILES as LOGGING_FILES
 from airflow_flink_k8s.core.logging_files import shipped_logging_files
 from airflow_flink_k8s.core.names import (
     BLOB_SERVER_PORT,
-    FLINK_CONF_DIR_IN_POD,
     JOBMANAGER_RPC_PORT,
     POD_TEMPLATE_DIR,
     REST_PORT,
-    USER_ARTIFACTS_DIR_IN_POD,
     common_labels,
     config_map_name,
     pod_template_config_map_name,
@@ -141,15 +149,23 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str], configuration
     # InitJobManagerDecorator: containerized.master.env.*, the pod IP, FLINK_LOG_DIR; then EnvSecretsDecorator.
     log_dir = conf_value(spec, LOG_DIR)
     start = f"kubernetes-jobmanager.sh kubernetes-application {conf_value(spec, ENTRYPOINT_ARGS) or ''}"
-    mounts: list[dict[str, str]] = []
+    mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
     if spec.version.at_least(1, 19):
-        mounts.append({"mountPath": USER_ARTIFACTS_DIR_IN_POD, "name": "user-artifacts-volume"})
+        mounts.append({"mountPath": artifacts_dir(spec), "name": "user-artifacts-volume"})
         volumes.append({"emptyDir": {}, "name": "user-artifacts-volume"})
     for secret, path in spec.secret_mounts.items():  # Flink's MountSecretsDecorator
         mounts.append({"mountPath": path, "name": f"{secret}-volume"})
         volumes.append({"name": f"{secret}-volume", "secret": {"secretName": secret}})
-    mounts.append({"mountPath": FLINK_CONF_DIR_IN_POD, "name": "flink-config-volume"})
+    claims, read_only = persistent_volume_claims(spec)
+    for volume, claim, path in claims:  # PersistentVolumeClaimMountDecorator (2.3+)
+        mounts.append({"mountPath": path, "name": volume, "readOnly": read_only})
+        volumes.append({"name": volume, "persistentVolumeClaim": {"claimName": claim, "readOnly": read_only}})
+    hadoop = hadoop_config_map(spec)
+    if hadoop is not None:  # HadoopConfMountDecorator, with an existing ConfigMap
+        mounts.append({"mountPath": HADOOP_CONF_DIR_IN_POD, "name": HADOOP_CONF_VOLUME})
+        volumes.append({"configMap": {"name": hadoop}, "name": HADOOP_CONF_VOLUME})
+    mounts.append({"mountPath": conf_dir(spec), "name": "flink-config-volume"})
     volumes.append(
         {
             "configMap": {"items": [{"key": k, "path": k} for k in conf_items], "name": config_map_name(cid)},
@@ -160,6 +176,7 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str], configuration
         mounts.append({"mountPath": POD_TEMPLATE_DIR, "name": "pod-template-volume"})
         item = {"key": TASKMANAGER_POD_TEMPLATE_FILE, "path": TASKMANAGER_POD_TEMPLATE_FILE}
         volumes.append({"configMap": {"items": [item], "name": f"pod-template-{cid}"}, "name": "pod-template-volume"})
+    on_host_network = host_network(spec)
     container = {
         "args": ["bash", "-c", start],  # CmdJobManagerDecorator
         "command": [conf_value(spec, ENTRY_PATH) or "/docker-entrypoint.sh"],
@@ -169,15 +186,17 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str], configuration
             *([{"name": "FLINK_LOG_DIR", "value": log_dir}] if log_dir is not None else []),
             *({"name": entry["env"], "valueFrom": {"secretKeyRef": {"key": entry["key"], "name": entry["secret"]}}}
               for entry in spec.secret_env),  # Flink's EnvSecretsDecorator
+            *([{"name": HADOOP_CONF_DIR_ENV, "value": HADOOP_CONF_DIR_IN_POD}] if hadoop is not None else []),
         ],
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,
         "name": CONTAINER_NAME,
-        "ports": [
+        # InitJobManagerDecorator: no container ports on the host network.
+        **({} if on_host_network else {"ports": [
             {"containerPort": REST_PORT, "name": "rest"},
             {"containerPort": JOBMANAGER_RPC_PORT, "name": "jobmanager-rpc"},
             {"containerPort": BLOB_SERVER_PORT, "name": "blobserver"},
-        ],
+        ]}),
         "resources": {"limits": {"cpu": cpu_limit(spec), "memory": memory_limit},
                       "requests": {"cpu": cpu, "memory": memory}},
         "volumeMounts": mounts,
@@ -185,8 +204,8 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str], configuration
     service_account = spec.service_account or "default"
     pod_spec: dict[str, Any] = {
         "containers": [container],
-        "dnsPolicy": "ClusterFirst",
-        "hostNetwork": False,
+        "dnsPolicy": "ClusterFirstWithHostNet" if on_host_network else "ClusterFirst",
+        "hostNetwork": on_host_network,
         "serviceAccount": service_account,
         "serviceAccountName": service_account,
     }
@@ -200,6 +219,8 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str], configuration
     pod = {"metadata": pod_metadata, "spec": pod_spec}
     if spec.jobmanager_pod_template is not None:
         pod = apply_pod_template(pod, spec.jobmanager_pod_template, spec.service_account is not None)
+    if owner_references(spec):  # KubernetesJobManagerFactory: the Deployment's owners
+        metadata["ownerReferences"] = owner_references(spec)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

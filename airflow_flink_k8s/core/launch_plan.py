@@ -35,11 +35,11 @@ from airflow_flink_k8s.core.arguments import IF_EXISTS as IF_EXISTS
 from airflow_flink_k8s.core.errors import ClusterExistsError, NotOwnedError
 from airflow_flink_k8s.core.failure_report import JobManagerFailure, jobmanager_failure
 from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID as ANNOTATION_JOB_ID
+from airflow_flink_k8s.core.names import ANNOTATION_OWNER_UIDS, config_map_name
 from airflow_flink_k8s.core.names import ANNOTATION_PREFIX as ANNOTATION_PREFIX
 from airflow_flink_k8s.core.names import ANNOTATION_RUN as ANNOTATION_RUN
 from airflow_flink_k8s.core.names import ANNOTATION_SPEC_HASH as ANNOTATION_SPEC_HASH
 from airflow_flink_k8s.core.names import ANNOTATION_TRY as ANNOTATION_TRY
-from airflow_flink_k8s.core.names import config_map_name
 from airflow_flink_k8s.core.ownership import Origin, check_manageable, describe, origin
 from airflow_flink_k8s.core.report_options import DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
@@ -48,7 +48,7 @@ from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 _NOT_FINGERPRINTED = ("job_id", "restore")
 #: Spec fields added after clusters were launched with fingerprints: hashed only when set, so the fingerprint of a
 #: spec without them stays the one its cluster carries (``if_exists='reuse'`` still reattaches after an upgrade).
-_FINGERPRINTED_WHEN_SET = ("jobmanager_pod_template", "logging_files")
+_FINGERPRINTED_WHEN_SET = ("jobmanager_pod_template", "logging_files", "pod_template")
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -103,10 +103,14 @@ def launch_labels(run: RunIdentity) -> dict[str, str]:
 
 
 def launch_annotations(spec: FlinkApplicationSpec, run: RunIdentity, job_id: str) -> dict[str, str]:
+    """The annotations a launch writes on every object (the owner uids only when the spec sets owners)."""
+    from airflow_flink_k8s.core.jobmanager_options import owner_references
+
+    owners = [reference["uid"] for reference in owner_references(spec)]
     return {ANNOTATION_JOB_ID: job_id, ANNOTATION_SPEC_HASH: spec_fingerprint(spec),
             ANNOTATION_RUN: json.dumps({"dag_id": run.dag_id, "task_id": run.task_id, "run_id": run.run_id},
                                        sort_keys=True),
-            ANNOTATION_TRY: str(run.try_number)}
+            ANNOTATION_TRY: str(run.try_number), **({ANNOTATION_OWNER_UIDS: json.dumps(owners)} if owners else {})}
 
 
 def mark(obj: dict[str, Any], labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:

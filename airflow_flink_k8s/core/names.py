@@ -81,6 +81,9 @@ ANNOTATION_JOB_ID = f"{ANNOTATION_PREFIX}/job-id"
 ANNOTATION_SPEC_HASH = f"{ANNOTATION_PREFIX}/spec-hash"
 ANNOTATION_RUN = f"{ANNOTATION_PREFIX}/run"
 ANNOTATION_TRY = f"{ANNOTATION_PREFIX}/try-number"
+#: The uids of the ownerReferences the launch itself gave the Deployment (``kubernetes.jobmanager.owner.reference``),
+#: as a JSON list: a controller among them is the user's choice, not another controller's claim.
+ANNOTATION_OWNER_UIDS = f"{ANNOTATION_PREFIX}/owner-uids"
 ANNOTATION_LOCK_EXPIRES = f"{ANNOTATION_PREFIX}/lock-expires"
 LAUNCH_LOCK_PREFIX = "flink-launch-lock-"
 

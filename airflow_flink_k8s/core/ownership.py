@@ -10,17 +10,25 @@ A launch, a replace and a teardown act only on:
 
 Either way no other controller may own it: an ownerReference with ``controller: true`` (the Flink Kubernetes
 Operator's ``FlinkDeployment``, a Helm-less GitOps controller, …) means that controller would recreate or fight
-over what this provider deletes. Anything else is refused with ``NotOwnedError`` naming what was found.
+over what this provider deletes, unless the launch set it itself (``kubernetes.jobmanager.owner.reference``; its
+uids are in ``names.ANNOTATION_OWNER_UIDS``). Anything else is refused with ``NotOwnedError`` naming what was found.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 from airflow_flink_k8s.core.errors import NotOwnedError
-from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID, ANNOTATION_RUN, ANNOTATION_SPEC_HASH, selector_labels
+from airflow_flink_k8s.core.names import (
+    ANNOTATION_JOB_ID,
+    ANNOTATION_OWNER_UIDS,
+    ANNOTATION_RUN,
+    ANNOTATION_SPEC_HASH,
+    selector_labels,
+)
 
 #: The annotations every launch of this provider writes on the Deployment.
 LAUNCH_ANNOTATIONS = (ANNOTATION_JOB_ID, ANNOTATION_SPEC_HASH, ANNOTATION_RUN)
@@ -37,8 +45,15 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def controller_reference(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The ownerReference with ``controller: true``, if another controller manages ``obj``."""
-    return next((ref for ref in _meta(obj).get("ownerReferences") or [] if ref.get("controller") is True), None)
+    """The ownerReference with ``controller: true``, if another controller manages ``obj``: one the launch set
+    itself (its uid listed in ``ANNOTATION_OWNER_UIDS``) is the user's, not another controller's."""
+    try:
+        own = json.loads((_meta(obj).get("annotations") or {}).get(ANNOTATION_OWNER_UIDS) or "[]")
+    except ValueError:
+        own = []
+    own = own if isinstance(own, list) else []
+    return next((ref for ref in _meta(obj).get("ownerReferences") or []
+                 if ref.get("controller") is True and ref.get("uid") not in own), None)
 
 
 def origin(deployment: Mapping[str, Any], cluster_id: str) -> Origin:

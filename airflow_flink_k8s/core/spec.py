@@ -113,7 +113,10 @@ class FlinkApplicationSpec:
     ``{"env": NAME, "secret": SECRET, "key": KEY}`` entries, each an environment variable from a Secret's key.
     Both reach the JobManager and TaskManager pods without the values entering the Flink configuration.
     ``jobmanager_pod_template`` is a Pod manifest merged into the JobManager pod as the Flink client merges
-    ``kubernetes.pod-template-file.jobmanager`` (``core.pod_template``).
+    ``kubernetes.pod-template-file.jobmanager`` (``core.pod_template``). ``pod_template`` is Flink's
+    ``kubernetes.pod-template-file.default``: the template of the JobManager and the TaskManagers that have no own
+    (``jobmanager_pod_template``/``taskmanager_pod_template`` win, as the client's fallback); on construction it
+    fills the fields it stands for, so the rest of the provider reads those two.
     ``logging_files`` maps ``log4j-console.properties`` / ``logback-console.xml`` to the text each pod's conf dir
     gets instead of the distribution's own file (``core.logging_files``).
     """
@@ -143,6 +146,7 @@ class FlinkApplicationSpec:
     taskmanager_labels: Mapping[str, str] = field(default_factory=dict)
     jobmanager_annotations: Mapping[str, str] = field(default_factory=dict)
     taskmanager_annotations: Mapping[str, str] = field(default_factory=dict)
+    pod_template: Mapping[str, Any] | None = None
     taskmanager_pod_template: Mapping[str, Any] | None = None
     jobmanager_pod_template: Mapping[str, Any] | None = None
     rest_service_type: str = "ClusterIP"
@@ -172,6 +176,7 @@ class FlinkApplicationSpec:
         check_managed_keys(self.flink_conf, self.version)
         check_configuration_file(self)
         check_jobmanager_options(self)
+        _check_service_metadata(self)
 
     @property
     def version(self) -> FlinkVersion:
@@ -222,7 +227,15 @@ def _set(spec: FlinkApplicationSpec, name: str, value: Any) -> None:
 
 
 def _normalise(spec: FlinkApplicationSpec) -> None:
-    """Coerce containers to tuples/dicts and flink_conf values to strings, so specs compare by value."""
+    """Coerce containers to tuples/dicts and flink_conf values to strings, so specs compare by value; fill the
+    pod templates ``pod_template`` stands for (``kubernetes.pod-template-file.default``'s fallback)."""
+    if spec.pod_template is not None:
+        if not isinstance(spec.pod_template, Mapping) or spec.pod_template.get("kind", "Pod") != "Pod":
+            raise FlinkSpecError("pod_template", "must be a Pod manifest as a mapping", spec.pod_template)
+        _set(spec, "pod_template", copy.deepcopy(dict(spec.pod_template)))
+        for name in ("jobmanager_pod_template", "taskmanager_pod_template"):
+            if getattr(spec, name) is None:
+                _set(spec, name, copy.deepcopy(spec.pod_template))
     for name in ("image_pull_secrets", "program_args"):
         value = getattr(spec, name)
         if isinstance(value, str) or not isinstance(value, Sequence):
@@ -537,9 +550,12 @@ def _check_jobmanager_pod_template(spec: FlinkApplicationSpec) -> None:
     """The template as the API server validates the JobManager pod the client merges from it."""
     if spec.jobmanager_pod_template is None:
         return
-    volumes = ("user-artifacts-volume", *(f"{name}-volume" for name in spec.secret_mounts), "flink-config-volume",
-               "pod-template-volume")
-    check_pod_template(spec.jobmanager_pod_template, volumes, (*FLINK_MOUNT_PATHS, *spec.secret_mounts.values()))
+    from airflow_flink_k8s.core.jobmanager_options import flink_volumes
+
+    volumes = flink_volumes(spec)
+    field = "pod_template" if spec.jobmanager_pod_template == spec.pod_template else "jobmanager_pod_template"
+    check_pod_template(spec.jobmanager_pod_template, [name for name, _ in volumes], [path for _, path in volumes],
+                       field)
     _set(spec, "jobmanager_pod_template", copy.deepcopy(dict(spec.jobmanager_pod_template)))
 
 
@@ -586,6 +602,21 @@ def _check_uri(name: str, value: Any, rule: str = "must be a URI with a scheme, 
 def _contains(mount_path: str, directory: str) -> bool:
     """Whether a volume mounted at ``mount_path`` hides ``directory`` (the same directory or one above it)."""
     return mount_path == "/" or directory == mount_path or directory.startswith(mount_path + "/")
+
+
+def _check_service_metadata(spec: FlinkApplicationSpec) -> None:
+    """The Services' labels and annotations from ``flink_conf`` as the API server validates them."""
+    from airflow_flink_k8s.core.jobmanager_options import SERVICE_METADATA_OPTIONS, option_map  # see __post_init__
+
+    for key in SERVICE_METADATA_OPTIONS:
+        kind = "label" if key.endswith(".labels") else "annotation"
+        for name, value in option_map(spec, key).items():
+            if not _is_label_key(name):
+                raise FlinkSpecError(f"flink_conf[{key!r}]", f"keys must be Kubernetes {kind} keys ([prefix/]name): "
+                                     "the API server refuses the Service otherwise", name)
+            if kind == "label" and value and (len(value) > 63 or not _LABEL_NAME.fullmatch(value)):
+                raise FlinkSpecError(f"flink_conf[{key!r}]", f"value of {name!r} must be a Kubernetes label value: "
+                                     "the API server refuses the Service otherwise", value)
 
 
 def _is_label_key(key: Any, max_name: int = 63) -> bool:

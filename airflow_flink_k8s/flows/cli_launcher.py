@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.command import build_flink_command, template_files
 from airflow_flink_k8s.core.errors import ClusterIdTakenError, KubernetesApiError
 from airflow_flink_k8s.core.log_redaction import redact_line
 from airflow_flink_k8s.core.names import (
@@ -164,13 +164,12 @@ class CliLauncher:
                 self.on_line(f"shipping {', '.join(sorted(spec.logging_files))} from a copy of the client conf dir "
                              f"{source}")
             before_owned()
-            template_files: list[str | None] = []
-            for name, template in (("taskmanager", spec.taskmanager_pod_template),
-                                   ("jobmanager", spec.jobmanager_pod_template)):
-                template_files.append(None if template is None else str(Path(tmp) / f"{name}-pod-template.yaml"))
+            files: list[str | None] = []
+            for name, template in template_files(spec).items():  # taskmanager, jobmanager, default
+                files.append(None if template is None else str(Path(tmp) / f"{name}-pod-template.yaml"))
                 if template is not None:
                     Path(tmp, f"{name}-pod-template.yaml").write_text(yaml.safe_dump(dict(template)))
-            argv = build_flink_command(spec, self.flink_bin, *template_files)
+            argv = build_flink_command(spec, self.flink_bin, *files)
             options = self._reach_kubernetes_as_the_connection(env, Path(tmp))
             at = argv.index("kubernetes-application") + 1
             argv[at:at] = [f"-D{key}={value}" for key, value in options.items()]

@@ -9,11 +9,16 @@ It plays three Kubernetes parts on one machine, in a level-triggered loop woken 
 * the kubelet: a pod's container runs as a local process built the way the Flink image's ``/docker-entrypoint.sh``
   would run it, with ``_POD_IP_ADDRESS=127.0.0.1``, env from Secret/ConfigMap keys (a missing one keeps the
   container Waiting with ``CreateContainerConfigError``, retried), the pod's ConfigMap/Secret volumes written to
-  local dirs, one file per key (``/opt/flink/conf`` becomes ``FLINK_CONF_DIR``), ``/opt/flink/usrlib`` mapped to
-  the local job jars, and
-  free loopback ports instead of 8081/6123/6124/6122 so that many clusters fit on one host. Only
+  local dirs, one file per key (the one at the container's ``FLINK_CONF_DIR``, ``/opt/flink/conf`` unless its env
+  says otherwise, becomes ``FLINK_CONF_DIR``; with none there the image's own conf dir, a copy of the
+  distribution's), a PersistentVolumeClaim as one dir per claim shared by the pods and kept after them (its
+  existence and ``readOnly`` are not checked), env values and args naming a mounted path mapped to its dir,
+  ``/opt/flink/usrlib`` mapped to the local job jars, and
+  free loopback ports instead of 8081/6123/6124/6122 so that many clusters fit on one host (a ``hostNetwork`` pod
+  has no container ports: Flink binds its own, and a Service's targetPort is the local port). Only
   ``flink-main-container`` runs: init containers and sidecars are named, with their images, in the pod condition
-  ``SandboxContainersNotRun``, never silently skipped. Containers restart
+  ``SandboxContainersNotRun``, never silently skipped; so are volumes of other kinds than ConfigMap, Secret,
+  emptyDir and PVC (``SandboxVolumesNotHonoured``), which get an empty directory. Containers restart
   with back-off (``restartPolicy: Always``); deleted pods are stopped by PID (SIGTERM, then SIGKILL), and stay
   listed (Terminating, held by the ``sandbox.airflow-flink-k8s/process`` finalizer) until their process is gone.
 
@@ -118,6 +123,27 @@ def containers_not_run(pod: dict[str, Any]) -> list[dict[str, Any]]:
              "message": f"the sandbox runs only {MAIN_CONTAINER} as a local Flink process; not run: {listed}"}]
 
 
+#: Pod condition naming the main container's volumes the sandbox cannot give their content (a hostPath, NFS, CSI…
+#: volume): it mounts an empty directory there instead.
+CONDITION_VOLUMES_NOT_HONOURED = "SandboxVolumesNotHonoured"
+#: Volume kinds the kubelet gives their content: files of the object's keys, or a directory of its own.
+HONOURED_VOLUMES = ("configMap", "secret", "emptyDir", "persistentVolumeClaim")
+
+
+def volumes_not_honoured(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``SandboxVolumesNotHonoured`` condition naming each volume of the main container of another kind, or none."""
+    mounted = {m["name"] for m in main_container(pod).get("volumeMounts") or []}
+    others = [(v["name"], next(iter(set(v) - {"name"}), "?")) for v in pod["spec"].get("volumes") or []
+              if v["name"] in mounted and not set(v) & set(HONOURED_VOLUMES)]
+    if not others:
+        return []
+    listed = "; ".join(f"volume {name!r} ({kind})" for name, kind in others)
+    return [{"type": CONDITION_VOLUMES_NOT_HONOURED, "status": "True", "reason": "VolumeNotHonoured",
+             "lastTransitionTime": _now(),
+             "message": f"the sandbox mounts an empty directory for: {listed}; it honours only "
+                        f"{', '.join(HONOURED_VOLUMES)} volumes"}]
+
+
 def map_paths(value: Any, mounts: dict[str, Path]) -> Any:
     """Rewrite container paths (also inside ``local://`` URIs) to their local directories."""
     if isinstance(value, list):
@@ -151,6 +177,7 @@ class LocalPod:
     finished: bool = False
     last_state: dict[str, Any] = field(default_factory=dict)  # the last terminated container, as the API shows it
     service_account: str = "default"
+    host_network: bool = False  # the pod's ports are the host's: a Service's targetPort is the local port
 
 
 class LocalKubelet:
@@ -299,10 +326,12 @@ class LocalKubelet:
             local = LocalPod(meta["namespace"], meta["name"], meta["uid"],
                              self.workdir / "pods" / meta["namespace"] / f"{meta['name']}-{meta['uid'][:8]}",
                              meta.get("labels") or {}, spec.get("restartPolicy", "Always"),
-                             service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+                             service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
+                             host_network=bool(spec.get("hostNetwork")))
             self.pods[key] = local
             self._patch_status(local, {"conditions": [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}, *containers_not_run(pod)]},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}, *containers_not_run(pod),
+                *volumes_not_honoured(pod)]},
                 node_name=NODE_NAME)
         if local.finished or local.failed_reason:
             return
@@ -367,10 +396,9 @@ class LocalKubelet:
             local.next_start = time.monotonic() + 1.0
             threading.Timer(1.0, self.wake.set).start()
             return
-        conf_dir = mounts.get(CONF_MOUNT) or local.directory / "conf"
-        conf_dir.mkdir(parents=True, exist_ok=True)
+        conf_dir = self._conf_dir(local, container, mounts, flink_home)
         try:
-            env = self._environment(local, pod, container, flink_home, conf_dir)
+            env = self._environment(local, container, flink_home, conf_dir, mounts)
         except ContainerConfigError as exc:
             # As a real kubelet: the container waits (and is retried) until the Secret or ConfigMap is there.
             self._patch_status(local, {"phase": "Pending", "containerStatuses": [self._container_status(
@@ -393,7 +421,7 @@ class LocalKubelet:
             "startTime": _now(),
             "conditions": [*({"type": t, "status": "True", "lastTransitionTime": _now()}
                              for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")),
-                           *containers_not_run(pod)],
+                           *containers_not_run(pod), *volumes_not_honoured(pod)],
             "containerStatuses": [self._container_status(local, {"running": {"startedAt": _now()}})],
         }, annotations={ANNOTATION_PID: str(local.process.pid),
                         ANNOTATION_PORTS: json.dumps({str(k): v for k, v in local.ports.items()})})
@@ -417,6 +445,12 @@ class LocalKubelet:
                 data = self.core.read_namespaced_secret(volume["secret"]["secretName"], namespace).data or {}
                 files = {k: base64.b64decode(v) for k, v in data.items()}
                 items = volume["secret"].get("items")
+            elif "persistentVolumeClaim" in volume:
+                # One dir per claim, shared by every pod that mounts it and kept after them, as a volume would be.
+                target = self.workdir / "persistent-volume-claims" / namespace / volume["persistentVolumeClaim"][
+                    "claimName"]
+                target.mkdir(parents=True, exist_ok=True)
+                items = None
             else:
                 items = None
             for item in items or [{"key": k, "path": k} for k in files]:
@@ -449,8 +483,9 @@ class LocalKubelet:
                      and p.labels.get("app") == local.labels.get("app")
                      and p.labels.get("component") == "jobmanager" and p.process is not None), None)
 
-    def _environment(self, local: LocalPod, pod: dict[str, Any], container: dict[str, Any], flink_home: Path,
-                     conf_dir: Path) -> dict[str, str]:
+    def _environment(self, local: LocalPod, container: dict[str, Any], flink_home: Path, conf_dir: Path,
+                     mounts: dict[str, Path]) -> dict[str, str]:
+        """The container's env; a value naming a mounted container path names its local dir."""
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "JAVA_HOME", "TZ")}
         env.update({
             "PATH": f"{flink_home / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -468,7 +503,7 @@ class LocalKubelet:
                     env.update({(source.get("prefix") or "") + k: v for k, v in data.items()})
         for item in container.get("env") or []:
             if "value" in item:
-                env[item["name"]] = str(item["value"])
+                env[item["name"]] = map_paths(str(item["value"]), mounts)
                 continue
             ref = item.get("valueFrom") or {}
             if "fieldRef" in ref:
@@ -483,7 +518,25 @@ class LocalKubelet:
                         raise ContainerConfigError(f"couldn't find key {key_ref['key']} in {kind.capitalize()} "
                                                    f"{local.namespace}/{key_ref['name']}")
         env["_POD_IP_ADDRESS"] = POD_IP
+        env["FLINK_CONF_DIR"] = str(conf_dir)  # the container's conf dir (``_conf_dir``), as a local path
         return env
+
+    @staticmethod
+    def _conf_dir(local: LocalPod, container: dict[str, Any], mounts: dict[str, Path], flink_home: Path) -> Path:
+        """The local dir of the conf dir the container reads: its env ``FLINK_CONF_DIR`` (the image's
+        ``/opt/flink/conf`` when unset). Mounted there: the volume's dir; otherwise the image's own conf dir (a copy
+        of the distribution's), as in a real container whose Flink configuration is mounted elsewhere
+        (``kubernetes.flink.conf.dir`` without ``FLINK_CONF_DIR`` pointing at it)."""
+        path = next((str(item.get("value")) for item in reversed(container.get("env") or [])
+                     if item.get("name") == "FLINK_CONF_DIR" and "value" in item), CONF_MOUNT)
+        mounted = mounts.get(path.rstrip("/"))
+        if mounted is not None:
+            return mounted
+        image_conf = local.directory / "image-conf"
+        if not image_conf.exists() and (flink_home / "conf").is_dir():
+            shutil.copytree(flink_home / "conf", image_conf)
+        image_conf.mkdir(parents=True, exist_ok=True)
+        return image_conf
 
     def _env_source(self, local: LocalPod, kind: str, ref: dict[str, Any]) -> dict[str, str] | None:
         """The decoded data of the ConfigMap/Secret an env entry names; None when it is missing but optional."""
@@ -582,7 +635,9 @@ class LocalKubelet:
                 continue
             for port in service["spec"].get("ports") or []:
                 target = port.get("targetPort", port.get("port"))
-                host_port = backend.ports.get(int(target)) if str(target).isdigit() else None
+                port_map = {int(target): int(target)} if backend.host_network and str(target).isdigit() \
+                    else backend.ports
+                host_port = port_map.get(int(target)) if str(target).isdigit() else None
                 if host_port is None:
                     continue
                 for alias in {str(port.get("port")), str(port.get("name") or port.get("port"))}:

@@ -273,10 +273,19 @@ class ObjectStore:
         ]
 
     def _collect_dependents(self, owner_uid: str, then: tuple[ResourceType, str, str] | None = None) -> None:
-        """Garbage-collect what ``owner_uid`` owned (its owner is gone or going)."""
+        """Garbage-collect what ``owner_uid`` owned (its owner is gone or going). As the real garbage collector, a
+        dependent another owner still holds only loses the reference to this one."""
         for plural, namespace, name in self._dependents(owner_uid):
             rtype = BY_PLURAL[plural]
-            if self._key(rtype, namespace, name) in self.objects:
+            key = self._key(rtype, namespace, name)
+            if key not in self.objects:
+                continue
+            refs = self.objects[key]["metadata"].get("ownerReferences") or []
+            if any(ref.get("uid") != owner_uid and self._uid_exists(ref.get("uid")) for ref in refs):
+                obj = copy.deepcopy(self.objects[key])
+                obj["metadata"]["ownerReferences"] = [ref for ref in refs if ref.get("uid") != owner_uid]
+                self._commit(rtype, key, "MODIFIED", obj, self.objects[key])
+            else:
                 self.delete(rtype, namespace, name, {"propagationPolicy": "Background"})
         if then is not None:
             rtype, namespace, name = then

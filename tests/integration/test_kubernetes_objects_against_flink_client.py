@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_flink_k8s.core.command import build_flink_command
+from airflow_flink_k8s.core.command import build_flink_command, template_files
 from airflow_flink_k8s.core.jobmanager_options import NATIVE_REFUSED, unrendered_options
 from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects
 from airflow_flink_k8s.core.logging_files import distribution_logging_files
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.fixtures.flink import flink_versions
 from tests.flink_client_support import normalised, write_client_conf
-from tests.spec_support import JM_POD_TEMPLATE, full_spec, minimal_spec
+from tests.spec_support import DEFAULT_POD_TEMPLATE, JM_POD_TEMPLATE, TM_POD_TEMPLATE, full_spec, minimal_spec
 from tests.unit.core.test_jobmanager_options import REFUSED_VALUES
 
 CAPTURE_JAVA = r"""
@@ -104,12 +104,12 @@ def real_client(flink_home: Callable[[str], Path], tmp_path_factory: pytest.Temp
             conf_dir = work / "conf"
             conf_dir.mkdir()
             write_client_conf(conf_dir, flink_home(version), spec)
-        template_files: list[str | None] = []
-        for name, template in (("tm", spec.taskmanager_pod_template), ("jm", spec.jobmanager_pod_template)):
-            template_files.append(None if template is None else str(work / f"{name}-pod.yaml"))
+        files: list[str | None] = []
+        for name, template in template_files(spec).items():
+            files.append(None if template is None else str(work / f"{name}-pod.yaml"))
             if template is not None:
                 (work / f"{name}-pod.yaml").write_text(yaml.safe_dump(dict(template), sort_keys=False))
-        argv = build_flink_command(spec, "flink", *template_files)[1:]
+        argv = build_flink_command(spec, "flink", *files)[1:]
         proc = subprocess.run(
             ["java", "-cp", f"{compiled[version]}:{lib}/*", "Capture", *argv],
             env={"FLINK_CONF_DIR": str(conf_dir), "PATH": "/usr/bin:/bin", "HOME": str(work)},
@@ -225,6 +225,21 @@ def test_small_jobmanager_pod_templates_are_merged_as_the_real_client_merges_the
     assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
 
 
+@flink_versions
+@pytest.mark.parametrize("own", [{}, {"jobmanager_pod_template": JM_POD_TEMPLATE},
+                                 {"taskmanager_pod_template": TM_POD_TEMPLATE}], ids=["default", "own-jm", "own-tm"])
+def test_the_default_pod_template_is_the_clients_fallback_for_both(
+    flink_version: str, own: dict[str, Any], real_client: Callable[..., list]
+) -> None:
+    """``pod_template`` goes to the real client as ``kubernetes.pod-template-file.default`` alone (an own template as
+    its ``.jobmanager``/``.taskmanager``): the JobManager pod and the TaskManager template ConfigMap match."""
+    spec = minimal_spec(flink_version, pod_template=DEFAULT_POD_TEMPLATE, **own)
+    real = normalised(real_client(spec))
+    assert real[0]["spec"]["template"]["spec"]["containers"][0]["name"] == (
+        "log-shipper" if own.get("jobmanager_pod_template") else "agent")
+    assert normalised(render_kubernetes_objects(spec)) == real
+
+
 #: Every option ``jobmanager_options.RENDERED`` lists, with values that need Flink's map quoting, labels that
 #: override Flink's, and env names two of which (V0, V16) share a bucket of the client's env HashMap.
 JOBMANAGER_OPTIONS = {
@@ -234,13 +249,33 @@ JOBMANAGER_OPTIONS = {
     "kubernetes.jobmanager.cpu.limit-factor": "2.5",
     "kubernetes.jobmanager.memory.limit-factor": "1.33",
     "kubernetes.rest-service.annotations": "service.beta.kubernetes.io/aws-load-balancer-internal:true,"
-                                           "'\"r,b\":\"x:y\"'",
+                                           "'\"example.com/r\":\"x:y,z\"'",
     "kubernetes.rest-service.labels": "rl:1,type:mine",
     "kubernetes.internal-service.annotations": "ia:1",
     "kubernetes.internal-service.labels": "il:1,app:other",
     "kubernetes.entry.path": "/my-entry.sh",
     "kubernetes.jobmanager.entrypoint.args": "-Dfoo=bar",
     "kubernetes.flink.log.dir": "/opt/flink/mylog",
+    "kubernetes.hostnetwork.enabled": "true",
+    "kubernetes.jobmanager.owner.reference": "apiVersion:v1,kind:ConfigMap,name:owner,uid:u-1,controller:true;"
+                                             "apiVersion:batch/v1,kind:Job,name:j,uid:u-2",
+    "kubernetes.flink.conf.dir": "/etc/flink",
+    "kubernetes.hadoop.conf.config-map.name": "hadoop-conf",
+    "kubernetes.persistent-volume-claims": "zz:/z,x-.-y:/x,q1:/q1",  # 2.3+; the 1.20.3 client ignores it
+    "user.artifacts.base-dir": "/opt/flink/my-artifacts",
+}
+#: Other values of the options rendered since issue 12: keys and booleans in other cases, read-only claims, the
+#: Hadoop decorator switched off, host network off.
+JOBMANAGER_OPTION_VARIANTS = {
+    "kubernetes.hostnetwork.enabled": "False",
+    "kubernetes.jobmanager.owner.reference": "APIVERSION:v1,Kind:ConfigMap,name:owner,UID:u-1,Controller:TRUE,"
+                                             "blockownerdeletion:yes,unknown:ignored",
+    "kubernetes.hadoop.conf.config-map.name": "hadoop-conf",
+    "kubernetes.decorator.hadoop-conf-mount.enabled": "false",
+    "kubernetes.persistent-volume-claims": ",".join(f"{name}:/{name}" for name in
+                                                    ["x-.-y", "zz", "q1", "abc", "d.e.f", "claim-17", "aa", "b7",
+                                                     "c9", "z0", "k", "l", "m", "n"]),
+    "kubernetes.persistent-volume-claim-read-only": "true",
 }
 
 
@@ -253,6 +288,15 @@ def test_jobmanager_options_are_rendered_as_the_real_client_renders_them(
     extra = {} if make_spec is minimal_spec else {"jobmanager_pod_template": JM_POD_TEMPLATE}
     conf = {**make_spec(flink_version).flink_conf, **JOBMANAGER_OPTIONS}
     spec = make_spec(flink_version, flink_conf=conf, jobmanager_cpu=0.3, **extra)
+    assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
+
+
+@flink_versions
+def test_other_values_of_the_jobmanager_options_are_rendered_as_the_real_client_renders_them(
+    flink_version: str, real_client: Callable[..., list]
+) -> None:
+    """Fourteen claims: the client's HashMap grows to 32 buckets, which orders the volumes."""
+    spec = minimal_spec(flink_version, flink_conf=JOBMANAGER_OPTION_VARIANTS)
     assert normalised(render_kubernetes_objects(spec)) == normalised(real_client(spec))
 
 

@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION
-from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID, CONDITION_CONTAINERS_NOT_RUN
+from airflow_flink_k8s_sandbox.kubelet import (
+    ANNOTATION_PID,
+    CONDITION_CONTAINERS_NOT_RUN,
+    CONDITION_VOLUMES_NOT_HONOURED,
+)
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 
 NS = "flink"
@@ -60,3 +64,37 @@ def test_a_pod_of_one_container_gets_no_report(local_kubernetes: LocalKubernetes
     _post(local_kubernetes, f"/apis/apps/v1/namespaces/{NS}/deployments", _deployment("single", [main], []))
     pod = _running_pod(local_kubernetes, "single")
     assert CONDITION_CONTAINERS_NOT_RUN not in {c["type"] for c in pod["status"]["conditions"]}
+
+
+def _environ(pod: dict[str, Any]) -> dict[str, str]:
+    pid = pod["metadata"]["annotations"][ANNOTATION_PID]
+    return dict(item.decode().split("=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                if b"=" in item)
+
+
+def test_volumes_the_conf_dir_and_claims_are_honoured_and_the_rest_reported(local_kubernetes: LocalKubernetes) -> None:
+    """The conf dir is the volume at the container's ``FLINK_CONF_DIR`` (the image's own conf without one there),
+    a claim is one directory shared by the pods that mount it, env values naming a mount name its directory, and a
+    hostPath volume is named in ``SandboxVolumesNotHonoured``."""
+    _post(local_kubernetes, f"/api/v1/namespaces/{NS}/configmaps",
+          {"metadata": {"name": "conf"}, "data": {"config.yaml": "parallelism.default: 3\n"}})
+    volumes = [{"name": "conf", "configMap": {"name": "conf"}},
+               {"name": "data", "persistentVolumeClaim": {"claimName": "shared-data"}},
+               {"name": "host", "hostPath": {"path": "/var/log"}}]
+    mounts = [{"name": "conf", "mountPath": "/etc/flink"}, {"name": "data", "mountPath": "/data"},
+              {"name": "host", "mountPath": "/host-logs"}]
+    for name, env in (("moved-conf", [{"name": "FLINK_CONF_DIR", "value": "/etc/flink"}]), ("image-conf", [])):
+        main = {"name": "flink-main-container", "image": "flink:2.3.0", "command": ["sleep", "605"],
+                "env": [*env, {"name": "DATA_DIR", "value": "/data/in"}], "volumeMounts": mounts}
+        body = _deployment(name, [main], [])
+        body["spec"]["template"]["spec"]["volumes"] = volumes
+        _post(local_kubernetes, f"/apis/apps/v1/namespaces/{NS}/deployments", body)
+    moved, image = _running_pod(local_kubernetes, "moved-conf"), _running_pod(local_kubernetes, "image-conf")
+    moved_env, image_env = _environ(moved), _environ(image)
+    assert "parallelism.default: 3" in Path(moved_env["FLINK_CONF_DIR"], "config.yaml").read_text()
+    assert "parallelism.default: 3" not in Path(image_env["FLINK_CONF_DIR"], "config.yaml").read_text()
+    assert moved_env["DATA_DIR"] == image_env["DATA_DIR"]  # one directory for the claim, in both pods
+    assert moved_env["DATA_DIR"].endswith("/persistent-volume-claims/flink/shared-data/in")
+    report = {c["type"]: c for c in moved["status"]["conditions"]}[CONDITION_VOLUMES_NOT_HONOURED]
+    assert (report["status"], report["reason"]) == ("True", "VolumeNotHonoured")
+    assert "volume 'host' (hostPath)" in report["message"]

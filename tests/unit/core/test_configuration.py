@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_flink_k8s.core.configuration import FIELD_KEYS, flink_configuration
+from airflow_flink_k8s.core.configuration import FIELD_KEYS, cluster_configuration, flink_configuration
 from airflow_flink_k8s.core.spec import FlinkSpecError
 from tests.spec_support import STATE, spec
 
@@ -70,3 +70,22 @@ def test_the_field_table_names_a_key_for_every_versioned_field() -> None:
     assert FIELD_KEYS["checkpoint_base_dir"] == {"1.16+": "state.checkpoints.dir",
                                                  "1.20+": "execution.checkpointing.dir"}
     assert FIELD_KEYS["image"] == {"1.16+": "kubernetes.container.image", "1.17+": "kubernetes.container.image.ref"}
+
+
+@pytest.mark.parametrize(("version", "first_flag"), [
+    ("1.17.2", None),
+    ("1.18.1", "--add-exports=java.base/sun.net.util=ALL-UNNAMED"),
+    ("1.20.3", "--add-exports=java.base/sun.net.util=ALL-UNNAMED"),
+    ("2.0.0", "--add-exports=java.base/sun.net.util=ALL-UNNAMED"),
+    ("2.0.1", "--add-exports=java.base/sun.net.util=ALL-UNNAMED"),
+    ("2.1.0", "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED"),
+    ("2.2.0", "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED"),
+    ("2.3.0", "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED"),
+])
+def test_each_version_gets_its_own_distributions_java_module_flags(version: str, first_flag: str | None) -> None:
+    """2.0.x still exports ``sun.net.util`` (release-2.0 ``config.yaml``); 2.1+ do not; before 1.18 there are none."""
+    flags = cluster_configuration(spec(version)).get("env.java.opts.all")
+    assert (flags.split()[0] if flags else None) == first_flag
+    if flags and first_flag:
+        assert flags.count("--add-") == (20 if first_flag.endswith("sun.net.util=ALL-UNNAMED") else 19)
+        assert flags.endswith("--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED")

@@ -25,6 +25,7 @@ from airflow_flink_k8s.core.launch_plan import (
     spec_fingerprint,
 )
 from airflow_flink_k8s.core.names import selector_labels
+from airflow_flink_k8s.core.ownership import Origin, check_manageable
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
 from tests.unit.core.test_failure_classification import recorded, with_status
 
@@ -225,6 +226,24 @@ def test_a_cluster_another_controller_owns_is_never_replaced_or_reused(launched_
             decide(SPEC, THIS_TRY, existing, if_exists, adopt_native_clusters=True)
 
 
+def test_a_controller_the_launch_itself_set_keeps_the_cluster_this_providers() -> None:
+    """``kubernetes.jobmanager.owner.reference`` with ``controller:true``: the rendered Deployment carries the
+    user's controller, and replace, reuse and a teardown still recognise the cluster as launched here; a controller
+    added by someone else still makes it foreign."""
+    owner = "apiVersion:example.com/v1,kind:Pipeline,name:etl,uid:0b5e,controller:true"
+    owned = make_spec(flink_conf={"kubernetes.jobmanager.owner.reference": owner})
+    existing = render_kubernetes_objects(owned)[0]
+    existing["metadata"].update(namespace="flink", uid="5f0c", annotations=launch_annotations(owned, OTHER_RUN,
+                                                                                                JOB_ID))
+    assert existing["metadata"]["ownerReferences"][0]["controller"] is True
+    assert decide(owned, THIS_TRY, existing, "replace").action is Action.REPLACE
+    assert decide(owned, THIS_TRY, existing, "reuse").action is Action.REATTACH
+    assert check_manageable(existing, "orders", adopt_native_clusters=False, action="teardown") is Origin.PROVIDER
+    existing["metadata"]["ownerReferences"][0]["uid"] = "another"
+    with pytest.raises(NotOwnedError, match="another controller owns it"):
+        decide(owned, THIS_TRY, existing, "replace")
+
+
 def test_a_deployment_that_is_not_a_flink_cluster_is_never_replaced() -> None:
     nginx = {"kind": "Deployment", "metadata": {"name": "orders", "namespace": "flink", "uid": "u1",
                                                 "labels": {"app": "orders"}}}
@@ -377,6 +396,8 @@ def test_a_field_added_later_changes_the_fingerprint_only_when_set() -> None:
     assert spec_fingerprint(with_template) != "28231f5d5278c0ba"
     with_logging = minimal_spec("2.3.0", logging_files={"log4j-console.properties": "rootLogger.level = INFO\n"})
     assert spec_fingerprint(with_logging) != "28231f5d5278c0ba"
+    with_default_template = minimal_spec("2.3.0", pod_template={"kind": "Pod"})  # pod_template (issue 12)
+    assert spec_fingerprint(with_default_template) != "28231f5d5278c0ba"
 
 
 # ------------------------------------------------------------------------------------------------ check_if_exists

@@ -15,7 +15,7 @@ from airflow_flink_k8s.core.command import build_flink_command
 from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.kubernetes_objects import render_kubernetes_objects
 from airflow_flink_k8s.core.pod_template import split_pod_template
-from tests.spec_support import JM_POD_TEMPLATE, full_spec, minimal_spec
+from tests.spec_support import DEFAULT_POD_TEMPLATE, JM_POD_TEMPLATE, full_spec, minimal_spec
 
 
 def _pod(**overrides: Any) -> dict[str, Any]:
@@ -168,3 +168,33 @@ def test_a_secret_mounts_volume_or_path_is_flinks_too() -> None:
 def test_the_managed_key_names_the_new_field() -> None:
     with pytest.raises(FlinkSpecError, match="jobmanager_pod_template"):
         minimal_spec("2.3.0", flink_conf={"kubernetes.pod-template-file.jobmanager": "/tmp/jm.yaml"})
+
+
+def test_the_default_pod_template_stands_for_both_unless_one_has_its_own() -> None:
+    spec = minimal_spec("2.3.0", pod_template=DEFAULT_POD_TEMPLATE)
+    assert spec.jobmanager_pod_template == spec.taskmanager_pod_template == DEFAULT_POD_TEMPLATE
+    deployment, *_, tm_template = render_kubernetes_objects(spec)
+    assert [c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]] == ["agent",
+                                                                                         "flink-main-container"]
+    assert tm_template["metadata"]["name"] == "pod-template-probe"
+    own = minimal_spec("2.3.0", pod_template=DEFAULT_POD_TEMPLATE, jobmanager_pod_template=JM_POD_TEMPLATE)
+    assert (own.jobmanager_pod_template, own.taskmanager_pod_template) == (JM_POD_TEMPLATE, DEFAULT_POD_TEMPLATE)
+    assert minimal_spec("2.3.0", pod_template=DEFAULT_POD_TEMPLATE, taskmanager_pod_template={"kind": "Pod"}) \
+        .taskmanager_pod_template == {"kind": "Pod"}
+
+
+def test_the_cli_gets_the_default_pod_template_as_the_default_option_and_only_own_templates_besides() -> None:
+    spec = minimal_spec("2.3.0", pod_template=DEFAULT_POD_TEMPLATE, jobmanager_pod_template=JM_POD_TEMPLATE)
+    argv = build_flink_command(spec, "flink", None, "/tmp/jm.yaml", "/tmp/default.yaml")
+    assert "-Dkubernetes.pod-template-file.default=/tmp/default.yaml" in argv
+    assert "-Dkubernetes.pod-template-file.jobmanager=/tmp/jm.yaml" in argv
+    assert not any(arg.startswith("-Dkubernetes.pod-template-file.taskmanager=") for arg in argv)
+    with pytest.raises(ValueError, match="taskmanager_pod_template_file must be given exactly"):
+        build_flink_command(spec, "flink", "/tmp/tm.yaml", "/tmp/jm.yaml", "/tmp/default.yaml")
+
+
+def test_a_default_pod_template_the_jobmanager_cannot_take_is_refused_by_its_field() -> None:
+    with pytest.raises(FlinkSpecError, match=r"pod_template\.spec\.restartPolicy: must be 'Always'"):
+        minimal_spec("2.3.0", pod_template={"spec": {"restartPolicy": "Never"}})
+    with pytest.raises(FlinkSpecError, match=r"^pod_template: must be a Pod manifest"):
+        minimal_spec("2.3.0", pod_template=["not", "a", "pod"])
