@@ -126,7 +126,7 @@ def test_the_launch_keeps_the_cluster_after_the_job_and_refuses_a_conflicting_op
     with pytest.raises(FlinkSpecError, match="must be false or absent"):
         keep_cluster_after_finish({f" {SHUTDOWN_ON_APPLICATION_FINISH}": "true"})
     # Every release the provider launches has the option under this name.
-    assert SHUTDOWN_ON_APPLICATION_FINISH_SINCE <= (OLDEST_LAUNCHABLE.major, OLDEST_LAUNCHABLE.minor)
+    assert (OLDEST_LAUNCHABLE.major, OLDEST_LAUNCHABLE.minor) >= SHUTDOWN_ON_APPLICATION_FINISH_SINCE
     operator = FlinkApplicationOperator(
         task_id="batch", cluster_id="orders", image="flink:1.20.3", jar_uri="local:///opt/flink/usrlib/job.jar",
         flink_version="1.20.3", ha="kubernetes", ha_storage_dir="s3://b/ha", wait_until="finished")
