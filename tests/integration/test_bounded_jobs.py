@@ -117,7 +117,7 @@ def test_a_finished_job_on_2_3_kubernetes_ha_deferred_returns_its_result_and_the
     assert result["accumulators"] == {"records": "1000", "next-offset": "1000"}
     assert result["application"]["status"] == "FINISHED" and result["duration_ms"] > 0
     log = sandbox.jobmanager_log(cid)
-    assert "bounded-job: 1000 records" in log and "bounded-job: done" in log  # the job's own stdout
+    assert "bounded-job: 1000 records from 0" in log and "bounded-job: done" in log  # the job's own stdout
     assert f"({pushed['job_id']}) {FINISHED_LINE}" in log
     assert f"{SHUTDOWN_LINE} SUCCEEDED" not in log, "the cluster shut itself down (shutdown-on-application-finish)"
     assert sandbox.objects_of(cid) == {}, "the cluster and its HA ConfigMaps must be deleted"

@@ -13,9 +13,9 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 /**
  * A small bounded job for the sandbox and tests: it runs in {@code BATCH} mode and ends FINISHED (or FAILED).
  *
- * <p>A generator emits the {@code --records N} numbers {@code 0 .. N-1} (default 1000); a map counts them in the
- * accumulator {@code records} and keeps their maximum plus one in {@code next-offset}: where a stream that continues
- * after this input must start. The records are then discarded. With {@code --fail} the map throws on the last record,
+ * <p>A generator emits the {@code --records N} numbers {@code F .. F+N-1} (default 1000, from {@code --from F}, default
+ * 0); a map counts them in the accumulator {@code records} and keeps their maximum plus one in {@code next-offset}:
+ * where a stream that continues after this input must start. The records are then discarded. With {@code --fail} the map throws on the last record,
  * so the job fails with a known root cause when the cluster allows no restarts. It compiles against Flink 1.20 and
  * 2.x: every class it uses lives in flink-dist under the same name in both.
  */
@@ -29,48 +29,58 @@ public final class BoundedJob {
 
     public static void main(String[] args) throws Exception {
         long records = 1000L;
+        long from = 0L;
         boolean fail = false;
         for (int i = 0; i < args.length; i++) {
             String name = args[i];
             if (name.equals("--fail")) {
                 fail = true;
-            } else if (name.equals("--records") && i + 1 < args.length) {
+            } else if ((name.equals("--records") || name.equals("--from")) && i + 1 < args.length) {
                 String value = args[++i];
+                long number;
                 try {
-                    records = Long.parseLong(value);
+                    number = Long.parseLong(value);
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("--records: not a number: " + value, e);
+                    throw new IllegalArgumentException(name + ": not a number: " + value, e);
                 }
-                if (records < 1) {
-                    throw new IllegalArgumentException("--records: must be >= 1, got " + value);
+                if (number < (name.equals("--records") ? 1 : 0)) {
+                    throw new IllegalArgumentException(name + ": out of range: " + value);
+                }
+                if (name.equals("--records")) {
+                    records = number;
+                } else {
+                    from = number;
                 }
             } else {
-                throw new IllegalArgumentException("unknown argument " + name + " (expected --records N or --fail)");
+                throw new IllegalArgumentException(
+                        "unknown argument " + name + " (expected --records N, --from N or --fail)");
             }
         }
-        System.out.println(JOB_NAME + ": " + records + " records" + (fail ? ", failing on the last one" : ""));
+        System.out.println(JOB_NAME + ": " + records + " records from " + from
+                + (fail ? ", failing on the last one" : ""));
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
-        DataGeneratorSource<Long> source = new DataGeneratorSource<>(index -> index, records, Types.LONG);
+        final long first = from;
+        DataGeneratorSource<Long> source = new DataGeneratorSource<>(index -> first + index, records, Types.LONG);
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "numbers")
-                .map(new Count(records, fail))
+                .map(new Count(from + records, fail))
                 .returns(Types.LONG)
                 .sinkTo(new DiscardingSink<>());
         env.execute(JOB_NAME);
         System.out.println(JOB_NAME + ": done");
     }
 
-    /** Counts the records and keeps the next offset; throws on the last record when asked to. */
+    /** Counts the records and keeps the next offset; throws on the last record ({@code end - 1}) when asked to. */
     static final class Count extends RichMapFunction<Long, Long> {
         private static final long serialVersionUID = 1L;
-        private final long records;
+        private final long end;
         private final boolean fail;
         private final LongCounter counted = new LongCounter();
         private final LongMaximum nextOffset = new LongMaximum();
 
-        Count(long records, boolean fail) {
-            this.records = records;
+        Count(long end, boolean fail) {
+            this.end = end;
             this.fail = fail;
         }
 
@@ -82,7 +92,7 @@ public final class BoundedJob {
 
         @Override
         public Long map(Long value) {
-            if (fail && value == records - 1) {
+            if (fail && value == end - 1) {
                 throw new IllegalStateException(JOB_NAME + ": failing on purpose at record " + value + " (--fail)");
             }
             counted.add(1L);
