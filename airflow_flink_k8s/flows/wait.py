@@ -5,9 +5,10 @@ A wait is a sequence of steps. :func:`step` is sans-I/O (driven by :mod:`airflow
 for the leader (:class:`LeaderRequest`), the API server's address and credentials when REST goes through its proxy
 (:class:`ApiServerRequest`), says where REST requests go (:class:`UseEndpoint`), runs the readiness evaluation
 (``RestRequest``), looks at the JobManager pods no more often than every :data:`POD_CHECK_INTERVAL`
-(``PodsRequest``, then ``PodLogRequest`` only for a failure report), reads the credentials again once when the API
-server refuses them (401; tokens expire mid-wait), and gives up at the deadline with a report. It returns an
-:class:`Outcome`; the state a wait carries between steps is a :class:`WaitState`.
+(``PodsRequest``, then ``PodLogRequest`` only for a failure report; ``DeploymentRequest`` only when a launched
+job's cluster shows no leader and no pod: Flink deleted it after the job ended), reads the credentials again once
+when the API server refuses them (401; tokens expire mid-wait), and gives up at the deadline with a report. It
+returns an :class:`Outcome`; the state a wait carries between steps is a :class:`WaitState`.
 
 Two clocks run across steps. *Unscheduled*: from the first step that sees tasks of the job waiting for a slot
 (CREATED or SCHEDULED: no TaskManager took them) until a step sees the job RUNNING with none waiting; past

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_flink_k8s.operators import FlinkApplicationTeardownOperator
 from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 from airflow_flink_k8s_sandbox.flink_dist import BOUNDED_JOB_CLASS
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
@@ -39,6 +40,7 @@ DAG = """
 import datetime
 from airflow.sdk import DAG
 from airflow_flink_k8s.operators import FlinkApplicationOperator
+from airflow_flink_k8s.operators import FlinkApplicationTeardownOperator
 from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
 
 with DAG({dag_id!r}, schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False) as dag:
@@ -148,6 +150,9 @@ def test_a_finished_job_on_1_20_zookeeper_ha_poke_is_kept_for_inspection_and_the
     assert sandbox.rest(cid, "/applications/overview") is None  # ... and no such endpoint (404)
     assert "deployments" in sandbox.objects_of(cid)
     print(f"\nfinish detection 1.20.3 poke: {_latency(pushed['result'], pushed['finish_detected_at']):.2f} s")
+    down = FlinkApplicationTeardownOperator(task_id="down", cluster_id=cid, namespace=NS, **zookeeper).execute({})
+    assert down["deleted"] is True and down["ha_data_removed"]
+    assert sandbox.objects_of(cid) == {}
 
 
 def test_a_job_that_throws_on_1_20_kubernetes_ha_deferred_fails_with_the_root_cause_and_is_deleted(
@@ -168,7 +173,9 @@ def test_a_bounded_job_launched_without_waiting_is_reported_gone_not_crashed(
     cid = "bounded-nowait-23"
     dag_run = _run(run_dag, cid, sandbox.launch_args(cid, "2.3.0"))
     assert task_states(dag_run) == {"launch": "success"}
-    wait_until(f"Flink deletes {cid} once its job ended", lambda: sandbox.objects_of(cid) == {})
+    # JobManager, TaskManager and job start, the job ends, Flink shuts the cluster down: slow on a busy 2-core machine.
+    wait_until(f"Flink deletes {cid} once its job ended", lambda: sandbox.objects_of(cid) == {}, timeout=600,
+               interval=1)
     log = sandbox.jobmanager_log(cid)
     assert FINISHED_LINE in log and f"{SHUTDOWN_LINE} SUCCEEDED" in log  # Flink shut it down itself
     args = {"cluster_id": cid, "namespace": NS, "flink_version": "2.3.0", "target": "finished",
