@@ -43,6 +43,8 @@ _REQUIRED = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec)
                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 #: XCom key of the launch result while the task waits (it survives a deferral).
 LAUNCH_XCOM_KEY = "launch"
+#: The ``wait_until`` of bounded jobs: wait for the end, report, delete the cluster.
+_FINISHED = "finished"
 
 
 def airflow_sensitive_fields() -> frozenset[str]:
@@ -91,13 +93,20 @@ class FlinkApplicationOperator(BaseOperator):
         ``flink_conf_dir`` is its ``FLINK_CONF_DIR``.
     :param delete_timeout: seconds to wait for a replaced cluster to be gone.
     :param wait_until: after launching, wait until the JobManager reaches this readiness level (``leader``,
-        ``rest``, ``running`` or ``checkpointed``), with the same trigger as ``FlinkJobManagerReadySensor``;
+        ``rest``, ``running``, ``checkpointed`` or ``finished``), with the same trigger as
+        ``FlinkJobManagerReadySensor``;
         ``deferrable`` waits in the triggerer instead of a worker slot. ``wait_timeout`` and
         ``wait_poll_interval`` are seconds; ``access_mode`` is how REST is reached (see the sensor). A failed job,
         a JobManager that cannot start (``jobmanager_restart_limit`` restarts in back-off) and a timeout fail the
         task with Flink's root cause and the last ``log_tail_lines`` lines of the JobManager log (0: none).
         ``running`` means every task runs; tasks waiting for a slot longer than ``unscheduled_timeout`` seconds
         (default 300; e.g. TaskManager pods refused) fail the task with a report naming them.
+        ``finished`` is for bounded jobs: the launch sets ``execution.shutdown-on-application-finish: false`` so
+        the cluster outlives its job, the wait ends once the job (and on 2.3+ its application) is globally
+        terminal, and the cluster and its HA data are then deleted (the teardown's ownership rules) unless
+        ``keep_cluster``. FINISHED returns ``result`` (job id, state, start/end time, duration, accumulators,
+        application); FAILED/CANCELED fail the task with Flink's root cause and the JobManager log tail.
+    :param keep_cluster: with ``wait_until="finished"``, keep the ended cluster and its HA data for inspection.
     :param dry_run: create nothing and read no connection: log and return the Kubernetes objects a launch would
         create and the equivalent ``flink`` argv (``core.dry_run``), after rendering the templated fields.
     :param web_ui_url_template: the "Flink Web UI" link (and ``web_ui_url``), e.g.
@@ -106,7 +115,8 @@ class FlinkApplicationOperator(BaseOperator):
         the API server's service-proxy URL (which a browser can open only with the API server's credentials).
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
-    ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached); with ``dry_run``,
+    ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached), ``ready`` when it waited, and for
+    ``finished`` also ``result``, ``finish_detected_at`` and ``teardown`` (None when kept); with ``dry_run``,
     ``LaunchPreview.to_dict()`` (``objects``, ``argv``, ``command``, ``job_id``, ``notes``…).
     """
 
@@ -128,7 +138,7 @@ class FlinkApplicationOperator(BaseOperator):
                  unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
                  adopt_native_clusters: bool = False, dry_run: bool = False, web_ui_url_template: str | None = None,
-                 **kwargs: Any) -> None:
+                 keep_cluster: bool = False, **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
         missing = [name for name in _REQUIRED if name not in spec_values]
         if missing:
@@ -141,7 +151,7 @@ class FlinkApplicationOperator(BaseOperator):
         self.flink_bin, self.cli_timeout, self.flink_conf_dir = flink_bin, cli_timeout, flink_conf_dir
         self.delete_timeout, self.adopt_native_clusters = delete_timeout, adopt_native_clusters
         self.wait_until, self.wait_timeout, self.wait_poll_interval = wait_until, wait_timeout, wait_poll_interval
-        self.access_mode, self.deferrable = access_mode, deferrable
+        self.access_mode, self.deferrable, self.keep_cluster = access_mode, deferrable, keep_cluster
         check_report_options(log_tail_lines, jobmanager_restart_limit)
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
@@ -169,9 +179,14 @@ class FlinkApplicationOperator(BaseOperator):
 
     def build_spec(self, namespace: str) -> FlinkApplicationSpec:
         """The validated spec from the (rendered) arguments, in ``namespace`` (the ``namespace`` argument resolved
-        against the connection); raises ``FlinkSpecError`` naming the field."""
-        return FlinkApplicationSpec.from_dict({**{name: getattr(self, name) for name in SPEC_FIELDS},
-                                               "namespace": namespace})
+        against the connection); raises ``FlinkSpecError`` naming the field. ``wait_until="finished"`` keeps the
+        cluster after its job ends (``core.job_result.keep_cluster_after_finish``)."""
+        values = {**{name: getattr(self, name) for name in SPEC_FIELDS}, "namespace": namespace}
+        if self.wait_until == _FINISHED:
+            from airflow_flink_k8s.core.job_result import keep_cluster_after_finish
+
+            values["flink_conf"] = keep_cluster_after_finish(values["flink_conf"] or {})
+        return FlinkApplicationSpec.from_dict(values)
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         """Render, then mask the credentials in ``flink_conf``: the task runner sends the rendered fields to the
@@ -274,9 +289,52 @@ class FlinkApplicationOperator(BaseOperator):
         from airflow_flink_k8s.sensors import readiness_from_event
 
         launch = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
+        if self.wait_until == _FINISHED:
+            return self._finished(launch, event)
         ready = readiness_from_event(event, launch["cluster_id"])
         self.log.info("Flink cluster %s reached %s: %s", launch["cluster_id"], self.wait_until, event.get("message"))
         return {**launch, "ready": ready}
+
+    def _finished(self, launch: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+        """A bounded job ended (or the wait gave up): delete the cluster once the job is globally terminal (unless
+        ``keep_cluster``), then return its result or fail with the report the wait built. A timeout or an error
+        leaves the cluster: its job may still run, and a retry reattaches to it."""
+        from datetime import UTC, datetime
+
+        from airflow_flink_k8s.sensors import readiness_from_event
+
+        detected = datetime.now(UTC).isoformat()
+        ended = event.get("status") in ("success", "failed")
+        torn_down: dict[str, Any] | None = None
+        if ended and not self.keep_cluster:
+            try:
+                torn_down = self._teardown(launch)
+            except Exception:
+                if event.get("status") == "success":
+                    raise
+                self.log.exception("Deleting Flink cluster %s after its job failed", launch["cluster_id"])
+        elif ended:
+            self.log.info("keep_cluster: Flink cluster %s/%s and its HA data are kept", launch["namespace"],
+                          launch["cluster_id"])
+        ready = readiness_from_event(event, launch["cluster_id"])  # raises for a failed job, with the report
+        self.log.info("Flink cluster %s: %s", launch["cluster_id"], event.get("message"))
+        return {**launch, "ready": ready, "result": ready.get("result"), "finish_detected_at": detected,
+                "teardown": torn_down}
+
+    def _teardown(self, launch: dict[str, Any]) -> dict[str, Any]:
+        """Delete the launched cluster and its HA data (``flows.teardown``: only a cluster this provider launched)."""
+        from airflow_flink_k8s.flows.ha_state import HaLocation
+        from airflow_flink_k8s.flows.teardown import teardown
+        from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
+
+        ha = getattr(self, "ha")  # noqa: B009 - spec fields, set in __init__ (and rendered)
+        zookeeper = ha == "zookeeper"
+        where = HaLocation(ha, launch["cluster_id"], launch["namespace"],
+                           self.zookeeper_conn_id if zookeeper else None,
+                           getattr(self, "zookeeper_quorum") if zookeeper else None,  # noqa: B009
+                           getattr(self, "zookeeper_root"), launch["flink_version"])  # noqa: B009
+        return teardown(FlinkKubernetesHook(self.kubernetes_conn_id), where, keep_ha_data=False,
+                        delete_timeout=self.delete_timeout, savepoint=None, log=self.log)
 
     def on_kill(self) -> None:
         """Delete the cluster this try created (its owned objects cascade)."""

@@ -9,7 +9,13 @@ on Kubernetes, the ``rest_server`` znode on ZooKeeper), then its REST API is che
   is done; REST ``/jobs/<id>``): ``job_id``, else the job id the task ``launch_task_id`` pushed to XCom, else the
   cluster's single job. Flink reports a job RUNNING before any TaskManager has registered;
 * ``checkpointed``: as ``running``, and the job completed a checkpoint (triggered at or after ``checkpointed_after``
-  when given).
+  when given);
+* ``finished``: a bounded job ended FINISHED (on 2.3+ its application too); the XCom carries ``result``: times,
+  accumulators and application (:mod:`airflow_flink_k8s.core.job_result`).
+
+A cluster that is gone (no HA leader, no JobManager pod, no Deployment) while a launched job is expected (``job_id``
+or ``launch_task_id``) fails the sensor at once: Flink deleted it itself after the job ended (a bounded job
+launched without ``wait_until="finished"``), so its outcome cannot be read; it is neither a crash nor a timeout.
 
 Tasks that wait for a slot (CREATED/SCHEDULED: no TaskManager took them, e.g. TaskManager pods refused by a quota or
 RBAC) fail the sensor once they have waited ``unscheduled_timeout`` seconds, with a report naming the tasks, the
@@ -79,7 +85,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         ``default`` (as cncf-kubernetes resolves it).
     :param ha: ``kubernetes`` or ``zookeeper``: where Flink publishes its leader.
     :param flink_version: the cluster's Flink version (picks the HA data layout), e.g. ``"1.20"``.
-    :param target: ``leader``, ``rest``, ``running`` or ``checkpointed``.
+    :param target: ``leader``, ``rest``, ``running``, ``checkpointed`` or ``finished`` (a bounded job ended FINISHED).
     :param job_id: the job to check (32 hex digits); default: ``launch_task_id``'s XCom ``job_id``, else the single job.
     :param launch_task_id: the task that launched the cluster and pushed its ``job_id`` to XCom.
     :param checkpointed_after: ISO-8601 time with zone; ``checkpointed`` then needs a checkpoint triggered since.

@@ -6,9 +6,10 @@ ZooKeeper through a kazoo data watch), and looks at the JobManager pods through 
 reads only; it never deletes or changes anything.
 
 Events: ``{"status": "success", "details": {...}}`` when ready; ``"failed"`` when the job reached a terminal state
-(``message`` names job id and state, ``root_cause`` holds the REST exception text) or every JobManager pod is
-crash-looping or cannot start; ``"error"`` for a refusal or HA or REST data Flink does not write; ``"timeout"`` at
-``end_time`` with the last reason it was not ready. ``"failed"`` and ``"timeout"`` carry ``report``: the text the
+(``message`` names job id and state, ``root_cause`` holds the REST exception text), every JobManager pod is
+crash-looping or cannot start, or the cluster of a launched job is gone (Flink deleted it after the job ended);
+``"error"`` for a refusal or HA or REST data Flink does not write; ``"timeout"`` at ``end_time`` with the last
+reason it was not ready. ``"failed"`` and ``"timeout"`` carry ``report``: the text the
 task fails with, with the tail of the JobManager log (:mod:`airflow_flink_k8s.core.failure_report`).
 """
 

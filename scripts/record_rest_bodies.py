@@ -11,7 +11,11 @@ job (no HA) and writes to ``tests/data/rest/<version>/``:
   can be read (usually no completed checkpoint yet); ``checkpoints-completed.json``: once one completed;
 * ``job-canceled.json``, ``jobs-overview-canceled.json`` and ``exceptions-canceled.json`` after cancelling the
   job (the cluster stays up: ``execution.shutdown-on-application-finish: false``);
-* ``meta.json``: the job id and the version.
+* ``meta.json``: the job id and the version;
+* ``bounded-*.json``: the bounded example job run to its end (``execution.shutdown-on-application-finish: false``):
+  ``bounded-job-finished.json`` (``/jobs/<id>``), ``bounded-accumulators.json``, and on 2.3+
+  ``bounded-applications-overview.json`` and ``bounded-application-finished.json`` (``/applications/<id>``) once the
+  application ended; ``bounded-meta.json``: its job id, application id and version.
 
     .venv/bin/python scripts/record_rest_bodies.py [VERSION ...]
 """
@@ -27,7 +31,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from airflow_flink_k8s_sandbox.flink_dist import EXAMPLE_JOB_CLASS, FLINK_VERSIONS_UNDER_TEST, ensure_example_job
+from airflow_flink_k8s.core.job_result import APPLICATIONS_SINCE
+from airflow_flink_k8s.core.versions import FlinkVersion
+from airflow_flink_k8s_sandbox.flink_dist import (
+    BOUNDED_JOB_CLASS,
+    EXAMPLE_JOB_CLASS,
+    FLINK_VERSIONS_UNDER_TEST,
+    ensure_bounded_job,
+    ensure_example_job,
+)
 from airflow_flink_k8s_sandbox.standalone import StandaloneApplicationCluster
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "rest"
@@ -72,9 +84,28 @@ def record(version: str) -> None:
         bodies["jobs-overview-canceled"] = cluster.rest_get("/jobs/overview")
         bodies["exceptions-canceled"] = cluster.rest_get(f"/jobs/{jid}/exceptions")
         bodies["meta"] = {"flink_version": version, "job_id": jid}
+    bodies |= _record_bounded(version, work)
     for name, body in bodies.items():
         (out / f"{name}.json").write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
     print(f"recorded {len(bodies)} answers of Flink {version} in {out}")
+
+
+def _record_bounded(version: str, work: Path) -> dict[str, Any]:
+    config = {"execution.shutdown-on-application-finish": "false", "restart-strategy.type": "none"}
+    with StandaloneApplicationCluster(version, ensure_bounded_job(version), BOUNDED_JOB_CLASS, (), config,
+                                      work_dir=work / "bounded") as cluster:
+        jid = cluster.wait_for_job("FINISHED")["jid"]
+        bodies = {"bounded-job-finished": cluster.rest_get(f"/jobs/{jid}"),
+                  "bounded-accumulators": cluster.rest_get(f"/jobs/{jid}/accumulators")}
+        meta: dict[str, Any] = {"flink_version": version, "job_id": jid, "application_id": None}
+        if FlinkVersion.parse(version).at_least(*APPLICATIONS_SINCE):
+            apps = _poll(cluster, "/applications/overview",
+                         lambda b: b["applications"] and b["applications"][0]["status"] == "FINISHED")
+            meta["application_id"] = app = apps["applications"][0]["id"]
+            bodies |= {"bounded-applications-overview": apps,
+                       "bounded-application-finished": cluster.rest_get(f"/applications/{app}")}
+        bodies["bounded-meta"] = meta
+    return bodies
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ IF_EXISTS = ("fail", "reuse", "replace")
 #: ``rest_endpoint.AccessMode`` and ``readiness.ReadinessLevel`` values, spelled out: DAG parsing loads this module
 #: and not those (a unit test keeps them equal).
 ACCESS_MODES = ("direct", "service", "proxy", "auto")
-READINESS_TARGETS = ("leader", "rest", "running", "checkpointed")
+READINESS_TARGETS = ("leader", "rest", "running", "checkpointed", "finished")
 REST_SCHEMES = ("http", "https")
 #: Jinja's default block and expression starts: a string holding one is rendered before the task runs.
 _TEMPLATE_MARKS = ("{{", "{%")
@@ -146,7 +146,7 @@ LAUNCH_RULES: dict[str, Rule] = {
     "zookeeper_conn_id": optional(text), "flink_bin": text, "cli_timeout": seconds, "flink_conf_dir": optional(text),
     "delete_timeout": seconds, "wait_until": optional(choice(*READINESS_TARGETS)), "wait_timeout": seconds,
     "wait_poll_interval": seconds, "access_mode": choice(*ACCESS_MODES), "deferrable": flag,
-    "adopt_native_clusters": flag,
+    "adopt_native_clusters": flag, "keep_cluster": flag,
 }
 TEARDOWN_RULES: dict[str, Rule] = {
     "cluster_id": cluster_id, "namespace": optional(namespace), "ha": choice(*HA_MODES), "keep_ha_data": flag,
@@ -177,8 +177,12 @@ def _settled(values: Mapping[str, Any], templated: Collection[str], *names: str)
 
 
 def check_launch_arguments(values: Mapping[str, Any], templated: Collection[str] = ()) -> None:
-    """The launch operator's arguments beside the spec (``LAUNCH_RULES``)."""
+    """The launch operator's arguments beside the spec (``LAUNCH_RULES``), and that ``keep_cluster`` goes with
+    ``wait_until="finished"``."""
     check_arguments(LAUNCH_RULES, values, templated)
+    if values.get("keep_cluster") and values.get("wait_until") != "finished":
+        raise FlinkSpecError("keep_cluster", "is used only with wait_until='finished' (the other waits never "
+                             "delete the cluster)", values["keep_cluster"])
 
 
 def check_teardown_arguments(values: Mapping[str, Any], templated: Collection[str] = ()) -> None:

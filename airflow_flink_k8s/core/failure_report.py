@@ -80,6 +80,14 @@ class PodLogRequest:
 
 
 @dataclass(frozen=True)
+class DeploymentRequest:
+    """GET Deployment ``name`` in ``namespace``: the answer's value is the object, or None when there is none."""
+
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """What a request produced: ``value`` (the pod list or the log text), or ``error`` saying why not."""
 
@@ -350,6 +358,29 @@ def crash_report(target: ReportTarget) -> Steps:
     log = format_log(request, (yield request)) if request is not None else ""
     return format_report(f"{target.where}: the JobManager cannot start: {failure.summary()}",
                          describe_pods(pods), log)
+
+
+def gone_report(target: ReportTarget, job_id: str) -> Generator[PodsRequest | DeploymentRequest, Answer, str | None]:
+    """The report when the cluster of the launched job ``job_id`` is gone: no JobManager pod and no Deployment (the
+    caller saw no HA leader either); None while any of it exists or cannot be read.
+
+    Not a crash: Flink itself deletes an application cluster (its Deployment, and with it the ConfigMaps, the pods
+    and the HA data) once the job is globally terminal, unless ``execution.shutdown-on-application-finish`` is false.
+    A bounded job launched without ``wait_until="finished"`` ends that way, FINISHED or not, and its outcome is gone
+    with the cluster: waiting longer cannot show it."""
+    answer = yield target.pods_request()
+    if answer.error is not None or answer.value:
+        return None
+    answer = yield DeploymentRequest(target.namespace, target.cluster_id)
+    if answer.error is not None or answer.value is not None:
+        return None
+    return format_report(
+        f"{target.where} is gone (no Deployment, no JobManager pod, no HA leader) though job {job_id} was launched "
+        "on it: Flink deletes an application cluster once its job is globally terminal (FINISHED, FAILED or "
+        "CANCELED) unless execution.shutdown-on-application-finish is false, so the job has ended but its outcome "
+        "can no longer be read (or someone deleted the cluster)",
+        "For a bounded job, launch with wait_until='finished' (FlinkApplicationOperator): it keeps the cluster until "
+        "the outcome is read and reported, then deletes it.")
 
 
 def timeout_report(readiness: Readiness, target: ReportTarget, level: str) -> Steps:

@@ -25,8 +25,18 @@ from typing import Any
 
 from airflow_flink_k8s.core import rest_api, sansio
 from airflow_flink_k8s.core.errors import JobTerminalError
+from airflow_flink_k8s.core.job_result import APPLICATIONS_SINCE, JobResult
 from airflow_flink_k8s.core.leader import LeaderInfo
-from airflow_flink_k8s.core.rest_api import WAITING_FOR_SLOT_STATES, JobDetails, JobState, JobSummary
+from airflow_flink_k8s.core.rest_api import (
+    RUNNING_TASK_STATES,
+    WAITING_FOR_SLOT_STATES,
+    ApplicationStatus,
+    ApplicationSummary,
+    JobDetails,
+    JobState,
+    JobSummary,
+)
+from airflow_flink_k8s.core.versions import FlinkVersion
 
 
 class ReadinessLevel(StrEnum):
@@ -36,6 +46,9 @@ class ReadinessLevel(StrEnum):
     REST = "rest"  # the REST endpoint answers (a 503 "leader election" does not count)
     RUNNING = "running"  # the job is RUNNING and so is every one of its tasks (or FINISHED: a bounded source)
     CHECKPOINTED = "checkpointed"  # ... and the job has completed a checkpoint (optionally after a time)
+    #: Not above the others: the job ended FINISHED (a bounded job) and, on 2.3+, so did its application; its
+    #: result (times, accumulators, application) is read. FAILED and CANCELED fail as for every level.
+    FINISHED = "finished"
 
     @classmethod
     def parse(cls, value: str | ReadinessLevel) -> ReadinessLevel:
@@ -81,15 +94,25 @@ class Readiness:
     tasks: dict[str, int] | None = None
     #: TaskManagers registered (``/overview``), read when some task does not run; not in the XCom.
     taskmanagers: int | None = None
+    #: For ``finished``: tasks wait for a slot only while none of the job's tasks runs or has finished (a bounded
+    #: job's later stages wait for its earlier ones, and its tasks may take turns on few slots).
+    bounded: bool = False
+    #: The FINISHED job's result (``finished``); in the XCom as ``result``.
+    result: JobResult | None = None
 
     @property
     def tasks_waiting_for_slots(self) -> int:
-        """Tasks of the job not yet given a slot (CREATED or SCHEDULED); 0 when the job was not read."""
-        return sum(count for state, count in (self.tasks or {}).items() if state in WAITING_FOR_SLOT_STATES)
+        """Tasks of the job not yet given a slot (CREATED or SCHEDULED); 0 when the job was not read, and for a
+        ``bounded`` wait while some task runs or has finished."""
+        tasks = self.tasks or {}
+        if self.bounded and any(state in RUNNING_TASK_STATES for state in tasks):
+            return 0
+        return sum(count for state, count in tasks.items() if state in WAITING_FOR_SLOT_STATES)
 
-    def details(self) -> dict[str, str | None]:
-        """The XCom payload: leader, REST URL, job and latest checkpoint, as plain strings."""
-        return {
+    def details(self) -> dict[str, Any]:
+        """The XCom payload: leader, REST URL, job and latest checkpoint as plain strings, plus ``result`` (a
+        FINISHED job's, see :meth:`JobResult.to_xcom`) when waiting for ``finished``."""
+        return ({"result": self.result.to_xcom()} if self.result is not None else {}) | {
             "leader_address": self.leader_address,
             "session_id": self.session_id,
             "rest_url": self.rest_url,
@@ -186,10 +209,12 @@ def _evaluate(
             return read
         job = details = read
 
-    found = replace(found, job_id=job.job_id, job_state=job.state.value)
-    finished = job.state is JobState.FINISHED and expect_finished
+    found = replace(found, job_id=job.job_id, job_state=job.state.value, bounded=level is ReadinessLevel.FINISHED)
+    finished = job.state is JobState.FINISHED and (expect_finished or found.bounded)
     if job.state.is_terminal and not finished and (job.state is not JobState.SUSPENDED or suspended_is_terminal):
         yield from _fail_fast(job)
+    if finished and found.bounded:
+        return (yield from _finished(found, job.job_id))
     if finished:
         return replace(found, reason=f"job {job.job_id} is {job.state.value}")
     if details is None:
@@ -204,6 +229,8 @@ def _evaluate(
                                  "a new leader to recover it)")
     if details.state is not JobState.RUNNING:
         return _not_ready(found, f"job {job.job_id} is {details.state.value}")
+    if found.bounded and found.tasks_waiting_for_slots == 0:
+        return _not_ready(found, f"job {job.job_id} is RUNNING ({_task_summary(details)}); waiting for it to finish")
     if not details.tasks_run:
         overview = yield RestRequest(rest_api.OVERVIEW_PATH)
         if overview.status == 200:
@@ -245,6 +272,61 @@ def _job_details(found: Readiness, job_id: str) -> Generator[RestRequest, RestRe
     if details.job_id != job_id:
         raise rest_api.RestDataError(f"{path}: answered for job {details.job_id}")
     return details
+
+
+def _finished(found: Readiness, job_id: str) -> Generator[RestRequest, RestResponse, Readiness]:
+    """The FINISHED job's result: ``/jobs/<id>`` (times), ``/jobs/<id>/accumulators`` and, on 2.3+, its application,
+    which Flink ends a little after the job (about 0.7 s on the sandbox): ready only once that is terminal too."""
+    path = rest_api.job_path(job_id)
+    response = yield RestRequest(path)
+    if response.status != 200:
+        return _not_ready(found, _unavailable(path, response, found.rest_url))
+    times = rest_api.parse_job_times(response.body)
+    path = rest_api.job_accumulators_path(job_id)
+    response = yield RestRequest(path)
+    if response.status != 200:
+        return _not_ready(found, _unavailable(path, response, found.rest_url))
+    accumulators = rest_api.parse_accumulators(response.body)
+    application = None
+    if found.flink_version is not None and FlinkVersion.parse(found.flink_version).at_least(*APPLICATIONS_SINCE):
+        read = yield from _application(found, job_id)
+        if isinstance(read, Readiness):
+            return read
+        application = read
+    result = JobResult(job_id, JobState.FINISHED.value, times.start, times.end, times.duration_ms, accumulators,
+                       application)
+    return replace(found, reason=f"job {job_id} is FINISHED" + (
+        f" (application {application.application_id} FINISHED)" if application else ""), result=result)
+
+
+def _application(found: Readiness, job_id: str) -> Generator[RestRequest, RestResponse,
+                                                             ApplicationSummary | Readiness]:
+    """The terminal application holding ``job_id`` (2.3+), or the not-ready outcome; raises
+    :class:`JobTerminalError` when it ended FAILED or CANCELED (``main()`` failed after the job finished)."""
+    response = yield RestRequest(rest_api.APPLICATIONS_OVERVIEW_PATH)
+    if response.status != 200:
+        return _not_ready(found, _unavailable(rest_api.APPLICATIONS_OVERVIEW_PATH, response, found.rest_url))
+    for application_id in rest_api.parse_application_ids(response.body):
+        path = rest_api.application_path(application_id)
+        response = yield RestRequest(path)
+        if response.status != 200:
+            return _not_ready(found, _unavailable(path, response, found.rest_url))
+        application = rest_api.parse_application(response.body)
+        if job_id not in application.job_ids:
+            continue
+        if not application.status.is_terminal:
+            return _not_ready(found, f"job {job_id} is FINISHED; its application {application_id} is "
+                                     f"{application.status.value} (waiting for it to end)")
+        if application.status is not ApplicationStatus.FINISHED:
+            raise JobTerminalError(job_id, JobState.FINISHED, None, f"its application {application_id} ended "
+                                   f"{application.status.value} (main() failed after the job finished)")
+        return application
+    return _not_ready(found, f"job {job_id} is FINISHED; no application lists it yet")
+
+
+def _task_summary(details: JobDetails) -> str:
+    """``RUNNING: 1, FINISHED: 2, CREATED: 1``."""
+    return ", ".join(f"{state.value}: {count}" for state, count in sorted(details.task_counts().items()))
 
 
 def _total(details: JobDetails) -> int:

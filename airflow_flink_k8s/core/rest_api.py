@@ -21,6 +21,8 @@ from airflow_flink_k8s.core.log_redaction import redact_log
 CONFIG_PATH = "/config"
 OVERVIEW_PATH = "/overview"
 JOBS_OVERVIEW_PATH = "/jobs/overview"
+#: The applications a JobManager runs (2.3+; 404 before): ``{"applications": [{"id", "status", …}]}``.
+APPLICATIONS_OVERVIEW_PATH = "/applications/overview"
 #: The error Flink's REST handlers answer with (HTTP 503) until they know the leader.
 LEADER_ELECTION_MESSAGE = "Service temporarily unavailable due to an ongoing leader election"
 
@@ -52,6 +54,22 @@ class JobState(StrEnum):
         its leadership; with HA a new leader recovers the job, so a wait treats it as terminal only once the
         leader lease has passed)."""
         return self in (JobState.FAILED, JobState.CANCELED, JobState.FINISHED, JobState.SUSPENDED)
+
+
+class ApplicationStatus(StrEnum):
+    """``org.apache.flink.api.common.ApplicationState`` of 2.3 (``/applications/<id>`` ``status``)."""
+
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    FAILING = "FAILING"
+    FAILED = "FAILED"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+    FINISHED = "FINISHED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (ApplicationStatus.FAILED, ApplicationStatus.CANCELED, ApplicationStatus.FINISHED)
 
 
 class TaskState(StrEnum):
@@ -117,6 +135,26 @@ class JobDetails(JobSummary):
 
 
 @dataclass(frozen=True)
+class JobTimes:
+    """``/jobs/<id>``: when the job started and ended (None while it runs) and how long it ran (ms)."""
+
+    start: datetime | None
+    end: datetime | None
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class ApplicationSummary:
+    """``/applications/<id>`` (2.3+): an application's status, its jobs and times (end None while it runs)."""
+
+    application_id: str
+    status: ApplicationStatus
+    job_ids: tuple[str, ...]
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True)
 class ClusterOverview:
     """``/overview``: the TaskManagers registered with the ResourceManager and their slots."""
 
@@ -163,6 +201,15 @@ def job_checkpoints_path(job_id: str) -> str:
 
 def job_exceptions_path(job_id: str) -> str:
     return f"{job_path(job_id)}/exceptions"
+
+
+def job_accumulators_path(job_id: str) -> str:
+    return f"{job_path(job_id)}/accumulators"
+
+
+def application_path(application_id: str) -> str:
+    """``/applications/<id>`` (2.3+): the application's ``status``, times and ``jobs``."""
+    return f"/applications/{normalize_job_id(application_id)}"
 
 
 def stop_with_savepoint_path(job_id: str) -> str:
@@ -237,6 +284,58 @@ def parse_job_details(body: Any) -> JobDetails:
         raise RestDataError(f"{where}: 'vertices' must be a list")
     return JobDetails(job.job_id, job.name, job.state,
                       tuple(_vertex(vertex, f"{where} vertices[{index}]") for index, vertex in enumerate(vertices)))
+
+
+def parse_job_times(body: Any) -> JobTimes:
+    """``start-time``, ``end-time`` (-1 while running: None) and ``duration`` (ms) from ``/jobs/<id>``."""
+    where = "/jobs/<id>"
+    obj = _object(body, where)
+    end = obj.get("end-time")
+    return JobTimes(_millis(obj, "start-time", where), None if end == -1 else _millis(obj, "end-time", where),
+                    _integer(obj, "duration", where))
+
+
+def parse_accumulators(body: Any) -> dict[str, str]:
+    """``user-task-accumulators`` of ``/jobs/<id>/accumulators``: name → value as Flink prints it (a string:
+    ``{"name": "records", "type": "LongCounter", "value": "1000"}`` in 1.20.3 and 2.3.0)."""
+    where = "/jobs/<id>/accumulators"
+    entries = _object(body, where).get("user-task-accumulators")
+    if not isinstance(entries, list):
+        raise RestDataError(f"{where}: 'user-task-accumulators' must be a list")
+    found: dict[str, str] = {}
+    for index, entry in enumerate(entries):
+        item = _object(entry, f"{where} user-task-accumulators[{index}]")
+        found[_string(item, "name", f"{where} user-task-accumulators[{index}]")] = str(item.get("value"))
+    return found
+
+
+def parse_application_ids(body: Any) -> list[str]:
+    """The ``id`` of every application in ``/applications/overview`` (2.3+)."""
+    apps = _object(body, APPLICATIONS_OVERVIEW_PATH).get("applications")
+    if not isinstance(apps, list):
+        raise RestDataError(f"{APPLICATIONS_OVERVIEW_PATH}: 'applications' must be a list")
+    ids = [_string(_object(app, APPLICATIONS_OVERVIEW_PATH), "id", APPLICATIONS_OVERVIEW_PATH) for app in apps]
+    for application_id in ids:
+        if not _JOB_ID.fullmatch(application_id):
+            raise RestDataError(f"{APPLICATIONS_OVERVIEW_PATH}: 'id' must be 32 lower-case hex digits, "
+                                f"got {application_id!r}")
+    return ids
+
+
+def parse_application(body: Any) -> ApplicationSummary:
+    """Id, ``status``, times and job ids of ``/applications/<id>`` (2.3+)."""
+    where = "/applications/<id>"
+    obj = _object(body, where)
+    status = _string(obj, "status", where)
+    if status not in ApplicationStatus.__members__:
+        raise RestDataError(f"{where}: 'status' {status!r} is not a Flink application status")
+    jobs = obj.get("jobs")
+    if not isinstance(jobs, list):
+        raise RestDataError(f"{where}: 'jobs' must be a list")
+    end = obj.get("end-time")
+    job_ids = tuple(_job(job, f"{where} jobs[]").job_id for job in jobs)
+    return ApplicationSummary(_string(obj, "id", where), ApplicationStatus(status), job_ids,
+                              _millis(obj, "start-time", where), None if end == -1 else _millis(obj, "end-time", where))
 
 
 def parse_overview(body: Any) -> ClusterOverview:

@@ -5,9 +5,10 @@ A wait is a sequence of steps. :func:`step` is sans-I/O (driven by :mod:`airflow
 for the leader (:class:`LeaderRequest`), the API server's address and credentials when REST goes through its proxy
 (:class:`ApiServerRequest`), says where REST requests go (:class:`UseEndpoint`), runs the readiness evaluation
 (``RestRequest``), looks at the JobManager pods no more often than every :data:`POD_CHECK_INTERVAL`
-(``PodsRequest``, then ``PodLogRequest`` only for a failure report), reads the credentials again once when the API
-server refuses them (401; tokens expire mid-wait), and gives up at the deadline with a report. It returns an
-:class:`Outcome`; the state a wait carries between steps is a :class:`WaitState`.
+(``PodsRequest``, then ``PodLogRequest`` only for a failure report; ``DeploymentRequest`` only when a launched
+job's cluster shows no leader and no pod: Flink deleted it after the job ended), reads the credentials again once
+when the API server refuses them (401; tokens expire mid-wait), and gives up at the deadline with a report. It
+returns an :class:`Outcome`; the state a wait carries between steps is a :class:`WaitState`.
 
 Two clocks run across steps. *Unscheduled*: from the first step that sees tasks of the job waiting for a slot
 (CREATED or SCHEDULED: no TaskManager took them) until a step sees the job RUNNING with none waiting; past
@@ -57,11 +58,13 @@ from airflow_flink_k8s.core.errors import (
 from airflow_flink_k8s.core.failure_report import (
     NO_KUBERNETES,
     Answer,
+    DeploymentRequest,
     PodLogRequest,
     PodsRequest,
     answer_of,
     crash_report,
     describe_error,
+    gone_report,
     job_failure_report,
     log_call_kwargs,
     timeout_report,
@@ -114,7 +117,8 @@ class UseEndpoint:
     endpoint: RestEndpoint | None
 
 
-WaitRequest = LeaderRequest | ApiServerRequest | UseEndpoint | RestRequest | PodsRequest | PodLogRequest
+WaitRequest = (LeaderRequest | ApiServerRequest | UseEndpoint | RestRequest | PodsRequest | PodLogRequest
+               | DeploymentRequest)
 
 
 # ----------------------------------------------------------------------------------------------- outcomes and state
@@ -126,7 +130,7 @@ class Outcome:
 
     status: str
     message: str
-    details: dict[str, str | None]
+    details: dict[str, Any]
     report: str | None = None
     job_id: str | None = None
     job_state: str | None = None
@@ -187,6 +191,8 @@ def step(check: ReadinessCheck, state: WaitState, *, now: float, deadline: float
         state.next_pod_check = now + POD_CHECK_INTERVAL
         try:
             crashed = yield from crash_report(target)
+            if crashed is None and state.leader is None and check.job_id is not None:  # ended on its own?
+                crashed = yield from gone_report(target, check.job_id)
         except KubernetesApiError as error:  # the pods were refused (401/403): only the Role can fix that
             return Outcome(ERROR, str(error), readiness.details())
         if crashed is not None:
@@ -303,6 +309,8 @@ class SyncWait:
             return Answer(error=NO_KUBERNETES)
         if isinstance(request, PodsRequest):
             return _pods_answer(lambda: self._hook().list_pods(request.namespace, request.label_selector))
+        if isinstance(request, DeploymentRequest):
+            return answer_of(lambda: self._hook().get("Deployment", request.name, request.namespace))
         return answer_of(lambda: redact_log(
             self._hook().pod_log(request.pod, request.namespace, **log_call_kwargs(request))))
 
@@ -464,6 +472,9 @@ class _AsyncRequests:
         try:
             if isinstance(request, PodsRequest):  # the TaskManager pods, for a report only
                 return Answer(await self._hook().alist_pods(request.namespace, request.label_selector))
+            if isinstance(request, DeploymentRequest):  # only once the cluster shows no leader and no pod
+                return Answer(await asyncio.to_thread(self._hook().get, "Deployment", request.name,
+                                                      request.namespace))
             return Answer(redact_log(
                 await self._hook().apod_log(request.pod, request.namespace, **log_call_kwargs(request))))
         except Exception as error:

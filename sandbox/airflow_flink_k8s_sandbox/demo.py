@@ -156,6 +156,8 @@ def run_demo(workdir: Path) -> list[dict[str, Any]]:
                     "jar_uri": "local:///opt/flink/usrlib/checkpointing-job.jar", "ha": ha,
                     "ha_storage_dir": f"file://{workdir}/ha", "checkpoint_base_dir": f"file://{checkpoints}",
                     "zookeeper_quorum": zk.hosts if ha == "zookeeper" else None, "jobmanager_memory": "1024m"}
+            if dag_id == "batch_to_stream_handoff":  # its batch side runs the bounded example job
+                conf["batch_jar_uri"] = "local:///opt/flink/usrlib/bounded-job.jar"
             if dag_id == "backfill_rerun":
                 conf.pop("ha")  # that example is Kubernetes HA only
                 conf.pop("zookeeper_quorum")

@@ -7,6 +7,7 @@ Layout under the cache root (``$AIRFLOW_FLINK_K8S_CACHE``, default ``~/.cache/ai
     flink/<version>/home/                   FLINK_HOME: real lib/ opt/ plugins/ dirs of per-file symlinks
                                             into dist/, copied bin/ and conf/, an empty log/
     flink/<version>/usrlib/checkpointing-job.jar
+    flink/<version>/usrlib/bounded-job.jar   the bounded example job (same usrlib/: one user classpath)
 
 ``flink/<version>`` is built in a temporary directory and renamed into place, so it is either complete or absent.
 """
@@ -31,6 +32,9 @@ FLINK_VERSIONS_UNDER_TEST = ("2.3.0", "1.20.3")
 #: Fully qualified class name of the example job in ``jobs/CheckpointingJob.java``.
 EXAMPLE_JOB_CLASS = "airflow_flink_k8s_sandbox.jobs.CheckpointingJob"
 EXAMPLE_JOB_SOURCE = Path(__file__).parent / "jobs" / "CheckpointingJob.java"
+#: Fully qualified class name of the bounded example job in ``jobs/BoundedJob.java`` (``usrlib/bounded-job.jar``).
+BOUNDED_JOB_CLASS = "airflow_flink_k8s_sandbox.jobs.BoundedJob"
+BOUNDED_JOB_SOURCE = Path(__file__).parent / "jobs" / "BoundedJob.java"
 
 _PACKAGES = ("apache-flink", "apache-flink-libraries")
 _SOURCE_HASH_ATTRIBUTE = "X-Source-SHA256"
@@ -149,8 +153,8 @@ def ensure_flink_home(version: str) -> Path:
     return home
 
 
-def _source_hash() -> str:
-    return hashlib.sha256(EXAMPLE_JOB_SOURCE.read_bytes()).hexdigest()
+def _source_hash(source: Path) -> str:
+    return hashlib.sha256(source.read_bytes()).hexdigest()
 
 
 def _jar_source_hash(jar: Path) -> str | None:
@@ -167,10 +171,24 @@ def _jar_source_hash(jar: Path) -> str | None:
 
 
 def ensure_example_job(version: str) -> Path:
-    """Return the example job jar compiled against ``version``; recompile when the Java source changed."""
+    """Return the example job jar compiled against ``version`` (recompiled when the Java source changed), with the
+    bounded job's jar beside it in ``usrlib/`` (see :func:`ensure_bounded_job`)."""
+    ensure_bounded_job(version)
+    return _ensure_job_jar(version, EXAMPLE_JOB_SOURCE, EXAMPLE_JOB_CLASS, "checkpointing-job.jar")
+
+
+def ensure_bounded_job(version: str) -> Path:
+    """Return the bounded example job's jar compiled against ``version``; recompile when its source changed.
+
+    A jar of its own in the same ``usrlib/`` (which the sandbox hands to Flink as the user classpath), so the
+    checkpointing job's jar stays byte for byte what it was."""
+    return _ensure_job_jar(version, BOUNDED_JOB_SOURCE, BOUNDED_JOB_CLASS, "bounded-job.jar")
+
+
+def _ensure_job_jar(version: str, source: Path, main_class: str, name: str) -> Path:
     home = ensure_flink_home(version)
-    jar = home.parent / "usrlib" / "checkpointing-job.jar"
-    source_hash = _source_hash()
+    jar = home.parent / "usrlib" / name
+    source_hash = _source_hash(source)
     if _jar_source_hash(jar) == source_hash:
         return jar
     javac = shutil.which("javac")
@@ -179,18 +197,17 @@ def ensure_example_job(version: str) -> Path:
     jar.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # Staged beside usrlib/, not in it: usrlib/ is handed to Flink as a classpath dir while this may run.
-    with tempfile.TemporaryDirectory(prefix=".checkpointing-job-", dir=jar.parent.parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f".{jar.stem}-", dir=jar.parent.parent) as tmp:
         classes = Path(tmp) / "classes"
         compiled = subprocess.run(
-            [javac, "--release", "11", "-nowarn", "-cp", str(home / "lib" / "*"), "-d", str(classes),
-             str(EXAMPLE_JOB_SOURCE)],
+            [javac, "--release", "11", "-nowarn", "-cp", str(home / "lib" / "*"), "-d", str(classes), str(source)],
             check=False, capture_output=True, text=True,
         )
         if compiled.returncode != 0:
-            raise RuntimeError(f"javac failed for {EXAMPLE_JOB_SOURCE} against Flink {version}:\n"
+            raise RuntimeError(f"javac failed for {source} against Flink {version}:\n"
                                f"{compiled.stdout}{compiled.stderr}")
         staged = Path(tmp) / jar.name
-        manifest = (f"Manifest-Version: 1.0\r\nMain-Class: {EXAMPLE_JOB_CLASS}\r\n"
+        manifest = (f"Manifest-Version: 1.0\r\nMain-Class: {main_class}\r\n"
                     f"{_SOURCE_HASH_ATTRIBUTE}: {source_hash}\r\n\r\n")
         with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("META-INF/MANIFEST.MF", manifest)

@@ -23,6 +23,7 @@ EXAMPLES = REPO_ROOT / "example_dags"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.py"))
 NS = "flink"
 JAR = "local:///opt/flink/usrlib/checkpointing-job.jar"
+BOUNDED_JAR = "local:///opt/flink/usrlib/bounded-job.jar"
 
 #: Parse one DAG file in a fresh interpreter, as the DAG processor does, and report what the DagBag saw.
 _PARSE_ONE = """
@@ -95,28 +96,47 @@ def test_flink_state_machine_runs_end_to_end(run_dag: DagRunner, sandbox: LocalK
     assert ready["job_id"] == job_id and ready["job_state"] == "RUNNING"
 
 
-@pytest.mark.flink
-def test_batch_to_stream_handoff_starts_the_job_at_the_computed_offset(
-    run_dag: DagRunner, sandbox: LocalKubernetes, tmp_path: Path
-) -> None:
-    when = datetime(2026, 3, 5, tzinfo=UTC)
-    dag_run = run_dag(_example("batch_to_stream_handoff"), run_conf=_conf(tmp_path), logical_date=when,
-                      run_after=when)
-    assert task_states(dag_run) == {name: "success" for name in
-                                    ("compute_offset", "launch", "wait_checkpointed", "mark_handoff")}
-    offset = 63 * 1_000_000  # 2026-03-05 is 63 days after 2026-01-01
-    cluster_id = "orders-stream-20260305"
-    handoff = xcom_value(dag_run, "mark_handoff")
-    job_id = xcom_value(dag_run, "launch")["job_id"]
-    assert (handoff["start_offset"], handoff["cluster_id"], handoff["job_id"]) == (offset, cluster_id, job_id)
-    assert re.search(rf"{tmp_path}/checkpoints/{cluster_id}/{job_id}/chk-\d+/?$", handoff["checkpoint_path"]), \
-        handoff["checkpoint_path"]
-    # The job itself says where it started: the JobManager runs the program's main() in application mode.
+def _jobmanager_log(sandbox: LocalKubernetes, cluster_id: str) -> str:
+    """The log of the cluster's (only) JobManager pod, through the API server (``pods/log``)."""
     [jobmanager] = sandbox.pods(NS, f"app={cluster_id},component=jobmanager")
     url = f"{sandbox.url}/api/v1/namespaces/{NS}/pods/{jobmanager['metadata']['name']}/log"
     with urllib.request.urlopen(url, timeout=30) as response:
-        log = response.read().decode(errors="replace")
-    assert f"start offset {offset}," in log
+        return str(response.read().decode(errors="replace"))
+
+
+@pytest.mark.flink
+def test_batch_to_stream_handoff_starts_the_stream_where_the_batch_job_ended_and_reruns_hand_over_the_same(
+    run_dag: DagRunner, sandbox: LocalKubernetes, tmp_path: Path
+) -> None:
+    when = datetime(2026, 3, 5, tzinfo=UTC)
+    conf = {**_conf(tmp_path), "batch_jar_uri": BOUNDED_JAR}
+    batch_cluster, cluster_id = "orders-batch-20260305", "orders-stream-20260305"
+    first_record = 63 * 10_000  # 2026-03-05 is 63 days after 2026-01-01; 10,000 records a day
+    handoffs, streams = [], []
+    for _ in range(2):  # a rerun of the same logical date hands over at the same place
+        dag_run = run_dag(_example("batch_to_stream_handoff"), run_conf=conf, logical_date=when, run_after=when)
+        assert task_states(dag_run) == {name: "success" for name in
+                                        ("day_input", "batch", "stream", "wait_checkpointed", "mark_handoff")}
+        batch, stream = xcom_value(dag_run, "batch"), xcom_value(dag_run, "stream")
+        handoff = xcom_value(dag_run, "mark_handoff")
+        # The batch side really ran on Flink and its cluster is gone: the job's own line in its JobManager's log.
+        assert batch["teardown"]["deleted"] is True and sandbox.pods(NS, f"app={batch_cluster}") == []
+        batch_logs = [p for p in sandbox.workdir.rglob("container.log") if p.parent.name.startswith(batch_cluster)
+                      and "taskmanager" not in p.parent.name]
+        assert any(f"bounded-job: 10000 records from {first_record}" in p.read_text(errors="replace")
+                   for p in batch_logs)
+        assert handoff["start_offset"] == str(first_record + 10_000) == batch["result"]["accumulators"]["next-offset"]
+        assert (handoff["cluster_id"], handoff["job_id"]) == (cluster_id, stream["job_id"])
+        assert re.search(rf"{tmp_path}/checkpoints/{cluster_id}/{stream['job_id']}/chk-\d+/?$",
+                         handoff["checkpoint_path"]), handoff["checkpoint_path"]
+        # The streaming job itself says where it started: the JobManager runs the program's main().
+        assert f"start offset {first_record + 10_000}," in _jobmanager_log(sandbox, cluster_id)
+        handoffs.append(handoff)
+        streams.append(stream)
+    assert handoffs[0]["start_offset"] == handoffs[1]["start_offset"]
+    assert handoffs[0]["batch_job_id"] != handoffs[1]["batch_job_id"], "the rerun must run the batch job again"
+    # dag.test() reruns the same DAG run: the stream's spec (its start offset) is the same, so it reattaches.
+    assert (streams[1]["launched"], streams[1]["job_id"]) == (False, streams[0]["job_id"])
 
 
 @pytest.mark.flink
