@@ -86,7 +86,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     :param expect_finished: accept a FINISHED job (a bounded job) instead of failing.
     :param access_mode: ``direct`` (the leader's address), ``service`` (``<cid>-rest.<ns>``), ``proxy`` (the API
         server's service proxy) or ``auto`` (``proxy`` with Kubernetes HA, else ``direct``).
-    :param kubernetes_conn_id: Airflow connection of the Kubernetes cluster.
+    :param kubernetes_conn_id: Airflow connection of the Kubernetes cluster (templated, as ``zookeeper_conn_id``).
     :param zookeeper_conn_id: Airflow ``zookeeper`` connection (hosts, chroot, auth) for ``ha="zookeeper"``.
     :param zookeeper_quorum: a bare ``host:port,...`` quorum instead of a connection (no credentials).
     :param zookeeper_root: ``high-availability.zookeeper.path.root``.
@@ -102,7 +102,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("cluster_id", "namespace", "ha", "flink_version", "target", "job_id",
                                       "launch_task_id", "checkpointed_after", "access_mode", "zookeeper_quorum",
-                                      "zookeeper_root")
+                                      "zookeeper_root", "kubernetes_conn_id", "zookeeper_conn_id")
     ui_color = "#e6f1f2"
 
     def __init__(
@@ -166,6 +166,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         """The check after templating, with ``job_id`` (or the sensor's own) as the job to check."""
         from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 
+        # rendered now: every argument (the connection ids too) before the namespace is read from a connection
+        check_sensor_arguments({name: getattr(self, name) for name in SENSOR_RULES})
         return ReadinessCheck(
             cluster_id=self.cluster_id, namespace=self.resolved_namespace(), ha=self.ha,
             flink_version=self.flink_version, target=self.target, job_id=job_id or self.job_id,
