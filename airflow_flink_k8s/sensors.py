@@ -57,6 +57,9 @@ if TYPE_CHECKING:
     from airflow_flink_k8s.core.readiness_check import ReadinessCheck
     from airflow_flink_k8s.flows.wait import SyncWait
 
+#: The task state store key of what a poking sensor's log was told (``core.wait_progress.WaitProgress``).
+PROGRESS_KEY = "flink_wait_progress"
+
 
 def readiness_from_event(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
     """The readiness details of a wait's ``success`` outcome (a trigger event's payload); for the others raise
@@ -218,11 +221,15 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         return {"namespace": namespace, **details}
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """One step of the wait (:mod:`airflow_flink_k8s.flows.wait`); what it saw stays for the next poke."""
-        waiter = self._waiter()
+        """One step of the wait (:mod:`airflow_flink_k8s.flows.wait`); what it saw stays for the next poke, and
+        what the log was told also in the task's state store (reschedule mode makes a new sensor per poke)."""
+        waiter = self._waiter(context)
+        told = waiter.state.progress
         outcome, namespace = waiter.poke(), waiter.check.namespace
+        store = context.get("task_state_store")  # Airflow 3.3+
+        if store is not None and waiter.state.progress != told:
+            store.set(PROGRESS_KEY, waiter.state.progress.to_json())
         if outcome.status == "waiting":
-            self.log.info("JobManager of %s/%s not ready: %s", namespace, self.cluster_id, outcome.message)
             return PokeReturnValue(False)
         details = readiness_from_event(outcome.event(), self.cluster_id)
         self.log.info("JobManager of %s/%s is ready: %s", namespace, self.cluster_id, outcome.message)
@@ -231,11 +238,14 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     def on_kill(self) -> None:
         self._close()
 
-    def _waiter(self) -> SyncWait:
+    def _waiter(self, context: Context | None = None) -> SyncWait:
         if self._wait is None:
+            from airflow_flink_k8s.core.wait_progress import WaitProgress
             from airflow_flink_k8s.flows.wait import SyncWait
 
-            self._wait = SyncWait(self._check or self.readiness_check(), self.log)
+            store = None if context is None else context.get("task_state_store")
+            progress = WaitProgress.from_json(store.get(PROGRESS_KEY) if store is not None else None)
+            self._wait = SyncWait(self._check or self.readiness_check(), self.log, progress)
         return self._wait
 
     def _close(self) -> None:
