@@ -264,7 +264,7 @@ class FlinkApplicationOperator(BaseOperator):
             from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 
             trigger = FlinkJobManagerReadyTrigger(**asdict(check), poll_interval=self.wait_poll_interval,
-                                                  end_time=end_time)
+                                                  end_time=end_time, delete_on_kill=self._created is not None)
             self.defer(trigger=trigger, method_name="execute_complete",
                        timeout=timedelta(seconds=self.wait_timeout + 60))
         outcome = asyncio.run(wait(check, poll_interval=self.wait_poll_interval, end_time=end_time, log=self.log))
