@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_flink_k8s import __version__
+from airflow_flink_k8s.core.zookeeper_connection import (
+    ZOOKEEPER_CONN_FIELDS,
+    ZOOKEEPER_CONN_TYPE,
+    ZOOKEEPER_HOOK_NAME,
+    ZOOKEEPER_UI_FIELD_BEHAVIOUR,
+)
 
 INTEGRATION = "Apache Flink on Kubernetes"
 
@@ -40,6 +46,12 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "extra-links": ["airflow_flink_k8s.links.FlinkWebUILink"],
         "connection-types": [
-            {"hook-class-name": "airflow_flink_k8s.hooks.zookeeper.FlinkZooKeeperHook", "connection-type": "zookeeper"}
+            {
+                "hook-class-name": "airflow_flink_k8s.hooks.zookeeper.FlinkZooKeeperHook",
+                "connection-type": ZOOKEEPER_CONN_TYPE,
+                "hook-name": ZOOKEEPER_HOOK_NAME,
+                "conn-fields": ZOOKEEPER_CONN_FIELDS,
+                "ui-field-behaviour": ZOOKEEPER_UI_FIELD_BEHAVIOUR,
+            }
         ],
     }

@@ -87,7 +87,7 @@ class FlinkApplicationOperator(BaseOperator):
     :param adopt_native_clusters: let ``replace`` also act on a native Flink cluster launched another way
         (``flink run-application -t kubernetes-application``: labels ``type=flink-native-kubernetes``,
         ``component=jobmanager``) that no other controller owns.
-    :param kubernetes_conn_id: the cncf-kubernetes connection (``kubernetes_default``).
+    :param kubernetes_conn_id: the cncf-kubernetes connection (``kubernetes_default``; templated, as the ZooKeeper one).
     :param zookeeper_conn_id: connection for ZooKeeper HA clean-up and restore checks (else ``zookeeper_quorum``).
     :param flink_bin: the ``flink`` executable for ``launcher="cli"``; ``cli_timeout`` bounds it (seconds);
         ``flink_conf_dir`` is its ``FLINK_CONF_DIR``.
@@ -121,7 +121,8 @@ class FlinkApplicationOperator(BaseOperator):
     """
 
     # Not logging_files: log4j and logback patterns hold Jinja's delimiters (``%highlight{%-5level}``).
-    template_fields: Sequence[str] = (*(name for name in SPEC_FIELDS if name != "logging_files"), "if_exists")
+    template_fields: Sequence[str] = (*(name for name in SPEC_FIELDS if name != "logging_files"), "if_exists",
+                                      "kubernetes_conn_id", "zookeeper_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "flink_conf": "json", "program_args": "json", "pod_template": "json", "taskmanager_pod_template": "json",
         "jobmanager_pod_template": "json", "jobmanager_node_selector": "json", "taskmanager_node_selector": "json",
@@ -278,7 +279,7 @@ class FlinkApplicationOperator(BaseOperator):
             from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 
             trigger = FlinkJobManagerReadyTrigger(**asdict(check), poll_interval=self.wait_poll_interval,
-                                                  end_time=end_time)
+                                                  end_time=end_time, delete_on_kill=self._created is not None)
             self.defer(trigger=trigger, method_name="execute_complete",
                        timeout=timedelta(seconds=self.wait_timeout + 60))
         outcome = asyncio.run(wait(check, poll_interval=self.wait_poll_interval, end_time=end_time, log=self.log))
@@ -369,7 +370,7 @@ class FlinkApplicationTeardownOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("cluster_id", "namespace", "ha", "zookeeper_quorum", "zookeeper_root", "job_id",
-                                      "savepoint_dir")
+                                      "savepoint_dir", "kubernetes_conn_id", "zookeeper_conn_id")
 
     def __init__(self, *, cluster_id: str, namespace: str | None = None, ha: str = "kubernetes",
                  keep_ha_data: bool = False, kubernetes_conn_id: str = "kubernetes_default",

@@ -63,6 +63,9 @@ if TYPE_CHECKING:
     from airflow_flink_k8s.core.readiness_check import ReadinessCheck
     from airflow_flink_k8s.flows.wait import SyncWait
 
+#: The task state store key of what a poking sensor's log was told (``core.wait_progress.WaitProgress``).
+PROGRESS_KEY = "flink_wait_progress"
+
 
 def readiness_from_event(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
     """The readiness details of a wait's ``success`` outcome (a trigger event's payload); for the others raise
@@ -92,7 +95,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     :param expect_finished: accept a FINISHED job (a bounded job) instead of failing.
     :param access_mode: ``direct`` (the leader's address), ``service`` (``<cid>-rest.<ns>``), ``proxy`` (the API
         server's service proxy) or ``auto`` (``proxy`` with Kubernetes HA, else ``direct``).
-    :param kubernetes_conn_id: Airflow connection of the Kubernetes cluster.
+    :param kubernetes_conn_id: Airflow connection of the Kubernetes cluster (templated, as ``zookeeper_conn_id``).
     :param zookeeper_conn_id: Airflow ``zookeeper`` connection (hosts, chroot, auth) for ``ha="zookeeper"``.
     :param zookeeper_quorum: a bare ``host:port,...`` quorum instead of a connection (no credentials).
     :param zookeeper_root: ``high-availability.zookeeper.path.root``.
@@ -108,7 +111,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("cluster_id", "namespace", "ha", "flink_version", "target", "job_id",
                                       "launch_task_id", "checkpointed_after", "access_mode", "zookeeper_quorum",
-                                      "zookeeper_root")
+                                      "zookeeper_root", "kubernetes_conn_id", "zookeeper_conn_id")
     ui_color = "#e6f1f2"
 
     def __init__(
@@ -172,6 +175,8 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         """The check after templating, with ``job_id`` (or the sensor's own) as the job to check."""
         from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 
+        # rendered now: every argument (the connection ids too) before the namespace is read from a connection
+        check_sensor_arguments({name: getattr(self, name) for name in SENSOR_RULES})
         return ReadinessCheck(
             cluster_id=self.cluster_id, namespace=self.resolved_namespace(), ha=self.ha,
             flink_version=self.flink_version, target=self.target, job_id=job_id or self.job_id,
@@ -222,11 +227,15 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         return {"namespace": namespace, **details}
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """One step of the wait (:mod:`airflow_flink_k8s.flows.wait`); what it saw stays for the next poke."""
-        waiter = self._waiter()
+        """One step of the wait (:mod:`airflow_flink_k8s.flows.wait`); what it saw stays for the next poke, and
+        what the log was told also in the task's state store (reschedule mode makes a new sensor per poke)."""
+        waiter = self._waiter(context)
+        told = waiter.state.progress
         outcome, namespace = waiter.poke(), waiter.check.namespace
+        store = context.get("task_state_store")  # Airflow 3.3+
+        if store is not None and waiter.state.progress != told:
+            store.set(PROGRESS_KEY, waiter.state.progress.to_json())
         if outcome.status == "waiting":
-            self.log.info("JobManager of %s/%s not ready: %s", namespace, self.cluster_id, outcome.message)
             return PokeReturnValue(False)
         details = readiness_from_event(outcome.event(), self.cluster_id)
         self.log.info("JobManager of %s/%s is ready: %s", namespace, self.cluster_id, outcome.message)
@@ -235,11 +244,14 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
     def on_kill(self) -> None:
         self._close()
 
-    def _waiter(self) -> SyncWait:
+    def _waiter(self, context: Context | None = None) -> SyncWait:
         if self._wait is None:
+            from airflow_flink_k8s.core.wait_progress import WaitProgress
             from airflow_flink_k8s.flows.wait import SyncWait
 
-            self._wait = SyncWait(self._check or self.readiness_check(), self.log)
+            store = None if context is None else context.get("task_state_store")
+            progress = WaitProgress.from_json(store.get(PROGRESS_KEY) if store is not None else None)
+            self._wait = SyncWait(self._check or self.readiness_check(), self.log, progress)
         return self._wait
 
     def _close(self) -> None:

@@ -76,6 +76,7 @@ from airflow_flink_k8s.core.readiness import Readiness, RestRequest, RestRespons
 from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 from airflow_flink_k8s.core.rest_api import JobState, job_exceptions_path, parse_root_cause
 from airflow_flink_k8s.core.rest_endpoint import ApiServer, RestEndpoint
+from airflow_flink_k8s.core.wait_progress import WaitProgress, observe
 from airflow_flink_k8s.flows import TaskLog
 
 if TYPE_CHECKING:
@@ -159,6 +160,18 @@ class WaitState:
     next_pod_check: float = 0.0  # UNIX time from which the pods are looked at again
     unscheduled_since: float | None = None  # UNIX time of the first step that saw tasks waiting for a slot
     suspended_until: float | None = None  # UNIX time after which a job still SUSPENDED fails the wait
+    progress: WaitProgress = field(default_factory=WaitProgress)  # what the task log was told
+
+
+def report_progress(check: ReadinessCheck, state: WaitState, outcome: Outcome, log: TaskLog) -> None:
+    """Log what changed since the last step, or a note of what the wait still waits for, at most every 30 s
+    (:mod:`airflow_flink_k8s.core.wait_progress`); nothing for a failed step (its report says it all)."""
+    if outcome.status not in (WAITING, SUCCESS):
+        return
+    state.progress, lines = observe(state.progress, state.last_seen, cluster_id=check.cluster_id,
+                                    target=check.target, now=time.time())
+    for line in lines:
+        log.info("%s", line)
 
 
 # ----------------------------------------------------------------------------------------------- the step
@@ -268,16 +281,18 @@ def _evaluate(check: ReadinessCheck, leader: LeaderInfo | None,
 class SyncWait:
     """The blocking driver: :meth:`poke` runs one step; the state stays here between pokes. :meth:`close` after."""
 
-    def __init__(self, check: ReadinessCheck, log: TaskLog = _log) -> None:
-        self.check, self.state, self.log = check, WaitState(), log
+    def __init__(self, check: ReadinessCheck, log: TaskLog = _log, progress: WaitProgress | None = None) -> None:
+        self.check, self.state, self.log = check, WaitState(progress=progress or WaitProgress()), log
         self._api_server: ApiServer | None = None
         self._rest: SyncFlinkRestClient | None = None
         self._endpoint: RestEndpoint | None = None
         self._zookeeper: Any = None
 
     def poke(self) -> Outcome:
-        """One step (the poke's caller handles the timeout: see :meth:`timed_out`)."""
-        return sansio.run(step(self.check, self.state, now=time.time()), self._handle)
+        """One step, its news logged (the poke's caller handles the timeout: see :meth:`timed_out`)."""
+        outcome = sansio.run(step(self.check, self.state, now=time.time()), self._handle)
+        report_progress(self.check, self.state, outcome, self.log)
+        return outcome
 
     def timed_out(self) -> Outcome:
         """The ``timeout`` outcome for what the pokes saw."""
@@ -379,15 +394,13 @@ async def wait(check: ReadinessCheck, *, poll_interval: float, end_time: float |
                log: TaskLog = _log) -> Outcome:
     """Step until ready, failed, refused or ``end_time`` (UNIX time; None: never) and return the final outcome,
     with every watch subscription and client closed."""
-    state, last_reason = WaitState(), ""
+    state = WaitState()
     async with _AsyncRequests(check, log) as requests:
         while True:
             outcome = await sansio.arun(step(check, state, now=time.time(), deadline=end_time), requests.handle)
+            report_progress(check, state, outcome, log)
             if outcome.done:
                 return outcome
-            if outcome.message != last_reason:
-                log.info("JobManager of %s not ready: %s", check.cluster_id, outcome.message)
-                last_reason = outcome.message
             remaining = None if end_time is None else end_time - time.time()
             await requests.leader_source.wait(_next_wake(poll_interval, remaining, state.leader))
 

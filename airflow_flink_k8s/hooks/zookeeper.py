@@ -1,14 +1,19 @@
 """ZooKeeper access for Flink clusters with ZooKeeper HA, on kazoo.
 
-Connection (``conn_type`` ``zookeeper``), so that no secret ever sits in a DAG:
+Connection (``conn_type`` ``zookeeper``; Airflow's UI shows a form for it, described by
+``core.zookeeper_connection``), so that no secret ever sits in a DAG:
 
 * ``host``: one host or a comma-separated quorum, each with an optional ``:port``; ``port`` is the default port
   for hosts without one (2181 when unset). ``extra.hosts`` may hold the whole quorum string instead;
 * ``extra.chroot``: a chroot path every path is relative to (as in ``host1:2181/chroot``);
-* ``login``/``password``: ZooKeeper ``digest`` auth (``user:password``), or, when ``extra.sasl_mechanism`` is set
-  (``DIGEST-MD5``, ``PLAIN`` or ``GSSAPI``), the SASL credentials; kazoo's SASL support needs ``pure-sasl``;
+* ``extra.auth_scheme``: ``digest`` (ZooKeeper digest auth ``login:password``; none when both are empty) or
+  ``sasl`` (``extra.sasl_mechanism`` ``DIGEST-MD5``, ``PLAIN`` or ``GSSAPI``, with login/password as the SASL
+  credentials; kazoo's SASL support needs ``pure-sasl``). Without it, ``sasl`` when a mechanism is set;
 * ``extra.use_ssl``, ``extra.ca``, ``extra.certfile``, ``extra.keyfile``, ``extra.verify_certs``: TLS;
 * ``extra.timeout``: session timeout in seconds (default 10).
+
+Empty and ``null`` extras count as not set (the form writes every field); booleans may be JSON or ``true``/``false``
+strings (connection URIs). A bad field raises naming it.
 
 A hook can also be made from a bare quorum string (``FlinkZooKeeperHook(quorum="h1:2181,h2:2181/chroot")``), which
 carries hosts only. Given both, the connection (for its credentials) must name the same hosts and chroot as the
@@ -23,6 +28,7 @@ share one kazoo session, so many triggers cost one connection per quorum.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import threading
 from collections.abc import AsyncIterator, Mapping
@@ -35,6 +41,12 @@ from airflow_flink_k8s.core.errors import FlinkSpecError, LeaderDataError
 from airflow_flink_k8s.core.ha_data import JOB_GRAPH_ZNODES, check_zookeeper_root, latest_znode_checkpoint
 from airflow_flink_k8s.core.leader import LeaderInfo, decode_zookeeper_leader
 from airflow_flink_k8s.core.rest_api import normalize_job_id
+from airflow_flink_k8s.core.zookeeper_connection import (
+    ZOOKEEPER_AUTH_SCHEMES,
+    ZOOKEEPER_CONN_TYPE,
+    ZOOKEEPER_HOOK_NAME,
+    ZOOKEEPER_SASL_MECHANISMS,
+)
 from airflow_flink_k8s.core.zookeeper_paths import (
     DEFAULT_ROOT,
     zookeeper_leader_path,
@@ -46,7 +58,6 @@ if TYPE_CHECKING:
     from kazoo.client import KazooClient
 
 DEFAULT_PORT = 2181
-SASL_MECHANISMS = ("DIGEST-MD5", "PLAIN", "GSSAPI")
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?$")
 _CHECKPOINT_NODE = re.compile(r"^\d+$")
 
@@ -108,42 +119,75 @@ def quorum_hosts(hosts: str, default_port: int = DEFAULT_PORT, chroot: str | Non
 
 
 def settings_from_connection(conn: Any) -> ZooKeeperSettings:
-    """Read a ``zookeeper`` Airflow connection (see the module docstring)."""
+    """Read a ``zookeeper`` Airflow connection (see the module docstring); a bad field raises naming it."""
     extra: Mapping[str, Any] = conn.extra_dejson or {}
     where = f"connection {conn.conn_id!r}"
-    hosts = extra.get("hosts") or conn.host
+    hosts = _extra(extra, "hosts") or conn.host
     if not hosts:
         raise ValueError(f"{where}: host (or extra.hosts) must name the ZooKeeper quorum")
     try:
-        quorum = quorum_hosts(str(hosts), int(conn.port or DEFAULT_PORT), extra.get("chroot"))
+        quorum = quorum_hosts(str(hosts), int(conn.port or DEFAULT_PORT), _extra(extra, "chroot"))
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
-    mechanism = extra.get("sasl_mechanism")
-    digest: str | None = None
-    sasl: tuple[tuple[str, str], ...] = ()
-    if mechanism:
-        mechanism = str(mechanism).upper()
-        if mechanism not in SASL_MECHANISMS:
-            raise ValueError(f"{where}: extra.sasl_mechanism must be one of {', '.join(SASL_MECHANISMS)}, "
-                             f"got {extra.get('sasl_mechanism')!r}")
-        sasl = (
-            ("mechanism", mechanism),
-            *((key, value) for key, value in (("username", conn.login), ("password", conn.password)) if value),
-        )
-    elif conn.login or conn.password:
-        if not (conn.login and conn.password):
-            raise ValueError(f"{where}: digest auth needs both login and password")
-        if ":" in conn.login:
-            raise ValueError(f"{where}: login must not contain ':' (digest auth is 'user:password')")
-        digest = f"{conn.login}:{conn.password}"
-    timeout = float(extra.get("timeout", 10.0))
-    if timeout <= 0:
-        raise ValueError(f"{where}: extra.timeout must be > 0 seconds, got {timeout}")
-    return ZooKeeperSettings(
-        hosts=quorum, timeout=timeout, digest=digest, sasl=sasl, use_ssl=bool(extra.get("use_ssl", False)),
-        ca=extra.get("ca"), certfile=extra.get("certfile"), keyfile=extra.get("keyfile"),
-        verify_certs=bool(extra.get("verify_certs", True)),
-    )
+    digest, sasl = _auth(conn, extra, where)
+    timeout = _extra(extra, "timeout")
+    try:
+        timeout = 10.0 if timeout is None else float(timeout)
+    except (TypeError, ValueError):
+        timeout = math.nan
+    if not 0 < timeout < math.inf:
+        raise ValueError(f"{where}: extra.timeout must be a number of seconds above 0, got {extra.get('timeout')!r}")
+    use_ssl = _extra_flag(extra, "use_ssl", False, where)
+    tls_files = {name: _extra(extra, name) for name in ("ca", "certfile", "keyfile")}
+    if not use_ssl and any(tls_files.values()):
+        given = ", ".join(f"extra.{name}" for name, value in tls_files.items() if value)
+        raise ValueError(f"{where}: {given} given but extra.use_ssl is off: turn TLS on or clear them")
+    return ZooKeeperSettings(hosts=quorum, timeout=timeout, digest=digest, sasl=sasl, use_ssl=use_ssl,
+                             **tls_files, verify_certs=_extra_flag(extra, "verify_certs", True, where))
+
+
+def _extra(extra: Mapping[str, Any], name: str) -> Any:
+    """An extra field's value; None when absent, null or blank (Airflow's connection form writes every field of
+    the ``zookeeper`` type, ``null`` when left empty)."""
+    value = extra.get(name)
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _extra_flag(extra: Mapping[str, Any], name: str, default: bool, where: str) -> bool:
+    """A boolean extra: JSON true/false, or the strings ``true``/``false`` a connection URI carries."""
+    value = _extra(extra, name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"{where}: extra.{name} must be true or false, got {value!r}")
+
+
+def _auth(conn: Any, extra: Mapping[str, Any], where: str) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """(digest ``user:password`` or None, SASL options) by ``extra.auth_scheme``; without one (connections made
+    before the field), SASL when ``extra.sasl_mechanism`` is set, else digest."""
+    mechanism = _extra(extra, "sasl_mechanism")
+    scheme = _extra(extra, "auth_scheme") or ("sasl" if mechanism else "digest")
+    if scheme not in ZOOKEEPER_AUTH_SCHEMES:
+        raise ValueError(f"{where}: extra.auth_scheme must be one of {', '.join(ZOOKEEPER_AUTH_SCHEMES)}, "
+                         f"got {scheme!r}")
+    if scheme == "sasl":
+        mechanism = str(mechanism).upper() if mechanism else None
+        if mechanism not in ZOOKEEPER_SASL_MECHANISMS:
+            raise ValueError(f"{where}: extra.sasl_mechanism must be one of {', '.join(ZOOKEEPER_SASL_MECHANISMS)} "
+                             f"with auth_scheme sasl, got {extra.get('sasl_mechanism')!r}")
+        return None, (("mechanism", mechanism),
+                      *((key, value) for key, value in (("username", conn.login), ("password", conn.password))
+                        if value))
+    if not (conn.login or conn.password):
+        return None, ()
+    if not (conn.login and conn.password):
+        raise ValueError(f"{where}: digest auth needs both login and password")
+    if ":" in conn.login:
+        raise ValueError(f"{where}: login must not contain ':' (digest auth is 'user:password')")
+    return f"{conn.login}:{conn.password}", ()
 
 
 def _ensemble(hosts: str) -> tuple[frozenset[str], str]:
@@ -215,8 +259,8 @@ class FlinkZooKeeperHook(BaseHook):
 
     conn_name_attr = "zookeeper_conn_id"
     default_conn_name = "zookeeper_default"
-    conn_type = "zookeeper"
-    hook_name = "ZooKeeper (Flink HA)"
+    conn_type = ZOOKEEPER_CONN_TYPE
+    hook_name = ZOOKEEPER_HOOK_NAME
 
     def __init__(self, zookeeper_conn_id: str | None = None, *, quorum: str | None = None) -> None:
         if zookeeper_conn_id is None and quorum is None:

@@ -146,10 +146,11 @@ def test_kill_9_makes_it_not_ready_when_the_node_goes_then_it_follows_the_new_le
             240, cluster_id=CLUSTER_ID, ha="zookeeper", zookeeper_quorum=zk_deployed.zookeeper.hosts,
             flink_version=zk_deployed.version, target="running", poll_interval=1.0)))
         waiter.start()
-        # The trigger's "not ready" line: it has read the (absent) leader and waits on its data watch before the
-        # new JobManager exists.
+        # The trigger's first "still waiting" line: it has read the (absent) leader and waits on its data watch
+        # before the new JobManager exists.
         wait_until("the trigger reports not ready", lambda: events or [
-            e for e in list(logged) if str(e.get("event", "")).startswith(f"JobManager of {CLUSTER_ID} not ready")])
+            e for e in list(logged)
+            if str(e.get("event", "")).startswith(f"Flink cluster {CLUSTER_ID}: still waiting for running")])
         assert not events, events
         new_cluster = zk_deployed.start_cluster()
         waiter.join(250)

@@ -22,6 +22,7 @@ from airflow_flink_k8s.hooks.zookeeper import (
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.paths import DATA_DIR
 from tests.sensor_support import env_connection
+from tests.unit.hooks.test_zookeeper import form_extra
 
 pytestmark = pytest.mark.zookeeper
 DATA = DATA_DIR / "ha"
@@ -104,3 +105,33 @@ def test_the_async_watch_follows_the_leader_node(zookeeper: ZooKeeperServer) -> 
     assert seen[0] is None and seen[2 + 1] is None
     assert (seen[1].address, str(seen[1].session_id)) == old_expected
     assert (seen[2].address, str(seen[2].session_id)) == new_expected
+
+
+def test_a_connection_made_in_airflows_form_reaches_zookeeper_with_its_auth_and_chroot(
+        zookeeper: ZooKeeperServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The extra exactly as the UI's form writes it (every field, nulls for the empty ones), and the same
+    connection as a URI: digest auth and chroot as the fields say, a wrong scheme refused by the server."""
+    data, expected = recorded("2.3.0")
+    admin = KazooClient(hosts=zookeeper.hosts, auth_data=[("digest", "flink:s3cret")])
+    admin.start(timeout=10)
+    try:
+        admin.create("/team/flink/f1/leader/rest_server/connection_info", data,
+                     acl=[make_digest_acl("flink", "s3cret", all=True)], makepath=True)
+    finally:
+        admin.stop()
+        admin.close()
+    host, port = zookeeper.hosts.rsplit(":", 1)
+    form = {"conn_type": "zookeeper", "host": host, "port": int(port), "login": "flink", "password": "s3cret",
+            "extra": form_extra(chroot="/team", auth_scheme="digest")}
+    monkeypatch.setenv("AIRFLOW_CONN_ZK_URI",
+                       f"zookeeper://flink:s3cret@{host}:{port}/?chroot=%2Fteam&auth_scheme=digest&use_ssl=false")
+    with env_connection("zk_form", form), FlinkZooKeeperHook("zk_form") as form_hook, \
+            FlinkZooKeeperHook("zk_uri") as uri_hook:
+        for hook in (form_hook, uri_hook):
+            leader = hook.read_leader("f1", "/flink", "2.3.0")
+            assert (leader.address, str(leader.session_id)) == expected, hook.zookeeper_conn_id
+    # auth_scheme sasl is read: kazoo's SASL needs pure-sasl, which the constraints do not install
+    sasl = form | {"extra": form_extra(chroot="/team", auth_scheme="sasl", sasl_mechanism="PLAIN")}
+    with env_connection("zk_sasl", sasl), FlinkZooKeeperHook("zk_sasl") as hook, \
+            pytest.raises(RuntimeError, match="needs the 'pure-sasl' package"):
+        hook.read_leader("f1", "/flink", "2.3.0")

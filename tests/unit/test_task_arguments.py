@@ -156,8 +156,13 @@ def test_a_bad_argument_is_refused_at_construction(operator: type, arguments: di
     (FlinkApplicationTeardownOperator, {**TEARDOWN, "cluster_id": "{{ params.cid }}", "namespace": "{{ ns }}"}),
     (FlinkApplicationTeardownOperator, {**TEARDOWN, "ha": "zookeeper", "zookeeper_quorum": "{{ params.zk }}"}),
     (FlinkJobManagerReadySensor, {**ZK_SENSOR, "zookeeper_quorum": "{{ params.zk }}", "target": "{{ params.t }}"}),
+    (FlinkApplicationOperator, {**LAUNCH, "kubernetes_conn_id": " {{ params.k8s }}",
+                                "zookeeper_conn_id": "{{ params.zk }} "}),
+    (FlinkApplicationTeardownOperator, {**TEARDOWN, "kubernetes_conn_id": "{{ params.k8s }} "}),
+    (FlinkJobManagerReadySensor, {**ZK_SENSOR, "kubernetes_conn_id": " {{ params.k8s }}",
+                                  "zookeeper_conn_id": "{{ params.zk }} "}),
 ], ids=["launch-if-exists", "launch-spec-field", "launch-template-inside", "teardown-names", "teardown-zookeeper",
-        "sensor"])
+        "sensor", "launch-conn-ids", "teardown-conn-id", "sensor-conn-ids"])
 def test_templated_arguments_wait_for_rendering(operator: type, arguments: dict[str, Any]) -> None:
     operator(**arguments)
 

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from airflow_flink_k8s.core.errors import FlinkSpecError
+from airflow_flink_k8s.core.zookeeper_connection import ZOOKEEPER_CONN_FIELDS
 from airflow_flink_k8s.hooks.zookeeper import (
     FlinkZooKeeperHook,
+    ZooKeeperSettings,
     check_same_ensemble,
     quorum_hosts,
     settings_from_connection,
@@ -46,7 +48,12 @@ def test_connections_map_to_kazoo_settings_and_reject_half_credentials() -> None
     for fields, rule in (({"host": "z", "login": "u"}, "both login and password"),
                          ({}, "host"),
                          ({"host": "z", "extra_dejson": {"sasl_mechanism": "KERBEROS"}}, "sasl_mechanism"),
-                         ({"host": "z", "extra_dejson": {"timeout": 0}}, "timeout")):
+                         ({"host": "z", "extra_dejson": {"timeout": 0}}, "timeout"),
+                         ({"host": "z", "extra_dejson": {"timeout": "soon"}}, "extra.timeout"),
+                         ({"host": "z", "extra_dejson": {"auth_scheme": "kerberos"}}, "extra.auth_scheme"),
+                         ({"host": "z", "extra_dejson": {"auth_scheme": "sasl"}}, "extra.sasl_mechanism"),
+                         ({"host": "z", "extra_dejson": {"use_ssl": "yes"}}, "extra.use_ssl must be true or false"),
+                         ({"host": "z", "extra_dejson": {"ca": "/ca.pem"}}, "extra.ca given but extra.use_ssl is off")):
         with pytest.raises(ValueError, match=rule):
             settings_from_connection(connection(**fields))
     with pytest.raises(ValueError, match="give zookeeper_conn_id or quorum"):
@@ -69,3 +76,34 @@ def test_a_connection_and_a_quorum_must_name_the_same_ensemble(connection_hosts:
     with pytest.raises(FlinkSpecError, match=r"^zookeeper_conn_id: connection 'zk' names ZooKeeper .* but "
                                              r"zookeeper_quorum, which Flink uses, is"):
         check_same_ensemble(connection_hosts, quorum, "zk")
+
+
+def form_extra(**edits: Any) -> dict[str, Any]:
+    """The extra Airflow's connection form writes for the ``zookeeper`` type: every field, its default (null when
+    it has none) unless edited (the test in test_provider_package checks these defaults against the real UI)."""
+    return {name: field["schema"].get("default") for name, field in ZOOKEEPER_CONN_FIELDS.items()} | edits
+
+
+def test_a_connection_made_in_the_form_reads_as_its_fields_say() -> None:
+    untouched = settings_from_connection(connection(host="z1,z2", extra_dejson=form_extra()))
+    assert untouched == ZooKeeperSettings(hosts="z1:2181,z2:2181")  # nulls are "not set"; TLS off, verified
+    digest = settings_from_connection(connection(host="z", login="u", password="p", extra_dejson=form_extra(
+        chroot="/apps", auth_scheme="digest", sasl_mechanism="PLAIN", timeout=4)))
+    assert (digest.hosts, digest.digest, digest.sasl, digest.timeout) == ("z:2181/apps", "u:p", (), 4.0)
+    sasl = settings_from_connection(connection(host="z", login="u", password="p", extra_dejson=form_extra(
+        auth_scheme="sasl", sasl_mechanism="PLAIN")))
+    assert (sasl.digest, dict(sasl.sasl)) == (None, {"mechanism": "PLAIN", "username": "u", "password": "p"})
+    tls = settings_from_connection(connection(host="z", extra_dejson=form_extra(
+        use_ssl=True, ca="/etc/zk/ca.pem", certfile="/c.pem", keyfile="/k.pem", verify_certs=False)))
+    assert {k: v for k, v in tls.client_kwargs().items() if k in ("use_ssl", "ca", "certfile", "keyfile",
+                                                                   "verify_certs")} == {
+        "use_ssl": True, "ca": "/etc/zk/ca.pem", "certfile": "/c.pem", "keyfile": "/k.pem", "verify_certs": False}
+
+
+def test_a_connection_uri_carries_its_flags_as_strings() -> None:
+    """``AIRFLOW_CONN_…`` URIs put extras in the query string: ``use_ssl=false`` must not read as true."""
+    from airflow.sdk import Connection
+
+    uri = "zookeeper://u:p@z1:2182/?chroot=%2Fapps&auth_scheme=digest&use_ssl=false&verify_certs=False&timeout=3"
+    settings = settings_from_connection(Connection.from_uri(uri, conn_id="zk"))
+    assert settings == ZooKeeperSettings(hosts="z1:2182/apps", timeout=3.0, digest="u:p", verify_certs=False)
