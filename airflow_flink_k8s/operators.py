@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
     from airflow_flink_k8s.core.launch_plan import RunIdentity
     from airflow_flink_k8s.core.readiness_check import ReadinessCheck
+    from airflow_flink_k8s.flows.launch import LaunchResult, LaunchSettings
+    from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
 #: Every ``FlinkApplicationSpec`` field is an operator argument of the same name, and templated.
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec))
@@ -45,6 +47,8 @@ _REQUIRED = tuple(f.name for f in dataclasses.fields(FlinkApplicationSpec)
 LAUNCH_XCOM_KEY = "launch"
 #: The ``wait_until`` of bounded jobs: wait for the end, report, delete the cluster.
 _FINISHED = "finished"
+#: XCom key of an upgrade whose relaunch failed: where its state is (the next try finishes the upgrade from there).
+UPGRADE_XCOM_KEY = "upgrade"
 
 
 def airflow_sensitive_fields() -> frozenset[str]:
@@ -83,7 +87,14 @@ class FlinkApplicationOperator(BaseOperator):
         running spec) or ``replace`` (delete, wait until gone, relaunch). A retry of the same DAG run and task
         with the same spec always reattaches. ``reuse``/``replace`` act only on a cluster this provider launched;
         anything else (another controller's, e.g. a ``FlinkDeployment``'s, or not a Flink cluster) fails the task
-        naming it, before any write.
+        naming it, before any write. ``upgrade`` replaces a cluster running another spec carrying its state over as
+        ``upgrade_mode`` says (``flows.upgrade``); the same spec reattaches; with no cluster it launches as a
+        fresh launch would (``restore`` applies then only, as the Flink Kubernetes Operator's
+        ``initialSavepointPath``).
+    :param upgrade_mode: with (and only with) ``if_exists="upgrade"``: ``savepoint`` (stop with a savepoint into
+        the savepoint dir, restore the new job from it; needs ``savepoint_base_dir``; ``savepoint_timeout``
+        seconds), ``last-state`` (delete keeping HA data, resume from the latest checkpoint) or ``stateless``.
+        An upgrade in progress is recorded in ConfigMap ``flink-upgrade-<cluster-id>``; a later try finishes it.
     :param adopt_native_clusters: let ``replace`` also act on a native Flink cluster launched another way
         (``flink run-application -t kubernetes-application``: labels ``type=flink-native-kubernetes``,
         ``component=jobmanager``) that no other controller owns.
@@ -116,13 +127,14 @@ class FlinkApplicationOperator(BaseOperator):
 
     Returns (XCom): ``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
     ``flink_version``, ``web_ui_url``, ``launched`` (False when it reattached), ``ready`` when it waited, and for
-    ``finished`` also ``result``, ``finish_detected_at`` and ``teardown`` (None when kept); with ``dry_run``,
+    ``finished`` also ``result``, ``finish_detected_at`` and ``teardown`` (None when kept); with
+    ``if_exists="upgrade"`` ``upgrade`` (``action``, ``mode``, ``old_job_id``, ``savepoint_path``); with ``dry_run``,
     ``LaunchPreview.to_dict()`` (``objects``, ``argv``, ``command``, ``job_id``, ``notes``…).
     """
 
     # Not logging_files: log4j and logback patterns hold Jinja's delimiters (``%highlight{%-5level}``).
     template_fields: Sequence[str] = (*(name for name in SPEC_FIELDS if name != "logging_files"), "if_exists",
-                                      "kubernetes_conn_id", "zookeeper_conn_id")
+                                      "kubernetes_conn_id", "zookeeper_conn_id", "upgrade_mode")
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "flink_conf": "json", "program_args": "json", "pod_template": "json", "taskmanager_pod_template": "json",
         "jobmanager_pod_template": "json", "jobmanager_node_selector": "json", "taskmanager_node_selector": "json",
@@ -139,7 +151,8 @@ class FlinkApplicationOperator(BaseOperator):
                  unscheduled_timeout: float = DEFAULT_UNSCHEDULED_TIMEOUT,
                  deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
                  adopt_native_clusters: bool = False, dry_run: bool = False, web_ui_url_template: str | None = None,
-                 keep_cluster: bool = False, **kwargs: Any) -> None:
+                 keep_cluster: bool = False, upgrade_mode: str | None = None, savepoint_timeout: float = 600,
+                 **kwargs: Any) -> None:
         spec_values = {name: kwargs.pop(name) for name in SPEC_FIELDS if name in kwargs}
         missing = [name for name in _REQUIRED if name not in spec_values]
         if missing:
@@ -153,6 +166,7 @@ class FlinkApplicationOperator(BaseOperator):
         self.delete_timeout, self.adopt_native_clusters = delete_timeout, adopt_native_clusters
         self.wait_until, self.wait_timeout, self.wait_poll_interval = wait_until, wait_timeout, wait_poll_interval
         self.access_mode, self.deferrable, self.keep_cluster = access_mode, deferrable, keep_cluster
+        self.upgrade_mode, self.savepoint_timeout = upgrade_mode, savepoint_timeout
         check_report_options(log_tail_lines, jobmanager_restart_limit)
         self.log_tail_lines, self.jobmanager_restart_limit = log_tail_lines, jobmanager_restart_limit
         self.unscheduled_timeout = check_unscheduled_timeout(unscheduled_timeout)
@@ -163,7 +177,10 @@ class FlinkApplicationOperator(BaseOperator):
         check_launch_arguments(self.launch_arguments(), self.template_fields)
         spec_values = {name: getattr(self, name) for name in SPEC_FIELDS}
         if not is_templated(spec_values):  # else the spec is checked once rendered, before any API call
-            self.check_wait(self.build_spec(self.namespace or "default"))  # type: ignore[attr-defined]
+            spec = self.build_spec(self.namespace or "default")  # type: ignore[attr-defined]
+            self.check_wait(spec)
+            if self.if_exists == "upgrade" and not is_templated(self.upgrade_mode):
+                self.check_upgrade(spec)
 
     def launch_arguments(self) -> dict[str, Any]:
         """The arguments beside the spec that ``core.arguments.LAUNCH_RULES`` checks."""
@@ -177,6 +194,12 @@ class FlinkApplicationOperator(BaseOperator):
             raise FlinkSpecError("wait_until", "needs ha='kubernetes' or 'zookeeper': readiness is read from "
                                  "Flink's HA leader data")
         self.readiness_check(spec, job_id=None)
+
+    def check_upgrade(self, spec: FlinkApplicationSpec) -> None:
+        """Raise ``FlinkSpecError`` when ``spec`` cannot be upgraded to with ``upgrade_mode``."""
+        from airflow_flink_k8s.core.upgrade_plan import check_upgrade
+
+        check_upgrade(spec, str(self.upgrade_mode))
 
     def build_spec(self, namespace: str) -> FlinkApplicationSpec:
         """The validated spec from the (rendered) arguments, in ``namespace`` (the ``namespace`` argument resolved
@@ -209,7 +232,7 @@ class FlinkApplicationOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_flink_k8s.core.launch_plan import RunIdentity
-        from airflow_flink_k8s.flows.launch import LaunchSettings, launch
+        from airflow_flink_k8s.flows.launch import LaunchSettings
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, resolve_namespace
 
         self.mask_sensitive_conf()
@@ -218,6 +241,8 @@ class FlinkApplicationOperator(BaseOperator):
         spec = self.build_spec((namespace or "default") if self.is_dry_run else resolve_namespace(
             namespace, self.kubernetes_conn_id))
         self.check_wait(spec)
+        if self.if_exists == "upgrade":
+            self.check_upgrade(spec)
         settings = LaunchSettings(
             if_exists=self.if_exists, launcher=self.launcher, delete_timeout=self.delete_timeout,
             zookeeper_conn_id=self.zookeeper_conn_id, flink_bin=self.flink_bin, cli_timeout=self.cli_timeout,
@@ -227,7 +252,7 @@ class FlinkApplicationOperator(BaseOperator):
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
         if self.is_dry_run:
             return self._dry_run(spec, run, namespace_given=bool(namespace))
-        launched = launch(FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings, self.log)
+        launched = self._launch_or_upgrade(context, FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings)
         if launched.created:
             self._created = (spec.namespace, spec.cluster_id)
         result = launched.xcom
@@ -235,6 +260,24 @@ class FlinkApplicationOperator(BaseOperator):
         if self.wait_until is None:
             return result
         return self._wait(context, launched.spec, result)
+
+    def _launch_or_upgrade(self, context: Context, k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec,
+                           run: RunIdentity, settings: LaunchSettings) -> LaunchResult:
+        """``flows.launch``, or ``flows.upgrade`` for ``if_exists="upgrade"``: a relaunch that fails after the old
+        cluster's state was taken pushes XCom ``upgrade`` (``savepoint_path``, ``pending``) before failing."""
+        from airflow_flink_k8s.core.errors import UpgradeRelaunchError
+        from airflow_flink_k8s.flows.launch import launch
+        from airflow_flink_k8s.flows.upgrade import UpgradeSettings, upgrade
+
+        if self.if_exists != "upgrade":
+            return launch(k8s, spec, run, settings, self.log)
+        try:
+            return upgrade(k8s, spec, run, settings, UpgradeSettings(str(self.upgrade_mode), self.savepoint_timeout),
+                           self.log)
+        except UpgradeRelaunchError as error:
+            context["ti"].xcom_push(key=UPGRADE_XCOM_KEY, value={
+                "mode": self.upgrade_mode, "savepoint_path": error.savepoint_path, "pending": True})
+            raise
 
     def _dry_run(self, spec: FlinkApplicationSpec, run: RunIdentity, *, namespace_given: bool) -> dict[str, Any]:
         """Log and return what launching ``spec`` would create and run; nothing is created."""

@@ -10,7 +10,10 @@ The tasks run one after the other on that cluster:
    ``launched`` is False, same job id); this is also what a retry of ``launch_fresh`` does.
 3. ``resume_latest``: ``if_exists="replace", restore="latest"`` deletes the cluster but keeps its HA data, and
    the new cluster resumes the same job id from its latest checkpoint (the checkpoint counter continues).
-4. ``teardown``: deletes the cluster and its HA data.
+4. ``upgrade_savepoint``: ``if_exists="upgrade", upgrade_mode="savepoint"`` with a new spec (parallelism 2): the
+   running job stops with a savepoint into ``<savepoint_base_dir>/orders-<day>`` and the new spec restores from it
+   (a new job id), in one task.
+5. ``teardown``: deletes the cluster and its HA data.
 
 Kubernetes HA: ``restore="latest"`` resumes from HA metadata, and the teardown deletes the HA ConfigMaps.
 """
@@ -40,6 +43,7 @@ with DAG(
         "flink_version": Param("2.3", type="string"),
         "ha_storage_dir": Param("hdfs:///flink/ha/k8s", type="string"),
         "checkpoint_base_dir": Param("hdfs:///flink/checkpoints", type="string"),
+        "savepoint_base_dir": Param("hdfs:///flink/savepoints", type="string"),
         "jobmanager_memory": Param("1600m", type="string"),
     },
 ) as dag:
@@ -62,6 +66,9 @@ with DAG(
     reuse = FlinkApplicationOperator(task_id="relaunch_reuse", restore="none", if_exists="reuse", **spec)
     resume = FlinkApplicationOperator(task_id="resume_latest", restore="latest", if_exists="replace",
                                       wait_until="checkpointed", **spec)
+    upgraded = {**spec, "parallelism": 2, "savepoint_base_dir": "{{ params.savepoint_base_dir }}"}
+    upgrade = FlinkApplicationOperator(task_id="upgrade_savepoint", if_exists="upgrade", upgrade_mode="savepoint",
+                                       wait_until="running", **upgraded)
     teardown = FlinkApplicationTeardownOperator(task_id="teardown", cluster_id=CLUSTER_ID,
                                                 namespace="{{ params.namespace }}", ha="kubernetes")
-    fresh >> reuse >> resume >> teardown
+    fresh >> reuse >> resume >> upgrade >> teardown

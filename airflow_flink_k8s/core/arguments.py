@@ -13,7 +13,10 @@ from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.names import HA_MODES, LEADER_HA_MODES
 
 LAUNCHERS = ("native", "cli")
-IF_EXISTS = ("fail", "reuse", "replace")
+IF_EXISTS = ("fail", "reuse", "replace", "upgrade")
+#: How ``if_exists="upgrade"`` carries the running job's state into the new spec (the Flink Kubernetes Operator's
+#: ``upgradeMode`` values).
+UPGRADE_MODES = ("savepoint", "last-state", "stateless")
 #: ``rest_endpoint.AccessMode`` and ``readiness.ReadinessLevel`` values, spelled out: DAG parsing loads this module
 #: and not those (a unit test keeps them equal).
 ACCESS_MODES = ("direct", "service", "proxy", "auto")
@@ -146,7 +149,8 @@ LAUNCH_RULES: dict[str, Rule] = {
     "zookeeper_conn_id": optional(text), "flink_bin": text, "cli_timeout": seconds, "flink_conf_dir": optional(text),
     "delete_timeout": seconds, "wait_until": optional(choice(*READINESS_TARGETS)), "wait_timeout": seconds,
     "wait_poll_interval": seconds, "access_mode": choice(*ACCESS_MODES), "deferrable": flag,
-    "adopt_native_clusters": flag, "keep_cluster": flag,
+    "adopt_native_clusters": flag, "keep_cluster": flag, "upgrade_mode": optional(choice(*UPGRADE_MODES)),
+    "savepoint_timeout": seconds,
 }
 TEARDOWN_RULES: dict[str, Rule] = {
     "cluster_id": cluster_id, "namespace": optional(namespace), "ha": choice(*HA_MODES), "keep_ha_data": flag,
@@ -177,12 +181,20 @@ def _settled(values: Mapping[str, Any], templated: Collection[str], *names: str)
 
 
 def check_launch_arguments(values: Mapping[str, Any], templated: Collection[str] = ()) -> None:
-    """The launch operator's arguments beside the spec (``LAUNCH_RULES``), and that ``keep_cluster`` goes with
-    ``wait_until="finished"``."""
+    """The launch operator's arguments beside the spec (``LAUNCH_RULES``), that ``keep_cluster`` goes with
+    ``wait_until="finished"`` and ``upgrade_mode`` exactly with ``if_exists="upgrade"``."""
     check_arguments(LAUNCH_RULES, values, templated)
     if values.get("keep_cluster") and values.get("wait_until") != "finished":
         raise FlinkSpecError("keep_cluster", "is used only with wait_until='finished' (the other waits never "
                              "delete the cluster)", values["keep_cluster"])
+    if not _settled(values, templated, "if_exists", "upgrade_mode"):
+        return
+    upgrading, mode = values.get("if_exists") == "upgrade", values.get("upgrade_mode")
+    if upgrading and mode is None:
+        raise FlinkSpecError("upgrade_mode", f"is required with if_exists='upgrade': one of {', '.join(UPGRADE_MODES)}"
+                             " (how the running job's state reaches the new spec)")
+    if not upgrading and mode is not None:
+        raise FlinkSpecError("upgrade_mode", "is used only with if_exists='upgrade'", mode)
 
 
 def check_teardown_arguments(values: Mapping[str, Any], templated: Collection[str] = ()) -> None:

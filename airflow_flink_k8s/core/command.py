@@ -42,6 +42,8 @@ def build_flink_command(
         argv += ["-p", str(spec.parallelism)]
     if spec.entry_class is not None:
         argv += ["-c", spec.entry_class]
+    if spec.allow_non_restored_state and spec.restore != "none":
+        argv += ["-s", spec.restore, "-n"]  # the client honours -n only beside -s (and overwrites the -D key)
     argv.append(spec.jar_uri)
     argv += list(spec.program_args)
     return argv

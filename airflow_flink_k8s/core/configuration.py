@@ -168,7 +168,7 @@ def _cluster_options(spec: FlinkApplicationSpec, options: Mapping[str, str]) -> 
             "execution.shutdown-on-attached-exit": False,
             "internal.cluster.execution-mode": "NORMAL",
             key_for("claim_mode", v): "NO_CLAIM",
-            key_for("ignore_unclaimed", v): False,
+            key_for("ignore_unclaimed", v): spec.allow_non_restored_state,
             "kubernetes.internal.jobmanager.entrypoint.class": APPLICATION_ENTRYPOINT,
             "blob.server.port": str(BLOB_SERVER_PORT),
             "taskmanager.rpc.port": str(TASKMANAGER_RPC_PORT),

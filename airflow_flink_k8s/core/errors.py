@@ -82,6 +82,20 @@ class SavepointError(FlinkK8sError, RuntimeError):
     """A stop-with-savepoint was refused, failed or did not finish in time; nothing was deleted."""
 
 
+class SavepointTimeoutError(SavepointError):
+    """A stop-with-savepoint Flink accepted did not finish in time: it may still complete and stop the job."""
+
+
+class UpgradeRelaunchError(FlinkK8sError, RuntimeError):
+    """An upgrade took the old cluster's state and removed it, then launching the new spec failed. The upgrade stays
+    recorded (``core.upgrade_plan``), so the next try finishes it; ``savepoint_path`` is where the state is (None
+    for ``last-state``: the HA metadata; and for ``stateless``)."""
+
+    def __init__(self, message: str, savepoint_path: str | None) -> None:
+        super().__init__(message)
+        self.savepoint_path = savepoint_path
+
+
 class JobTerminalError(FlinkK8sError, RuntimeError):
     """The job reached a state it will not leave; waiting longer cannot make it ready. ``state`` is a
     ``rest_api.JobState``."""

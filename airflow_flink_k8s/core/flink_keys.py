@@ -97,6 +97,7 @@ def _field_keys() -> dict[str, dict[str, str]]:
         "checkpoint_base_dir": "checkpoint_dir",
         "savepoint_base_dir": "savepoint_dir",
         "restore": "restore_path",
+        "allow_non_restored_state": "ignore_unclaimed",
     }
     for field_name, concept in spec_concepts.items():
         entries = _KEYS[concept]
@@ -132,8 +133,8 @@ MANAGED_KEYS: dict[str, str] = {
     "pipeline.classpaths": "none: the job jar must bundle its dependencies",
     "execution.savepoint-restore-mode": "none: the Flink CLI always writes NO_CLAIM",
     "execution.state-recovery.claim-mode": "none: the Flink CLI always writes NO_CLAIM",
-    "execution.savepoint.ignore-unclaimed-state": "none: the Flink CLI always overwrites it",
-    "execution.state-recovery.ignore-unclaimed-state": "none: the Flink CLI always overwrites it",
+    "execution.savepoint.ignore-unclaimed-state": "allow_non_restored_state",
+    "execution.state-recovery.ignore-unclaimed-state": "allow_non_restored_state",
     "jobmanager.rpc.address": "none: the launch points it at the cluster's Service",
     "jobmanager.rpc.port": "none: the Kubernetes launch fixes it at 6123",
     "blob.server.port": "none: the Kubernetes launch fixes it at 6124",

@@ -45,7 +45,7 @@ from airflow_flink_k8s.core.report_options import DEFAULT_RESTART_LIMIT
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError
 
 #: Spec fields that differ between launches of the same application without making it a different spec.
-_NOT_FINGERPRINTED = ("job_id", "restore")
+_NOT_FINGERPRINTED = ("job_id", "restore", "allow_non_restored_state")
 #: Spec fields added after clusters were launched with fingerprints: hashed only when set, so the fingerprint of a
 #: spec without them stays the one its cluster carries (``if_exists='reuse'`` still reattaches after an upgrade).
 _FINGERPRINTED_WHEN_SET = ("jobmanager_pod_template", "logging_files", "pod_template")
@@ -123,9 +123,13 @@ def mark(obj: dict[str, Any], labels: dict[str, str], annotations: dict[str, str
     return obj
 
 
-def check_if_exists(value: str) -> str:
-    if value not in IF_EXISTS:
-        raise FlinkSpecError("if_exists", f"must be one of {', '.join(IF_EXISTS)}", value)
+#: The ``if_exists`` values ``decide`` handles; ``upgrade`` has its own decision (``core.upgrade_plan``).
+DECIDED_IF_EXISTS = ("fail", "reuse", "replace")
+
+
+def check_if_exists(value: str, allowed: tuple[str, ...] = IF_EXISTS) -> str:
+    if value not in allowed:
+        raise FlinkSpecError("if_exists", f"must be one of {', '.join(allowed)}", value)
     return value
 
 
@@ -154,7 +158,7 @@ def decide(spec: FlinkApplicationSpec, run: RunIdentity, existing: dict[str, Any
     read for a retry (``launched_by_run``), classified with ``restart_limit``. ``reuse`` and ``replace`` act only
     on a cluster this provider launched or, with ``adopt_native_clusters``, a native Flink cluster no other
     controller owns (``core.ownership``); anything else raises ``NotOwnedError`` naming it, before any write."""
-    check_if_exists(if_exists)
+    check_if_exists(if_exists, DECIDED_IF_EXISTS)
     if existing is None:
         return Decision(Action.CREATE)
     if if_exists != "fail":

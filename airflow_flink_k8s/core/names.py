@@ -86,11 +86,22 @@ ANNOTATION_TRY = f"{ANNOTATION_PREFIX}/try-number"
 ANNOTATION_OWNER_UIDS = f"{ANNOTATION_PREFIX}/owner-uids"
 ANNOTATION_LOCK_EXPIRES = f"{ANNOTATION_PREFIX}/lock-expires"
 LAUNCH_LOCK_PREFIX = "flink-launch-lock-"
+#: Marks the ConfigMap that records an unfinished ``if_exists="upgrade"`` of the cluster id it names.
+ANNOTATION_UPGRADE_OF = f"{ANNOTATION_PREFIX}/upgrade-of"
+UPGRADE_RECORD_PREFIX = "flink-upgrade-"
+#: The key of the upgrade record's JSON in that ConfigMap's data.
+UPGRADE_RECORD_KEY = "upgrade.json"
 
 
 def launch_lock_name(cluster_id: str) -> str:
     """The cli launcher's lock ConfigMap (no ``app`` label, so HA clean-up never selects it)."""
     return f"{LAUNCH_LOCK_PREFIX}{cluster_id}"
+
+
+def upgrade_record_name(cluster_id: str) -> str:
+    """The ConfigMap recording an unfinished upgrade of the cluster (owned by nothing, so it outlives the old
+    Deployment; no ``app`` label, so HA clean-up never selects it)."""
+    return f"{UPGRADE_RECORD_PREFIX}{cluster_id}"
 
 
 def owned_object_names(cluster_id: str) -> tuple[tuple[str, str], ...]:

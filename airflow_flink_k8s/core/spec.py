@@ -108,7 +108,8 @@ class FlinkApplicationSpec:
 
     Mappings are stored as plain dicts and sequences as tuples; treat them as read-only.
     ``restore`` is ``"none"`` (fresh start), ``"latest"`` (resume from HA metadata; needs HA and the kept
-    ``job_id``) or a savepoint/checkpoint path with a scheme.
+    ``job_id``) or a savepoint/checkpoint path with a scheme. ``allow_non_restored_state`` lets a savepoint restore
+    skip the state of operators the new program no longer has (Flink's ``--allowNonRestoredState``).
     ``secret_mounts`` maps Kubernetes Secret names to the path each is mounted at; ``secret_env`` lists
     ``{"env": NAME, "secret": SECRET, "key": KEY}`` entries, each an environment variable from a Secret's key.
     Both reach the JobManager and TaskManager pods without the values entering the Flink configuration.
@@ -159,6 +160,7 @@ class FlinkApplicationSpec:
     checkpoint_interval: str | None = None
     job_id: str | None = None
     restore: str = "none"
+    allow_non_restored_state: bool = False
     flink_conf: Mapping[str, Any] = field(default_factory=dict)
     secret_mounts: Mapping[str, str] = field(default_factory=dict)
     secret_env: Sequence[Mapping[str, str]] = ()
@@ -493,6 +495,11 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
     if job_id is not None and (not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id)):
         raise FlinkSpecError("job_id", "must be 32 lowercase hexadecimal digits", job_id)
     restore = spec.restore
+    if not isinstance(spec.allow_non_restored_state, bool):
+        raise FlinkSpecError("allow_non_restored_state", "must be True or False", spec.allow_non_restored_state)
+    if spec.allow_non_restored_state and restore == "latest":
+        raise FlinkSpecError("allow_non_restored_state", "applies to a savepoint/checkpoint path restore, not to "
+                             "restore='latest' (a resume runs the job its HA metadata names)")
     if restore == "latest":
         if spec.ha == "none":
             raise FlinkSpecError(

@@ -91,6 +91,8 @@ class LaunchResult:
 def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity, settings: LaunchSettings,
            log: TaskLog) -> LaunchResult:
     """Launch ``spec`` for the task try ``run``, or reattach to the cluster it already runs (see the module)."""
+    if settings.if_exists == "upgrade":
+        raise ValueError("flows.launch does not upgrade: if_exists='upgrade' is flows.upgrade.upgrade")
     if settings.launcher == "native":
         check_native_options(spec)  # before anything is read, replaced or created
     for warning in spec_warnings(spec):

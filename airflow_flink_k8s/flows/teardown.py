@@ -7,15 +7,16 @@ savepoint fails the teardown before anything is deleted. It acts only on what it
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_flink_k8s.core import rest_api
-from airflow_flink_k8s.core.errors import FlinkSpecError, SavepointError
+from airflow_flink_k8s.core.errors import FlinkSpecError, SavepointError, SavepointTimeoutError
 from airflow_flink_k8s.core.names import ANNOTATION_JOB_ID
 from airflow_flink_k8s.core.ownership import check_manageable
 from airflow_flink_k8s.core.readiness import RestResponse
-from airflow_flink_k8s.core.rest_endpoint import AccessMode, resolve_rest_endpoint
+from airflow_flink_k8s.core.rest_endpoint import AccessMode, RestEndpoint, resolve_rest_endpoint
 from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
 from airflow_flink_k8s.flows.ha_state import HaLocation, remove_ha_data
@@ -71,38 +72,58 @@ def teardown(k8s: FlinkKubernetesHook, where: HaLocation, *, keep_ha_data: bool,
 
 
 def stop_with_savepoint(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, deployment: dict[str, Any],
-                        request: SavepointRequest, log: TaskLog) -> str:
+                        request: SavepointRequest, log: TaskLog,
+                        on_trigger: Callable[[str], None] | None = None) -> str:
     """Stop the Deployment's job with a savepoint (through the API server's service proxy) and return its
-    location; raise ``SavepointError`` with Flink's reason when it is refused, fails or does not finish in time."""
+    location; raise ``SavepointError`` with Flink's reason when it is refused, fails or does not finish in time.
+    ``on_trigger`` gets the savepoint's trigger id as soon as Flink accepted the stop."""
     job_id = request.job_id or (deployment["metadata"].get("annotations") or {}).get(ANNOTATION_JOB_ID)
     if not job_id:
         raise FlinkSpecError("job_id", "is required for savepoint=True when the cluster was not launched by "
                              "FlinkApplicationOperator (no job id recorded on its Deployment)")
-    endpoint = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=cluster_id,
-                                     namespace=namespace, api_server=k8s.api_server())
-    assert endpoint is not None
     where = f"Flink cluster {namespace}/{cluster_id}, job {job_id}"
-    with SyncFlinkRestClient(endpoint) as rest:
+    with SyncFlinkRestClient(_proxy(k8s, cluster_id, namespace)) as rest:
         answer = rest.trigger_stop_with_savepoint(job_id, request.directory, request.drain)
         if answer.status not in (200, 202):
             raise SavepointError(f"{where}: stop-with-savepoint was refused ({answer.status or answer.error}): "
                                  f"{_reason(answer)}")
         trigger = rest_api.parse_trigger_id(answer.body)
-        deadline = time.monotonic() + request.timeout
-        while time.monotonic() < deadline:
-            status = rest.savepoint_status(job_id, trigger)
-            if status.status in (401, 403):
-                raise SavepointError(f"{where}: reading the savepoint status was refused ({status.status}): "
-                                     f"{_reason(status)}")
-            if status.status == 200:
-                done, location, failure = rest_api.parse_savepoint_status(status.body)
-                if done and failure:
-                    raise SavepointError(f"{where}: the savepoint failed: {failure}")
-                if done and location:
-                    log.info("%s stopped with savepoint %s", where, location)
-                    return location
-            time.sleep(SAVEPOINT_POLL_INTERVAL)
-    raise SavepointError(f"{where}: no savepoint within {request.timeout:.0f} s; nothing was deleted")
+        if on_trigger is not None:
+            on_trigger(trigger)
+        return _await(rest, where, job_id, trigger, request.timeout, log)
+
+
+def await_savepoint(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, job_id: str, trigger: str, *,
+                    timeout: float, log: TaskLog) -> str:
+    """The location of the savepoint a stop-with-savepoint ``trigger`` of ``job_id`` takes, once it is complete;
+    ``SavepointError`` when it failed, is unknown to the JobManager or does not finish within ``timeout``."""
+    with SyncFlinkRestClient(_proxy(k8s, cluster_id, namespace)) as rest:
+        return _await(rest, f"Flink cluster {namespace}/{cluster_id}, job {job_id}", job_id, trigger, timeout, log)
+
+
+def _proxy(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str) -> RestEndpoint:
+    endpoint = resolve_rest_endpoint(AccessMode.PROXY, leader_address=None, cluster_id=cluster_id,
+                                     namespace=namespace, api_server=k8s.api_server())
+    assert endpoint is not None
+    return endpoint
+
+
+def _await(rest: SyncFlinkRestClient, where: str, job_id: str, trigger: str, timeout: float, log: TaskLog) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = rest.savepoint_status(job_id, trigger)
+        if status.status in (401, 403):
+            raise SavepointError(f"{where}: reading the savepoint status was refused ({status.status}): "
+                                 f"{_reason(status)}")
+        if status.status == 200:
+            done, location, failure = rest_api.parse_savepoint_status(status.body)
+            if done and failure:
+                raise SavepointError(f"{where}: the savepoint failed: {failure}")
+            if done and location:
+                log.info("%s stopped with savepoint %s", where, location)
+                return location
+        time.sleep(SAVEPOINT_POLL_INTERVAL)
+    raise SavepointTimeoutError(f"{where}: no savepoint within {timeout:.0f} s; nothing was deleted")
 
 
 def _reason(answer: RestResponse) -> str:

@@ -161,6 +161,7 @@ def run_demo(workdir: Path) -> list[dict[str, Any]]:
             if dag_id == "backfill_rerun":
                 conf.pop("ha")  # that example is Kubernetes HA only
                 conf.pop("zookeeper_quorum")
+                conf["savepoint_base_dir"] = f"file://{workdir}/savepoints"
             print(f"\n== airflow dags test {dag_id} {logical_date or ''} (ha={ha})", flush=True)
             timeline, stop = Timeline(), threading.Event()
             watcher = threading.Thread(target=_watch_levels, daemon=True,

@@ -73,7 +73,7 @@ def _conf(tmp_path: Path) -> dict[str, object]:
     """The sandbox's values for the examples' params (the fixture's kubelet runs image ``flink:2.3.0``)."""
     return {"namespace": NS, "image": "flink:2.3.0", "flink_version": "2.3.0", "jar_uri": JAR, "ha": "kubernetes",
             "ha_storage_dir": f"file://{tmp_path}/ha", "checkpoint_base_dir": f"file://{tmp_path}/checkpoints",
-            "jobmanager_memory": "1024m"}
+            "savepoint_base_dir": f"file://{tmp_path}/savepoints", "jobmanager_memory": "1024m"}
 
 
 def _checkpoint_number(path: str) -> int:
@@ -140,13 +140,14 @@ def test_batch_to_stream_handoff_starts_the_stream_where_the_batch_job_ended_and
 
 
 @pytest.mark.flink
-def test_backfill_rerun_reattaches_then_resumes_then_tears_down(
+def test_backfill_rerun_reattaches_then_resumes_then_upgrades_then_tears_down(
     run_dag: DagRunner, sandbox: LocalKubernetes, tmp_path: Path
 ) -> None:
     when = datetime(2026, 3, 7, tzinfo=UTC)
     dag_run = run_dag(_example("backfill_rerun"), run_conf=_conf(tmp_path), logical_date=when, run_after=when)
     assert task_states(dag_run) == {name: "success" for name in
-                                    ("launch_fresh", "relaunch_reuse", "resume_latest", "teardown")}
+                                    ("launch_fresh", "relaunch_reuse", "resume_latest", "upgrade_savepoint",
+                                     "teardown")}
     fresh, reuse, resume = (xcom_value(dag_run, t) for t in ("launch_fresh", "relaunch_reuse", "resume_latest"))
     cluster_id = "orders-20260307"
     assert fresh["cluster_id"] == cluster_id and fresh["launched"] is True
@@ -155,6 +156,10 @@ def test_backfill_rerun_reattaches_then_resumes_then_tears_down(
     assert (resume["launched"], resume["job_id"]) == (True, fresh["job_id"])
     assert _checkpoint_number(resume["ready"]["checkpoint_path"]) > \
         _checkpoint_number(fresh["ready"]["checkpoint_path"]), "the resumed job restarted its checkpoint counter"
+    upgraded = xcom_value(dag_run, "upgrade_savepoint")
+    assert upgraded["upgrade"]["action"] == "upgrade" and upgraded["job_id"] != fresh["job_id"]
+    assert upgraded["upgrade"]["savepoint_path"].startswith(f"file://{tmp_path}/savepoints/{cluster_id}/savepoint-")
+    assert upgraded["ready"]["job_state"] == "RUNNING"
     assert xcom_value(dag_run, "teardown")["deleted"] is True
     assert sandbox.pods(NS, f"app={cluster_id}") == []
     assert sandbox.get(f"/apis/apps/v1/namespaces/{NS}/deployments/{cluster_id}") is None

@@ -20,6 +20,10 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
  * <p>Arguments: {@code --start-offset N} (default 0), {@code --rate N} records per second (default 10) and
  * {@code --fail-after-seconds N} (default: never), which makes a task throw that many seconds after it first sees a
  * record, so that the job fails with a known root cause when the cluster allows no restarts.
+ *
+ * <p>{@code --log-every N} (default: never) prints {@code checkpointing-job: record V} to the TaskManager's output
+ * for the first record and then every N-th record each subtask of the generator emits: the generator's position is
+ * state, so after a restore the printed values continue from where the stopped job was.
  */
 public final class CheckpointingJob {
 
@@ -33,12 +37,14 @@ public final class CheckpointingJob {
         long startOffset = 0L;
         double rate = 10.0;
         long failAfterSeconds = -1L;
+        long logEvery = -1L;
         for (int i = 0; i < args.length; i++) {
             String name = args[i];
-            if (!name.equals("--start-offset") && !name.equals("--rate") && !name.equals("--fail-after-seconds")) {
+            if (!name.equals("--start-offset") && !name.equals("--rate") && !name.equals("--fail-after-seconds")
+                    && !name.equals("--log-every")) {
                 throw new IllegalArgumentException(
                         "unknown argument " + name
-                                + " (expected --start-offset N, --rate N or --fail-after-seconds N)");
+                                + " (expected --start-offset N, --rate N, --fail-after-seconds N or --log-every N)");
             }
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException(name + ": a value must follow");
@@ -49,6 +55,8 @@ public final class CheckpointingJob {
                     startOffset = Long.parseLong(value);
                 } else if (name.equals("--fail-after-seconds")) {
                     failAfterSeconds = Long.parseLong(value);
+                } else if (name.equals("--log-every")) {
+                    logEvery = Long.parseLong(value);
                 } else {
                     rate = Double.parseDouble(value);
                 }
@@ -60,6 +68,9 @@ public final class CheckpointingJob {
             }
             if (name.equals("--fail-after-seconds") && failAfterSeconds < 0) {
                 throw new IllegalArgumentException("--fail-after-seconds: must be >= 0, got " + value);
+            }
+            if (name.equals("--log-every") && logEvery < 1) {
+                throw new IllegalArgumentException("--log-every: must be >= 1, got " + value);
             }
             if (name.equals("--rate") && !(rate > 0)) {
                 throw new IllegalArgumentException("--rate: must be > 0 records/s, got " + value);
@@ -79,6 +90,9 @@ public final class CheckpointingJob {
                         RateLimiterStrategy.perSecond(rate),
                         Types.LONG);
         DataStream<Long> numbers = env.fromSource(source, WatermarkStrategy.noWatermarks(), "generator");
+        if (logEvery >= 1) {
+            numbers = numbers.map(new LogEvery(logEvery)).returns(Types.LONG);
+        }
         if (failAfterSeconds >= 0) {
             numbers = numbers.map(new FailAfter(failAfterSeconds * 1000L)).returns(Types.LONG);
         }
@@ -86,6 +100,25 @@ public final class CheckpointingJob {
                 .reduce((left, right) -> left + right)
                 .sinkTo(new DiscardingSink<>());
         env.execute(JOB_NAME);
+    }
+
+    /** Passes records through, printing the first one and then every {@code every}-th. */
+    static final class LogEvery implements MapFunction<Long, Long> {
+        private static final long serialVersionUID = 1L;
+        private final long every;
+        private transient long seen;
+
+        LogEvery(long every) {
+            this.every = every;
+        }
+
+        @Override
+        public Long map(Long value) {
+            if (seen++ % every == 0) {
+                System.out.println(JOB_NAME + ": record " + value);
+            }
+            return value;
+        }
     }
 
     /** Passes records through until {@code failAfterMs} after the first one, then throws. */

@@ -401,8 +401,8 @@ def test_a_field_added_later_changes_the_fingerprint_only_when_set() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ check_if_exists
-@pytest.mark.parametrize("value", ["fail", "reuse", "replace"])
-def test_the_three_if_exists_values_are_accepted(value: str) -> None:
+@pytest.mark.parametrize("value", ["fail", "reuse", "replace", "upgrade"])
+def test_the_four_if_exists_values_are_accepted(value: str) -> None:
     assert check_if_exists(value) == value
 
 
@@ -410,4 +410,4 @@ def test_another_if_exists_value_is_refused_naming_the_field_and_the_choices() -
     with pytest.raises(FlinkSpecError) as refused:
         check_if_exists("overwrite")
     assert refused.value.field == "if_exists"
-    assert str(refused.value) == "if_exists: must be one of fail, reuse, replace, got 'overwrite'"
+    assert str(refused.value) == "if_exists: must be one of fail, reuse, replace, upgrade, got 'overwrite'"
