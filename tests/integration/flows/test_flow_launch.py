@@ -139,7 +139,7 @@ def test_restore_latest_without_a_checkpoint_fails_before_any_write(
 
 
 def test_settings_name_a_bad_if_exists() -> None:
-    with pytest.raises(FlinkSpecError, match=r"^if_exists: must be one of fail, reuse, replace, got 'keep'"):
+    with pytest.raises(FlinkSpecError, match=r"^if_exists: must be one of fail, reuse, replace, upgrade, got 'keep'"):
         LaunchSettings(if_exists="keep")
 
 
@@ -161,8 +161,8 @@ def test_the_native_launcher_refuses_an_option_it_does_not_render_before_replaci
         k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog) -> None:
     launch(k8s, make_spec(), RUN, LaunchSettings(), log)
     before = k8s.get("Deployment", "orders", NAMESPACE)
-    refused = make_spec(flink_conf={"kubernetes.hostnetwork.enabled": "true"})
-    with pytest.raises(FlinkSpecError, match=r"flink_conf\['kubernetes.hostnetwork.enabled'\]: is not rendered by "
+    refused = make_spec(flink_conf={"security.kerberos.login.keytab": "/etc/security/flink.keytab"})
+    with pytest.raises(FlinkSpecError, match=r"flink_conf\['security.kerberos.login.keytab'\]: is not rendered by "
                                              r"the native launcher: use launcher='cli'"):
         launch(k8s, refused, RunIdentity("etl", "launch", "manual__2026-01-02", 1),
                LaunchSettings(if_exists="replace"), log)
