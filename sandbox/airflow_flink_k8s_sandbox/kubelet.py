@@ -83,6 +83,9 @@ LOOPBACK_OPTIONS = {
     "taskmanager.bind-host": POD_IP,
     "taskmanager.host": POD_IP,
 }
+#: A container's ``/tmp`` is its own: a pod's Flink temp files (the RPC system's jar, blob caches, working dirs,
+#: JAAS files) and the scripts' pid file go to this dir of the pod's, where the image's defaults would put them.
+POD_TMP_DIR = "tmp"
 
 
 def _now() -> str:
@@ -397,6 +400,7 @@ class LocalKubelet:
             threading.Timer(1.0, self.wake.set).start()
             return
         conf_dir = self._conf_dir(local, container, mounts, flink_home)
+        (local.directory / POD_TMP_DIR).mkdir(parents=True, exist_ok=True)
         try:
             env = self._environment(local, container, flink_home, conf_dir, mounts)
         except ContainerConfigError as exc:
@@ -470,6 +474,7 @@ class LocalKubelet:
             for option in PORT_OPTIONS.get(container_port, ()):
                 conf[option] = str(host_port)
         conf.update(LOOPBACK_OPTIONS)
+        conf.setdefault("io.tmp.dirs", str(local.directory / POD_TMP_DIR))  # the JVM's default: the container's /tmp
         if local.labels.get("component") == "taskmanager":
             jobmanager = self._jobmanager_of(local)
             if jobmanager is not None and 6123 in jobmanager.ports:
@@ -492,6 +497,7 @@ class LocalKubelet:
             "FLINK_HOME": str(flink_home), "FLINK_CONF_DIR": str(conf_dir),
             "FLINK_LOG_DIR": str(local.directory / "log"), "FLINK_PLUGINS_DIR": str(flink_home / "plugins"),
             "HOSTNAME": local.name, "KUBECONFIG": str(local.directory / "kubeconfig"), "HOME": str(local.directory),
+            "TMPDIR": str(local.directory / POD_TMP_DIR), "FLINK_PID_DIR": str(local.directory / POD_TMP_DIR),
         })
         field_values = {"status.podIP": POD_IP, "status.hostIP": POD_IP, "metadata.name": local.name,
                         "metadata.namespace": local.namespace, "spec.nodeName": NODE_NAME,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from airflow_flink_k8s_sandbox.flink_client import run_flink_application
+from airflow_flink_k8s_sandbox.kubelet import ANNOTATION_PID
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
 from tests.fixtures.flink import flink_versions
 
@@ -87,6 +88,18 @@ def test_real_client_deploys_and_flink_elects_its_leader_on_the_emulator(
         assert json.loads(response.read())["state"] == "RUNNING"
     taskmanagers = local_kubernetes.pods(NAMESPACE, f"app={cluster_id},component=taskmanager")
     assert taskmanagers and all(p["status"]["phase"] == "Running" for p in taskmanagers)
+    # A container's /tmp is its own: each JVM unpacked its RPC system's jar into its pod's temp dir, not the host's.
+    for pod in [*local_kubernetes.pods(NAMESPACE, f"app={cluster_id},component=jobmanager"), *taskmanagers]:
+        pod_tmp = Path(_environ(pod)["TMPDIR"])
+        assert pod_tmp.is_relative_to(local_kubernetes.workdir), pod_tmp
+        assert list(pod_tmp.glob("flink-rpc-*.jar")), f"{pod['metadata']['name']}: {sorted(pod_tmp.iterdir())}"
+
+
+def _environ(pod: dict) -> dict[str, str]:
+    """The environment of the pod's process, as the kubelet started it."""
+    pid = pod["metadata"]["annotations"][ANNOTATION_PID]
+    return dict(item.decode().split("=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                if b"=" in item)
 
 
 def test_leadership_holds_and_checkpoints_complete_with_a_409_on_every_third_configmap_write(
