@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -140,6 +141,12 @@ def _begin(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
              spec.namespace, upgrade_record_name(spec.cluster_id))
     if options.mode != "savepoint":
         return record
+    try:  # the savepoint's trigger and path are recorded by updates: one must be allowed before the job is stopped
+        record = _update_record(k8s, spec, record)
+    except KubernetesApiError:
+        with suppress(KubernetesApiError):
+            _drop_record(k8s, spec)
+        raise
     return _take_savepoint(k8s, spec, existing, record, options, log)
 
 

@@ -257,6 +257,44 @@ class ComboRun:
         assert self.exists(self.cluster_id)[:1] == [f"deployment/{self.cluster_id}"], "a refused stop deleted"
         return dag_run
 
+    def upgrade(self, **extra: Any) -> Any:
+        """Upgrade the running cluster to a new spec (another rate) with a savepoint; the upgrade's record is
+        created, updated with the savepoint's trigger and path, and deleted once the new cluster exists."""
+        self.running_cluster()
+        return self.run(("FlinkApplicationOperator", "upgrade", self.launch_args(
+            self.cluster_id, if_exists="upgrade", upgrade_mode="savepoint", program_args=["--rate", "20"],
+            **extra)))
+
+    def upgrade_refused_before_the_stop(self) -> Any:
+        """An upgrade whose record cannot be updated fails before the job is stopped: the same cluster runs on."""
+        before = self.deployment_uid(self.cluster_id)
+        dag_run = self.upgrade()
+        assert self.deployment_uid(self.cluster_id) == before, "a refused upgrade replaced the cluster"
+        assert self.k8s.get(f"/api/v1/namespaces/{self.combo.namespace}/configmaps/flink-upgrade-{self.cluster_id}") \
+            is None, "a refused upgrade left its record"
+        job = self.k8s.get(f"/api/v1/namespaces/{self.combo.namespace}/services/{self.cluster_id}-rest:rest/proxy/"
+                           f"jobs/{self.running_cluster()['job_id']}")
+        assert job["state"] == "RUNNING", f"a refused upgrade stopped the job: {job['state']}"
+        return dag_run
+
+    def delete_configmaps(self) -> Any:
+        """With Kubernetes HA, the teardown's HA clean-up; with ZooKeeper HA, the end of a (stateless) upgrade of a
+        second cluster, whose record is deleted once the new cluster exists."""
+        if self.combo.ha == "kubernetes":
+            return self.teardown_gone()
+        assert task_states(self.launch_new()) == {"launch": "success"}
+        dag_run = self.run(("FlinkApplicationOperator", "upgrade", self.launch_args(
+            PROBE, if_exists="upgrade", upgrade_mode="stateless", program_args=["--rate", "20"])))
+        ns = self.combo.namespace
+        _admin_request(self.k8s, "DELETE", f"/api/v1/namespaces/{ns}/configmaps/flink-upgrade-{PROBE}")
+        _admin_request(self.k8s, "DELETE", f"/apis/apps/v1/namespaces/{ns}/deployments/{PROBE}")
+        self.k8s.wait_for("the probe cluster to be gone", lambda: not self.exists(PROBE), timeout=120)
+        return dag_run
+
+    def deployment_uid(self, cluster_id: str) -> str | None:
+        deployment = self.k8s.get(f"/apis/apps/v1/namespaces/{self.combo.namespace}/deployments/{cluster_id}")
+        return deployment["metadata"]["uid"] if deployment else None
+
     def timed_out_wait(self) -> Any:
         """A wait that times out: its report shows the JobManager's pods and log tail."""
         self.running_cluster()
@@ -279,7 +317,8 @@ OPERATIONS: dict[tuple[str, str], Callable[[ComboRun], Any]] = {
     ("deployments", "delete"): ComboRun.teardown_gone,
     ("services", "get"): ComboRun.teardown_gone,
     ("configmaps", "get"): ComboRun.teardown_gone,
-    ("configmaps", "delete"): ComboRun.teardown_gone,
+    ("configmaps", "delete"): ComboRun.delete_configmaps,
+    ("configmaps", "update"): ComboRun.upgrade_refused_before_the_stop,
     ("pods", "list"): ComboRun.teardown_gone,
     ("configmaps", "watch"): ComboRun.deferred_wait,
     ("pods", "watch"): ComboRun.deferred_wait,
@@ -405,7 +444,8 @@ class _UnderTheMinimalRole:
         assert operation is not None, (
             f"{combo.combo.role_file.name} grants {verb} on {resource} but no operation here is known to need it: "
             "add the operation to OPERATIONS (and docs/rbac.md), or remove the verb from the Role")
-        if operation in (ComboRun.proxy_poke, ComboRun.stop_with_savepoint, ComboRun.timed_out_wait):
+        if operation in (ComboRun.proxy_poke, ComboRun.stop_with_savepoint, ComboRun.timed_out_wait,
+                         ComboRun.upgrade_refused_before_the_stop):
             combo.running_cluster()
         combo.load(without(combo.combo.role()["rules"], group, resource, verb))
         # A watch established under the full Role is not authorized again until it reconnects (as on a real API
@@ -445,6 +485,21 @@ class _UnderTheMinimalRole:
             timeout=180)
         assert ("delete", "pods") in combo.jobmanager_calls()
         assert combo.refusals(before) == [], "an identity was refused a call under the documented Roles"
+
+    def test_upgrade_with_savepoint(self, combo: ComboRun) -> None:
+        """``if_exists="upgrade"`` under the Role: the job is stopped with a savepoint and the new spec restores it."""
+        combo.wait_for_checkpoint()
+        combo.load()
+        before = combo.k8s.emulator.stats()["request_seq"]
+        old = combo.running_cluster()
+        dag_run = combo.upgrade(wait_until="running", deferrable=True)
+        assert task_states(dag_run) == {"upgrade": "success"}
+        result = xcom_value(dag_run, "upgrade")
+        assert result["upgrade"]["action"] == "upgrade" and result["job_id"] != old["job_id"]
+        savepoint = Path(result["upgrade"]["savepoint_path"].removeprefix("file://"))
+        assert (savepoint / "_metadata").is_file(), savepoint  # Flink wrote it
+        assert combo.refusals(before) == [], "an identity was refused a call under the documented Roles"
+        combo.launched = result
 
     def test_teardown_with_savepoint(self, combo: ComboRun) -> None:
         combo.wait_for_checkpoint()
