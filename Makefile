@@ -30,7 +30,7 @@ test: flink
 
 # The unit tier: pure core and flows, no JVM, ZooKeeper or sandbox process (runs before `make flink` is needed).
 unit: deps
-	CI=$${CI:-true} $(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+	CI=$${CI:-true} $(PY) -m pytest -q -n $(TEST_WORKERS) tests/unit $(PYTEST_ARGS)
 
 # The oldest supported Airflow and cncf-kubernetes (constraints-floor.txt) in a venv of their own: the unit tier, the
 # example DAGs' parse and one launch + wait on the sandbox (the state-machine example) with dag.test().

@@ -49,6 +49,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_flink_k8s.core.arguments import SENSOR_RULES, check_sensor_arguments
+from airflow_flink_k8s.core.names import REST_PORT
 from airflow_flink_k8s.core.report_options import (
     DEFAULT_LOG_TAIL_LINES,
     DEFAULT_RESTART_LIMIT,
@@ -131,7 +132,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         zookeeper_conn_id: str | None = None,
         zookeeper_quorum: str | None = None,
         zookeeper_root: str = "/flink",
-        rest_port: int = 8081,
+        rest_port: int = REST_PORT,
         rest_scheme: str = "http",
         rest_ca_file: str | None = None,
         rest_verify: bool = True,

@@ -9,8 +9,8 @@ log, every part bounded in size.
 Like :mod:`airflow_flink_k8s.core.readiness` it is sans-I/O: a report is a generator that yields :class:`PodsRequest`
 and :class:`PodLogRequest`, is sent an :class:`Answer` for each, and returns the text. The wait
 (:mod:`airflow_flink_k8s.flows.wait`) runs reports inside its steps (pods from its watch cache when async);
-:func:`run_report` drives one alone with blocking ``list_pods``/``pod_log``. Reading pods and logs is best effort: a
-refused or failed request becomes a line saying why (:func:`answer_of`), never an error hiding the real failure.
+Reading pods and logs is best effort: a refused or failed request becomes a line saying why (:func:`answer_of`),
+never an error hiding the real failure.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_flink_k8s.core import sansio
 from airflow_flink_k8s.core.errors import JobTerminalError
 from airflow_flink_k8s.core.names import CONTAINER_NAME, jobmanager_pods_selector, taskmanager_pods_selector
 from airflow_flink_k8s.core.readiness import Readiness
@@ -423,20 +422,6 @@ def _pods_and_log(target: ReportTarget, leader_address: str | None) -> Generator
 
 # ----------------------------------------------------------------------------------------------- drivers
 NO_KUBERNETES = "no Kubernetes connection (kubernetes_conn_id is None)"
-ListPods = Callable[[str, str], list[dict[str, Any]]]
-ReadLog = Callable[..., str]
-
-
-def run_report(steps: Steps, list_pods: ListPods | None, pod_log: ReadLog | None) -> Any:
-    """Drive a report (:func:`airflow_flink_k8s.core.sansio.run`) with blocking ``list_pods(namespace, selector)``
-    and ``pod_log(name, namespace, ...)``; ``None`` for them: no Kubernetes connection."""
-
-    def handle(request: PodsRequest | PodLogRequest) -> Answer:
-        return answer_of(lambda: _call(request, list_pods, pod_log))
-
-    return sansio.run(steps, handle)
-
-
 def answer_of(call: Callable[[], Any]) -> Answer:
     """``Answer(call())``, or an ``Answer`` with the error's text: reading pods and logs is best effort."""
     try:
@@ -449,16 +434,6 @@ def log_call_kwargs(request: PodLogRequest) -> dict[str, Any]:
     """The keyword arguments of a hook's ``pod_log``/``apod_log`` for ``request``."""
     return {"container": request.container, "tail_lines": request.fetch_lines, "previous": request.previous,
             "limit_bytes": request.limit_bytes}
-
-
-def _call(request: PodsRequest | PodLogRequest, list_pods: ListPods | None, pod_log: ReadLog | None) -> Any:
-    if isinstance(request, PodsRequest):
-        if list_pods is None:
-            raise RuntimeError(NO_KUBERNETES)
-        return list_pods(request.namespace, request.label_selector)
-    if pod_log is None:
-        raise RuntimeError(NO_KUBERNETES)
-    return pod_log(request.pod, request.namespace, **log_call_kwargs(request))
 
 
 def describe_error(error: Exception) -> str:

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.core.errors import FlinkSpecError
 from airflow_flink_k8s.core.job_id import java_string_hash
-from airflow_flink_k8s.core.names import FLINK_CONF_DIR_IN_POD, POD_TEMPLATE_DIR, USER_ARTIFACTS_DIR_IN_POD
+from airflow_flink_k8s.core.names import (
+    FLINK_CONF_DIR_IN_POD,
+    FLINK_CONFIG_VOLUME,
+    POD_TEMPLATE_DIR,
+    POD_TEMPLATE_VOLUME,
+    USER_ARTIFACTS_DIR_IN_POD,
+)
 
 if TYPE_CHECKING:
     from airflow_flink_k8s.core.spec import FlinkApplicationSpec
@@ -152,7 +158,7 @@ def flink_volumes(spec: FlinkApplicationSpec) -> list[tuple[str, str]]:
     return [("user-artifacts-volume", artifacts_dir(spec)),
             *((f"{name}-volume", path) for name, path in spec.secret_mounts.items()),
             *((volume, path) for volume, _, path in claims), *hadoop,
-            ("flink-config-volume", conf_dir(spec)), ("pod-template-volume", POD_TEMPLATE_DIR)]
+            (FLINK_CONFIG_VOLUME, conf_dir(spec)), (POD_TEMPLATE_VOLUME, POD_TEMPLATE_DIR)]
 
 
 def host_network(spec: FlinkApplicationSpec) -> bool:

@@ -67,8 +67,10 @@ from airflow_flink_k8s.core.logging_files import LOGGING_FILES as LOGGING_FILES
 from airflow_flink_k8s.core.logging_files import shipped_logging_files
 from airflow_flink_k8s.core.names import (
     BLOB_SERVER_PORT,
+    FLINK_CONFIG_VOLUME,
     JOBMANAGER_RPC_PORT,
     POD_TEMPLATE_DIR,
+    POD_TEMPLATE_VOLUME,
     REST_PORT,
     common_labels,
     config_map_name,
@@ -165,17 +167,18 @@ def _deployment(spec: FlinkApplicationSpec, conf_items: list[str], configuration
     if hadoop is not None:  # HadoopConfMountDecorator, with an existing ConfigMap
         mounts.append({"mountPath": HADOOP_CONF_DIR_IN_POD, "name": HADOOP_CONF_VOLUME})
         volumes.append({"configMap": {"name": hadoop}, "name": HADOOP_CONF_VOLUME})
-    mounts.append({"mountPath": conf_dir(spec), "name": "flink-config-volume"})
+    mounts.append({"mountPath": conf_dir(spec), "name": FLINK_CONFIG_VOLUME})
     volumes.append(
         {
             "configMap": {"items": [{"key": k, "path": k} for k in conf_items], "name": config_map_name(cid)},
-            "name": "flink-config-volume",
+            "name": FLINK_CONFIG_VOLUME,
         }
     )
     if spec.taskmanager_pod_template is not None:
-        mounts.append({"mountPath": POD_TEMPLATE_DIR, "name": "pod-template-volume"})
+        mounts.append({"mountPath": POD_TEMPLATE_DIR, "name": POD_TEMPLATE_VOLUME})
         item = {"key": TASKMANAGER_POD_TEMPLATE_FILE, "path": TASKMANAGER_POD_TEMPLATE_FILE}
-        volumes.append({"configMap": {"items": [item], "name": f"pod-template-{cid}"}, "name": "pod-template-volume"})
+        volumes.append({"configMap": {"items": [item], "name": pod_template_config_map_name(cid)},
+                        "name": POD_TEMPLATE_VOLUME})
     on_host_network = host_network(spec)
     container = {
         "args": ["bash", "-c", start],  # CmdJobManagerDecorator

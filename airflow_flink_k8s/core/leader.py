@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from airflow_flink_k8s.core.errors import LeaderDataError as LeaderDataError
+from airflow_flink_k8s.core.names import legacy_leader_config_map_name
 
 #: Annotation holding fabric8's leader election record on the leader ConfigMap.
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
@@ -220,7 +221,7 @@ def _new_layout_value(data: Mapping[str, str], kind: str, job_id: str | None) ->
 
 
 def _check_old_layout_name(name: str, kind: str, job_id: str | None) -> None:
-    expected = f"-{job_id}-jobmanager-leader" if job_id else f"-{kind}-leader"
+    expected = legacy_leader_config_map_name("", f"{job_id}-jobmanager" if job_id else kind)
     if not name.endswith(expected) or len(name) == len(expected):
         raise LeaderDataError(
             f"ConfigMap {name} is not the 1.13-1.14 leader map of component "

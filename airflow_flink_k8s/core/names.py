@@ -3,6 +3,8 @@ defined once, here. Flink's own names are the ones its native Kubernetes client 
 
 from __future__ import annotations
 
+from airflow_flink_k8s.core.versions import FlinkVersion
+
 # ----------------------------------------------------------------- HA modes
 #: ``ha`` values a launch accepts; a wait needs leader data, so it accepts the HA ones only.
 HA_MODES = ("none", "kubernetes", "zookeeper")
@@ -33,6 +35,20 @@ def pod_template_config_map_name(cluster_id: str) -> str:
 def cluster_config_map_name(cluster_id: str) -> str:
     """``<cid>-cluster-config-map``: Kubernetes HA leader data (1.15+)."""
     return f"{cluster_id}-cluster-config-map"
+
+
+def legacy_leader_config_map_name(cluster_id: str, component: str) -> str:
+    """``<cid>-<component>-leader``: Kubernetes HA leader data of one component (1.13-1.14; a job's component is
+    ``<job-id>-jobmanager``)."""
+    return f"{cluster_id}-{component}-leader"
+
+
+def leader_config_map_name(cluster_id: str, flink_version: str, component: str = "restserver") -> str:
+    """The ConfigMap holding ``component``'s leader in that Flink version: ``<cid>-cluster-config-map`` (1.15+),
+    else ``<cid>-<component>-leader``."""
+    if FlinkVersion.parse(flink_version).at_least(1, 15):
+        return cluster_config_map_name(cluster_id)
+    return legacy_leader_config_map_name(cluster_id, component)
 
 
 def selector_labels(cluster_id: str) -> dict[str, str]:
@@ -68,6 +84,8 @@ def taskmanager_pods_selector(cluster_id: str) -> str:
 # ----------------------------------------------------------------- ports and paths in the pod
 REST_PORT, JOBMANAGER_RPC_PORT, BLOB_SERVER_PORT, TASKMANAGER_RPC_PORT = 8081, 6123, 6124, 6122
 FLINK_CONF_DIR_IN_POD = "/opt/flink/conf"
+#: Volume names of Flink's pod decorators: the Flink configuration and the TaskManager pod template.
+FLINK_CONFIG_VOLUME, POD_TEMPLATE_VOLUME = "flink-config-volume", "pod-template-volume"
 USER_ARTIFACTS_DIR_IN_POD = "/opt/flink/artifacts"
 POD_TEMPLATE_DIR = "/opt/flink/pod-template"
 #: Where Flink mounts its own volumes; a Secret cannot be mounted there too.

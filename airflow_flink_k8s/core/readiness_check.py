@@ -10,6 +10,7 @@ from typing import Any
 from airflow_flink_k8s.core.arguments import check_sensor_arguments
 from airflow_flink_k8s.core.failure_report import ReportTarget
 from airflow_flink_k8s.core.leader import LeaderInfo, parse_kubernetes_leader
+from airflow_flink_k8s.core.names import REST_PORT
 from airflow_flink_k8s.core.readiness import Evaluation, evaluate_readiness
 from airflow_flink_k8s.core.report_options import (
     DEFAULT_LOG_TAIL_LINES,
@@ -38,7 +39,7 @@ class ReadinessCheck:
     zookeeper_conn_id: str | None = None
     zookeeper_quorum: str | None = None
     zookeeper_root: str = "/flink"
-    rest_port: int = 8081
+    rest_port: int = REST_PORT
     rest_scheme: str = "http"
     rest_ca_file: str | None = None
     rest_verify: bool = True

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from airflow_flink_k8s.core.names import rest_service_name
+from airflow_flink_k8s.core.names import REST_PORT, rest_service_name
 
 
 class AccessMode(StrEnum):
@@ -62,7 +62,7 @@ class RestEndpoint:
 
 
 def resolve_rest_endpoint(mode: str | AccessMode, *, leader_address: str | None, cluster_id: str, namespace: str,
-                          api_server: ApiServer | None, rest_port: int = 8081, scheme: str = "http",
+                          api_server: ApiServer | None, rest_port: int = REST_PORT, scheme: str = "http",
                           ca_file: str | None = None) -> RestEndpoint | None:
     """The endpoint for ``mode``; None when it cannot be known yet (``direct`` before a leader is published)."""
     mode = AccessMode.parse(mode)

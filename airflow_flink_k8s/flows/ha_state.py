@@ -142,8 +142,8 @@ def _drop_keys(k8s: FlinkKubernetesHook, configmap: dict[str, Any], namespace: s
         if current is None or body is None:
             return []
         keys = job_graph_keys(current)
-        try:
-            k8s.replace(body, namespace)
+        try:  # a transient answer is retried; one that was applied anyway then meets a 409 and is read anew
+            retrying_call(functools.partial(k8s.replace, body, namespace), f"PUT ConfigMap {namespace}/{name}")
         except KubernetesApiError as exc:
             if exc.status != 409:
                 raise

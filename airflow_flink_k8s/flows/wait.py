@@ -72,6 +72,7 @@ from airflow_flink_k8s.core.failure_report import (
 )
 from airflow_flink_k8s.core.leader import DEFAULT_SKEW, LeaderInfo
 from airflow_flink_k8s.core.log_redaction import redact_log
+from airflow_flink_k8s.core.names import leader_config_map_name
 from airflow_flink_k8s.core.readiness import Readiness, RestRequest, RestResponse
 from airflow_flink_k8s.core.readiness_check import ReadinessCheck
 from airflow_flink_k8s.core.rest_api import JobState, job_exceptions_path, parse_root_cause
@@ -348,10 +349,9 @@ class SyncWait:
         check = self.check
         if check.ha == "zookeeper":
             return self._zookeeper_leader()
-        from airflow_flink_k8s.hooks.configmap_watch import leader_configmap_name
         from airflow_flink_k8s.hooks.retry import TRANSIENT_STATUSES
 
-        name = leader_configmap_name(check.cluster_id, check.flink_version)
+        name = leader_config_map_name(check.cluster_id, check.flink_version)
         try:
             configmap = self._hook().get_configmap(name, check.namespace)
         except KubernetesApiError as error:
@@ -570,9 +570,9 @@ class _ZooKeeperLeaderSource:
 async def _leader_source(check: ReadinessCheck) -> AsyncIterator[_KubernetesLeaderSource | _ZooKeeperLeaderSource]:
     """The leader source for the check's HA mode, closed on exit."""
     if check.ha == "kubernetes":
-        from airflow_flink_k8s.hooks.configmap_watch import leader_configmap_name, watch_configmap
+        from airflow_flink_k8s.hooks.configmap_watch import watch_configmap
 
-        async with watch_configmap(leader_configmap_name(check.cluster_id, check.flink_version), check.namespace,
+        async with watch_configmap(leader_config_map_name(check.cluster_id, check.flink_version), check.namespace,
                                    check.kubernetes_conn_id or "kubernetes_default") as subscription:
             with suppress(TimeoutError):  # the first step sees what the poke's GET would, not "not listed yet"
                 await asyncio.wait_for(subscription.listed(), check.rest_timeout)

@@ -6,18 +6,8 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
-from airflow_flink_k8s.core.names import cluster_config_map_name
-from airflow_flink_k8s.core.versions import FlinkVersion
 from airflow_flink_k8s.hooks import namespace_watch
 from airflow_flink_k8s.hooks.namespace_watch import CONFIGMAPS, NamespaceWatch, Subscription
-
-
-def leader_configmap_name(cluster_id: str, flink_version: str, component: str = "restserver") -> str:
-    """The ConfigMap holding ``component``'s leader: ``<cid>-cluster-config-map`` (1.15+), else
-    ``<cid>-<comp>-leader``."""
-    if FlinkVersion.parse(flink_version).at_least(1, 15):
-        return cluster_config_map_name(cluster_id)
-    return f"{cluster_id}-{component}-leader"
 
 
 def watch_configmap(name: str, namespace: str, kubernetes_conn_id: str = "kubernetes_default",

@@ -144,18 +144,24 @@ class FlinkKubernetesHook:
     def pod_log(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None,
                 previous: bool = False, limit_bytes: int | None = None) -> str:
         """A container's log (``kubectl logs``; ``previous``: its last terminated instance). Any refusal, 404
-        included, raises ``KubernetesApiError`` with the API's reason."""
+        included, raises ``KubernetesApiError`` with the API's reason; a transient answer is retried as every read
+        is (:meth:`apod_log` likewise)."""
         from kubernetes.client.exceptions import ApiException
 
-        try:
-            answer = self.api_client.call_api(
-                f"{object_path('Pod', namespace, name)}/log", "GET",
-                query_params=_log_query(container, tail_lines, previous, limit_bytes),
-                header_params={"Accept": "text/plain"}, auth_settings=["BearerToken"],
-                _return_http_data_only=True, _preload_content=False, _request_timeout=60)
-        except ApiException as exc:
-            raise api_error(exc, "GET", f"log of pod {namespace}/{name}") from None
-        return answer.data.decode("utf-8", errors="replace")
+        what = f"log of pod {namespace}/{name}"
+
+        def get() -> str:
+            try:
+                answer = self.api_client.call_api(
+                    f"{object_path('Pod', namespace, name)}/log", "GET",
+                    query_params=_log_query(container, tail_lines, previous, limit_bytes),
+                    header_params={"Accept": "text/plain"}, auth_settings=["BearerToken"],
+                    _return_http_data_only=True, _preload_content=False, _request_timeout=60)
+            except ApiException as exc:
+                raise api_error(exc, "GET", what) from None
+            return str(answer.data.decode("utf-8", errors="replace"))
+
+        return retrying_call(get, f"GET {what}", attempts=READ_ATTEMPTS, first_wait=READ_FIRST_WAIT)
 
     async def alist_pods(self, namespace: str, label_selector: str | None = None) -> builtins.list[dict[str, Any]]:
         """:meth:`list_pods` with the connection's async client (a wait reads JobManager pods from its shared watch

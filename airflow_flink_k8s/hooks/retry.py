@@ -4,6 +4,10 @@ again with exponential back-off and each retry is logged; any other failure rais
 Writes (``retrying_call``) wait 0.5, 1, 2 s between 4 attempts; reads (``FlinkKubernetesHook.request`` GETs)
 use the same policy with ``READ_ATTEMPTS`` and ``READ_FIRST_WAIT``. ``aretrying_call`` is the same policy for
 coroutines.
+
+The one loop that is not a call under this policy is the shared watch (``namespace_watch.NamespaceWatch._run``): a
+list+watch is not a call that ends, it re-lists forever with its own capped back-off while subscribers wait, and it
+reacts to statuses a call never sees (410: list again at once; 401: once more with the credentials read anew).
 """
 
 from __future__ import annotations

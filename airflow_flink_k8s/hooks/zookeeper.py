@@ -40,7 +40,6 @@ from airflow.sdk import BaseHook
 from airflow_flink_k8s.core.errors import FlinkSpecError, LeaderDataError
 from airflow_flink_k8s.core.ha_data import JOB_GRAPH_ZNODES, check_zookeeper_root, latest_znode_checkpoint
 from airflow_flink_k8s.core.leader import LeaderInfo, decode_zookeeper_leader
-from airflow_flink_k8s.core.rest_api import normalize_job_id
 from airflow_flink_k8s.core.zookeeper_connection import (
     ZOOKEEPER_AUTH_SCHEMES,
     ZOOKEEPER_CONN_TYPE,
@@ -316,14 +315,6 @@ class FlinkZooKeeperHook(BaseHook):
         except NoNodeError:
             return None
         return decode_zookeeper_leader(data)
-
-    def latest_checkpoint_exists(self, cluster_id: str, root: str = DEFAULT_ROOT, job_id: str | None = None) -> bool:
-        """Whether a completed checkpoint is registered in HA: a node under ``<root>/<cid>/jobs/<jobid>/checkpoints``.
-
-        Without ``job_id``, any job of the cluster counts.
-        """
-        found = self.checkpointed_job_ids(cluster_id, root)
-        return bool(found) if job_id is None else normalize_job_id(job_id) in found
 
     def checkpointed_job_ids(self, cluster_id: str, root: str = DEFAULT_ROOT) -> list[str]:
         """The cluster's jobs (sorted) with at least one completed checkpoint registered in ZooKeeper.

@@ -11,13 +11,13 @@ import pytest
 
 from airflow_flink_k8s.core.failure_report import (
     ReportTarget,
-    run_report,
     timeout_report,
 )
 from airflow_flink_k8s.core.readiness import Readiness
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, KubernetesApiError
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from tests.paths import DATA_DIR
+from tests.report_driver import run_report
 
 DATA = DATA_DIR / "failure"
 TARGET = ReportTarget("crashloop", "flink", log_tail_lines=50)

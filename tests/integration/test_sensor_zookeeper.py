@@ -167,17 +167,14 @@ def test_checkpoints_are_registered_in_zookeeper_and_the_cluster_data_can_be_del
     job_id = zk_deployed.sensor(target="checkpointed").execute({})["job_id"]
     hook = FlinkZooKeeperHook("zk_flink")
     try:
-        assert hook.latest_checkpoint_exists(CLUSTER_ID, "/flink", job_id)
         assert hook.checkpointed_job_ids(CLUSTER_ID, "/flink") == [job_id]
-        assert hook.latest_checkpoint_exists(CLUSTER_ID, "/flink")
-        assert not hook.latest_checkpoint_exists(CLUSTER_ID, "/flink", "0" * 31 + "1")
-        assert not hook.latest_checkpoint_exists("no-such-cluster", "/flink")
+        assert hook.checkpointed_job_ids("no-such-cluster", "/flink") == []
         for cluster in zk_deployed.clusters:
             cluster.stop()
         assert hook.delete_cluster_data(CLUSTER_ID, "/flink")
         assert hook.get_conn().exists(f"/flink/{CLUSTER_ID}") is None
         assert hook.get_conn().exists("/flink") is not None  # only this cluster's data went
         assert not hook.delete_cluster_data(CLUSTER_ID, "/flink")
-        assert not hook.latest_checkpoint_exists(CLUSTER_ID, "/flink", job_id)
+        assert hook.checkpointed_job_ids(CLUSTER_ID, "/flink") == []
     finally:
         hook.close()

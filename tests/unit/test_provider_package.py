@@ -61,6 +61,24 @@ def test_importing_the_package_operators_and_sensors_loads_no_kubernetes_zookeep
     assert any(m == "airflow_flink_k8s.operators" for m in report["added"])
 
 
+def test_every_public_name_of_the_package_imports_without_an_io_client() -> None:
+    """``airflow_flink_k8s.__all__`` loads its names on first use: each one resolves, and none pulls in kubernetes,
+    kazoo or an HTTP client (the core stays pure)."""
+    script = (
+        "import sys, json\n"
+        "import airflow_flink_k8s as package\n"
+        "found = {name: type(getattr(package, name)).__name__ for name in package.__all__}\n"
+        "print(json.dumps({'found': found, 'all': sorted(sys.modules)}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    import airflow_flink_k8s
+
+    assert sorted(report["found"]) == sorted(airflow_flink_k8s.__all__)
+    assert [m for m in report["all"] if m.split(".")[0] in (*HEAVY, "httpx", "aiohttp")] == []
+
+
 def test_the_zookeeper_connection_form_reaches_airflows_connection_ui() -> None:
     """Through the real ProvidersManager and the API service the UI's form is built from: the fields, their labels,
     widgets and defaults (the values the form writes to the extra), and the standard fields relabelled or hidden."""

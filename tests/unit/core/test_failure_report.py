@@ -17,7 +17,6 @@ from airflow_flink_k8s.core.failure_report import (
     job_failure_report,
     jobmanager_failure,
     log_request,
-    run_report,
     timeout_report,
     trim_stacktrace,
 )
@@ -25,6 +24,7 @@ from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
 from airflow_flink_k8s.core.rest_api import JobState, parse_root_cause
 from airflow_flink_k8s.hooks.kubernetes import KubernetesApiError
 from tests.paths import DATA_DIR
+from tests.report_driver import run_report
 
 DATA = DATA_DIR / "failure"
 TARGET = ReportTarget("crashloop", "flink", log_tail_lines=50)
