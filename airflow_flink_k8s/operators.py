@@ -173,7 +173,7 @@ class FlinkApplicationOperator(BaseOperator):
         self.is_dry_run = dry_run  # not ``dry_run``: that is BaseOperator's method (render the templated fields)
         self.web_ui_url_template = None if web_ui_url_template is None else check_web_ui_url_template(
             web_ui_url_template)
-        self._created: tuple[str, str] | None = None
+        self._created: tuple[str, str, str] | None = None  # namespace, cluster id, uid of what this try created
         check_launch_arguments(self.launch_arguments(), self.template_fields)
         spec_values = {name: getattr(self, name) for name in SPEC_FIELDS}
         if not is_templated(spec_values):  # else the spec is checked once rendered, before any API call
@@ -253,8 +253,8 @@ class FlinkApplicationOperator(BaseOperator):
         if self.is_dry_run:
             return self._dry_run(spec, run, namespace_given=bool(namespace))
         launched = self._launch_or_upgrade(context, FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings)
-        if launched.created:
-            self._created = (spec.namespace, spec.cluster_id)
+        if launched.created_uid is not None:
+            self._created = (spec.namespace, spec.cluster_id, launched.created_uid)
         result = launched.xcom
         context["ti"].xcom_push(key=FlinkWebUILink.XCOM_KEY, value=result["web_ui_url"])
         if self.wait_until is None:
@@ -322,7 +322,8 @@ class FlinkApplicationOperator(BaseOperator):
             from airflow_flink_k8s.triggers import FlinkJobManagerReadyTrigger
 
             trigger = FlinkJobManagerReadyTrigger(**asdict(check), poll_interval=self.wait_poll_interval,
-                                                  end_time=end_time, delete_on_kill=self._created is not None)
+                                                  end_time=end_time,
+                                                  created_uid=None if self._created is None else self._created[2])
             self.defer(trigger=trigger, method_name="execute_complete",
                        timeout=timedelta(seconds=self.wait_timeout + 60))
         outcome = asyncio.run(wait(check, poll_interval=self.wait_poll_interval, end_time=end_time, log=self.log))
@@ -381,14 +382,14 @@ class FlinkApplicationOperator(BaseOperator):
                         delete_timeout=self.delete_timeout, savepoint=None, log=self.log)
 
     def on_kill(self) -> None:
-        """Delete the cluster this try created (its owned objects cascade)."""
+        """Delete the cluster this try created (its owned objects cascade), unless another launch has replaced it
+        since (``delete_created_cluster``)."""
         if self._created is None:
             return
+        from airflow_flink_k8s.flows.cluster_deletion import delete_created_cluster
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
-        namespace, cluster_id = self._created
-        self.log.info("task killed: deleting Flink cluster %s/%s", namespace, cluster_id)
-        FlinkKubernetesHook(self.kubernetes_conn_id).delete("Deployment", cluster_id, namespace)
+        delete_created_cluster(FlinkKubernetesHook(self.kubernetes_conn_id), *self._created, log=self.log)
 
 
 class FlinkApplicationTeardownOperator(BaseOperator):

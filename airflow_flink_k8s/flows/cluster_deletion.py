@@ -12,6 +12,7 @@ import time
 from airflow_flink_k8s.core.errors import KubernetesApiError, LaunchRollbackError
 from airflow_flink_k8s.core.names import cluster_pods_selector, owned_object_names
 from airflow_flink_k8s.core.ownership import check_manageable
+from airflow_flink_k8s.flows import TaskLog
 from airflow_flink_k8s.flows.ownership import owned_by
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, object_path
 from airflow_flink_k8s.hooks.retry import retrying_call
@@ -57,21 +58,35 @@ def delete_cluster(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *,
         time.sleep(1.0)
 
 
-def _delete_deployment(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, uid: str) -> None:
-    body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground",
+def delete_created_cluster(k8s: FlinkKubernetesHook, namespace: str, cluster_id: str, uid: str, *,
+                           log: TaskLog) -> None:
+    """A task killed after its try created the cluster: delete that Deployment (its owned objects and pods follow
+    in the background), without waiting; a cluster another launch created under the id since is left alone."""
+    log.info("task killed: deleting Flink cluster %s/%s (the Deployment this try created, uid %s)", namespace,
+             cluster_id, uid)
+    if not _delete_deployment(k8s, cluster_id, namespace, uid, propagation="Background"):
+        log.info("Flink cluster %s/%s: another launch has replaced the one this try created; left alone",
+                 namespace, cluster_id)
+
+
+def _delete_deployment(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, uid: str, *,
+                       propagation: str = "Foreground") -> bool:
+    """DELETE the Deployment if it is still the one with ``uid``; False when it was replaced (or is gone)."""
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation,
             "preconditions": {"uid": uid}}
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
         try:
-            retrying_call(lambda: k8s.request("DELETE", object_path("Deployment", namespace, cluster_id), body=body,
-                                              what=f"delete Deployment {namespace}/{cluster_id} (uid {uid})"),
-                          f"delete Deployment {cluster_id}")
-            return
+            answer = retrying_call(lambda: k8s.request(
+                "DELETE", object_path("Deployment", namespace, cluster_id), body=body,
+                what=f"delete Deployment {namespace}/{cluster_id} (uid {uid})"), f"delete Deployment {cluster_id}")
+            return answer is not None
         except KubernetesApiError as exc:
             current = k8s.get("Deployment", cluster_id, namespace) if exc.status == 409 else None
             if exc.status == 409 and (current is None or current["metadata"]["uid"] != uid):
-                return  # already replaced by another launch: the one we meant is gone
+                return False  # already replaced by another launch: the one we meant is gone
             if exc.status != 409 or attempt == _CONFLICT_ATTEMPTS:
                 raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def roll_back(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, failure: BaseException, *,

@@ -79,13 +79,17 @@ class LaunchSettings:
 
 @dataclass(frozen=True)
 class LaunchResult:
-    """What a launch did: ``spec`` with the job id the cluster runs, whether this launch created the cluster,
-    and ``xcom`` (``cluster_id``, ``namespace``, ``job_id``, ``rest_url``, ``checkpoint_dir``, ``savepoint_dir``,
-    ``flink_version``, ``web_ui_url``, ``launched``)."""
+    """What a launch did: ``spec`` with the job id the cluster runs, the uid of the Deployment this launch created
+    (None when it reattached), and ``xcom`` (``cluster_id``, ``namespace``, ``job_id``, ``rest_url``,
+    ``checkpoint_dir``, ``savepoint_dir``, ``flink_version``, ``web_ui_url``, ``launched``)."""
 
     spec: FlinkApplicationSpec
-    created: bool
+    created_uid: str | None
     xcom: dict[str, Any]
+
+    @property
+    def created(self) -> bool:
+        return self.created_uid is not None
 
 
 def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity, settings: LaunchSettings,
@@ -109,7 +113,7 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
     if decision.action is Action.AWAIT:
         return _after_lost_race(k8s, spec, run, settings, existing, log)
     if decision.action is Action.REATTACH:
-        return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created=False)
+        return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None)
     if decision.action is Action.REPLACE:
         assert existing is not None
         delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=settings.delete_timeout,
@@ -127,11 +131,11 @@ def _launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: Run
     log.info("launching %s with job id %s (checkpoints under %s/%s)", spec.cluster_id, spec.job_id,
              spec.checkpoint_dir, spec.job_id)
     try:
-        launcher.launch(spec, launch_labels(run), launch_annotations(spec, run, spec.job_id),
-                        before_owned=lambda: _prepare_ha(k8s, spec, settings, log))
+        deployment = launcher.launch(spec, launch_labels(run), launch_annotations(spec, run, spec.job_id),
+                                     before_owned=lambda: _prepare_ha(k8s, spec, settings, log))
     except ClusterIdTakenError as lost:
         return _after_lost_race(k8s, spec, run, settings, lost.holder, log)
-    return _result(k8s, spec, settings, created=True)
+    return _result(k8s, spec, settings, created_uid=deployment["metadata"]["uid"])
 
 
 def _prepare_ha(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings,
@@ -160,7 +164,7 @@ def _after_lost_race(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: 
         config = k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace) if winner else None
     decision = decide_after_lost_race(spec, run, winner, settings.if_exists, config)
     log.info("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, decision.reason)
-    return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created=False)
+    return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None)
 
 
 def await_concurrent_launch(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *, timeout: float,
@@ -241,7 +245,7 @@ def _with_web_ui_template(k8s: FlinkKubernetesHook, settings: LaunchSettings) ->
 
 
 def _result(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings, *,
-            created: bool) -> LaunchResult:
+            created_uid: str | None) -> LaunchResult:
     """The launch's XCom; ``launched`` is False when it reattached. ``web_ui_url`` is the template's URL, else the
     API server's service-proxy URL."""
     url = None if settings.web_ui_url_template is None else web_ui_url(
@@ -251,9 +255,9 @@ def _result(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: Laun
                                       namespace=spec.namespace, api_server=k8s.api_server())
         assert proxy is not None
         url = proxy.base_url + "/"
-    return LaunchResult(spec, created, {
+    return LaunchResult(spec, created_uid, {
         "cluster_id": spec.cluster_id, "namespace": spec.namespace, "job_id": spec.job_id,
         "rest_url": service_rest_url(spec.cluster_id, spec.namespace),
         "checkpoint_dir": spec.checkpoint_dir, "savepoint_dir": spec.savepoint_dir,
-        "flink_version": str(spec.version), "web_ui_url": url, "launched": created,
+        "flink_version": str(spec.version), "web_ui_url": url, "launched": created_uid is not None,
     })

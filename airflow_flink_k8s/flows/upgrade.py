@@ -99,7 +99,7 @@ def upgrade(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdenti
     if decision.action is UpgradeAction.REATTACH:
         if record is not None:
             _drop_record(k8s, spec)
-        return _with_info(_result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created=False),
+        return _with_info(_result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None),
                           info)
     if decision.action in (UpgradeAction.CREATE, UpgradeAction.REPLACE):
         if existing is not None:

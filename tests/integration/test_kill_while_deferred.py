@@ -98,12 +98,20 @@ def test_a_launch_killed_while_deferred_deletes_the_cluster_its_try_created_and_
     assert (xcom_value(created_run, "launch")["launched"], xcom_value(reattached_run, "launch")["launched"]) == (
         True, False)
     created, reattached = stored_triggers()[-2:]  # this test's two deferrals, in order
-    assert (created["delete_on_kill"], reattached["delete_on_kill"]) == (True, False)
     deployment = f"/apis/apps/v1/namespaces/{NS}/deployments/{CID}"
     uid = sandbox.get(deployment)["metadata"]["uid"]
+    assert (created["created_uid"], reattached["created_uid"]) == (uid, None)
 
     cancelled_by_user(reattached)  # a try that only reattached: the cluster stays
     assert sandbox.get(deployment)["metadata"]["uid"] == uid
+    assert sandbox.pods(NS, f"app={CID},component=jobmanager")
+
+    # A try whose cluster another launch has replaced since (its Deployment had another uid): the kill must not
+    # delete the cluster now running under the id. The DELETE it would send without the uid succeeds (the harm).
+    replaced = {**created, "created_uid": "0" * 8 + "-0000-0000-0000-" + "0" * 12}
+    cancelled_by_user(replaced)
+    still = sandbox.get(deployment)
+    assert still is not None and still["metadata"]["uid"] == uid, "a kill deleted a cluster its try did not create"
     assert sandbox.pods(NS, f"app={CID},component=jobmanager")
 
     cancelled_by_user(created)  # the try that created it: the cluster goes, pods and all
