@@ -11,7 +11,7 @@ export AIRFLOW_FLINK_K8S_CACHE ?= $(HOME)/.cache/airflow-flink-k8s
 # The provider comes first: the sandbox distribution depends on it, and pip 23 resolves editables in order.
 $(VENV)/.installed: pyproject.toml sandbox/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[sandbox,test,bench,dev]' -e ./sandbox
+	$(VENV)/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[sandbox,test,bench,dev,openlineage]' -e ./sandbox
 	touch $@
 
 deps: $(VENV)/.installed

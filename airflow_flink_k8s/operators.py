@@ -174,6 +174,7 @@ class FlinkApplicationOperator(BaseOperator):
         self.web_ui_url_template = None if web_ui_url_template is None else check_web_ui_url_template(
             web_ui_url_template)
         self._created: tuple[str, str, str] | None = None  # namespace, cluster id, uid of what this try created
+        self._launch_result: dict[str, Any] | None = None  # for the OpenLineage facet
         check_launch_arguments(self.launch_arguments(), self.template_fields)
         spec_values = {name: getattr(self, name) for name in SPEC_FIELDS}
         if not is_templated(spec_values):  # else the spec is checked once rendered, before any API call
@@ -255,7 +256,7 @@ class FlinkApplicationOperator(BaseOperator):
         launched = self._launch_or_upgrade(context, FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings)
         if launched.created_uid is not None:
             self._created = (spec.namespace, spec.cluster_id, launched.created_uid)
-        result = launched.xcom
+        result = self._launch_result = launched.xcom
         context["ti"].xcom_push(key=FlinkWebUILink.XCOM_KEY, value=result["web_ui_url"])
         if self.wait_until is None:
             return result
@@ -333,7 +334,7 @@ class FlinkApplicationOperator(BaseOperator):
         """After the wait: the launch result plus the readiness details, or the failure Flink reported."""
         from airflow_flink_k8s.sensors import readiness_from_event
 
-        launch = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
+        launch = self._launch_result = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
         if self.wait_until == _FINISHED:
             return self._finished(launch, event)
         ready = readiness_from_event(event, launch["cluster_id"])
@@ -380,6 +381,13 @@ class FlinkApplicationOperator(BaseOperator):
                            getattr(self, "zookeeper_root"), launch["flink_version"])  # noqa: B009
         return teardown(FlinkKubernetesHook(self.kubernetes_conn_id), where, keep_ha_data=False,
                         delete_timeout=self.delete_timeout, savepoint=None, log=self.log)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Called by Airflow's OpenLineage provider: the Flink job this task launched or reattached, as a run facet
+        of the task's COMPLETE event (:mod:`airflow_flink_k8s.core.lineage_facet`)."""
+        from airflow_flink_k8s.lineage import launch_lineage
+
+        return launch_lineage(self._launch_result)
 
     def on_kill(self) -> None:
         """Delete the cluster this try created (its owned objects cascade), unless another launch has replaced it

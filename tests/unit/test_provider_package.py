@@ -58,6 +58,8 @@ def test_importing_the_package_operators_and_sensors_loads_no_kubernetes_zookeep
     assert loaded_heavy == [], loaded_heavy
     added_http = [m for m in report["added"] if m.split(".")[0] in ("httpx", "http", "aiohttp")]
     assert added_http == [], added_http
+    added_lineage = [m for m in report["added"] if "openlineage" in m.split(".")]
+    assert added_lineage == [], added_lineage
     assert any(m == "airflow_flink_k8s.operators" for m in report["added"])
 
 
