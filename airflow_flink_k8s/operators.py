@@ -258,7 +258,7 @@ class FlinkApplicationOperator(BaseOperator):
         result = launched.xcom
         context["ti"].xcom_push(key=FlinkWebUILink.XCOM_KEY, value=result["web_ui_url"])
         if self.wait_until is None:
-            return result
+            return self._emitted(context, result)
         return self._wait(context, launched.spec, result)
 
     def _launch_or_upgrade(self, context: Context, k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec,
@@ -334,10 +334,18 @@ class FlinkApplicationOperator(BaseOperator):
 
         launch = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
         if self.wait_until == _FINISHED:
-            return self._finished(launch, event)
+            return self._emitted(context, self._finished(launch, event))
         ready = readiness_from_event(event, launch["cluster_id"])
         self.log.info("Flink cluster %s reached %s: %s", launch["cluster_id"], self.wait_until, event.get("message"))
-        return {**launch, "ready": ready}
+        return self._emitted(context, {**launch, "ready": ready})
+
+    def _emitted(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
+        """``result``, its Asset event metadata set on the task's outlets (``core.asset_metadata``)."""
+        from airflow_flink_k8s.assets import attach_event_extra
+        from airflow_flink_k8s.core.asset_metadata import launch_extra
+
+        attach_event_extra(self, context, launch_extra(result, self.wait_until))
+        return result
 
     def _finished(self, launch: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
         """A bounded job ended (or the wait gave up): delete the cluster once the job is globally terminal (unless
@@ -437,6 +445,8 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         return {name: getattr(self, name) for name in TEARDOWN_RULES}
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_flink_k8s.assets import attach_event_extra
+        from airflow_flink_k8s.core.asset_metadata import teardown_extra
         from airflow_flink_k8s.flows.ha_state import HaLocation
         from airflow_flink_k8s.flows.teardown import SavepointRequest, teardown
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, resolve_namespace
@@ -447,7 +457,9 @@ class FlinkApplicationTeardownOperator(BaseOperator):
                            self.zookeeper_root)
         savepoint = SavepointRequest(self.savepoint_dir, self.drain, self.job_id, self.savepoint_timeout) \
             if self.savepoint else None
-        return teardown(FlinkKubernetesHook(self.kubernetes_conn_id), where, keep_ha_data=self.keep_ha_data,
-                        delete_timeout=self.delete_timeout, savepoint=savepoint, log=self.log,
-                        adopt_native_clusters=self.adopt_native_clusters,
-                        remove_orphaned_ha_data=self.remove_orphaned_ha_data)
+        result = teardown(FlinkKubernetesHook(self.kubernetes_conn_id), where, keep_ha_data=self.keep_ha_data,
+                          delete_timeout=self.delete_timeout, savepoint=savepoint, log=self.log,
+                          adopt_native_clusters=self.adopt_native_clusters,
+                          remove_orphaned_ha_data=self.remove_orphaned_ha_data)
+        attach_event_extra(self, context, teardown_extra(result))
+        return result
