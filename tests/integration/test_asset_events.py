@@ -2,7 +2,8 @@
 producer ``flink_stream_assets`` runs with ``dag.test()`` (a deferred launch waiting for ``running``, then a poking
 sensor waiting for ``checkpointed``); Airflow's own AssetEvent rows carry the job id Flink lists and a checkpoint
 whose ``_metadata`` is on disk, and queue the consumer ``flink_checkpoint_consumer``, whose run the scheduler's own
-code creates from the queue and which reads the events. One launch serves every assertion."""
+code creates from the queue and which reads the events; a teardown stopping the job with a savepoint emits the
+savepoint Flink wrote. One launch serves every assertion."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ from tests.waiting import wait_until
 
 PRODUCER, CONSUMER, CLUSTER = "flink_stream_assets", "flink_checkpoint_consumer", "orders-stream"
 STARTED, CHECKPOINTED = "flink_orders_stream_started", "flink_orders_stream_checkpointed"
+
+#: The stream's teardown, stopping the job with a savepoint, with an outlet of its own.
+TEARDOWN = """
+import datetime
+from airflow.sdk import DAG, Asset
+from airflow_flink_k8s.operators import FlinkApplicationTeardownOperator
+
+with DAG("flink_stream_stop", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
+    FlinkApplicationTeardownOperator(task_id="stop", cluster_id="orders-stream", namespace="flink", savepoint=True,
+                                     savepoint_dir="{savepoints}", outlets=[Asset("flink_orders_stream_stopped")])
+"""
 
 
 @pytest.fixture
@@ -153,3 +165,15 @@ def test_the_stream_emits_started_and_checkpointed_events_with_flinks_ids_and_th
     assert xcom_value(consumer_run, "use_checkpoint") == {
         "job_id": job["jid"], "cluster_id": CLUSTER, "checkpoint_id": checkpointed["checkpoint_id"],
         "checkpoint_path": checkpointed["checkpoint_path"], "source_run_id": dag_run.run_id}
+
+    # The teardown's event: the savepoint Flink stopped the job with (on disk), and what was deleted.
+    stop_run = run_dag(TEARDOWN.format(savepoints=f"file://{tmp_path}/savepoints"))
+    assert task_states(stop_run) == {"stop": "success"}
+    stopped = _events(stop_run.run_id)["flink_orders_stream_stopped"]
+    assert (stopped["cluster_id"], stopped["namespace"], stopped["reached"]) == (CLUSTER, NS, "deleted")
+    savepoint = re.fullmatch(rf"file:({tmp_path}/savepoints/savepoint-{job['jid'][:6]}-\w+)",
+                             stopped["savepoint_path"])
+    assert savepoint, stopped["savepoint_path"]
+    assert (Path(savepoint.group(1)) / "_metadata").is_file()
+    assert stopped["ha_data_removed"] and stopped["ha_data_kept"] is False
+    assert sandbox.get(f"/apis/apps/v1/namespaces/{NS}/deployments/{CLUSTER}") is None
