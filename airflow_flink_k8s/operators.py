@@ -175,6 +175,10 @@ class FlinkApplicationOperator(BaseOperator):
             web_ui_url_template)
         self._created: tuple[str, str] | None = None
         check_launch_arguments(self.launch_arguments(), self.template_fields)
+        if dry_run:  # only then: DAG parsing of a real launch stays as cheap as before
+            from airflow_flink_k8s.core.asset_metadata import check_dry_run_outlets
+
+            check_dry_run_outlets(dry_run, self.outlets)
         spec_values = {name: getattr(self, name) for name in SPEC_FIELDS}
         if not is_templated(spec_values):  # else the spec is checked once rendered, before any API call
             spec = self.build_spec(self.namespace or "default")  # type: ignore[attr-defined]
@@ -251,6 +255,9 @@ class FlinkApplicationOperator(BaseOperator):
             adopt_native_clusters=self.adopt_native_clusters, web_ui_url_template=self.web_ui_url_template)
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
         if self.is_dry_run:
+            from airflow_flink_k8s.core.asset_metadata import check_dry_run_outlets
+
+            check_dry_run_outlets(True, self.outlets)  # outlets may have been added since (``task >> asset``)
             return self._dry_run(spec, run, namespace_given=bool(namespace))
         launched = self._launch_or_upgrade(context, FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings)
         if launched.created:

@@ -12,8 +12,10 @@ e.g. the job id of a sensor waiting for ``leader``); the others only when known.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from airflow_flink_k8s.core.errors import FlinkSpecError
 
 #: ``reached`` of a launch that did not wait: its objects were created (or reattached to); Flink confirmed nothing.
 SUBMITTED = "submitted"
@@ -23,6 +25,15 @@ ALREADY_GONE = "already_gone"
 
 #: Readiness details (``core.readiness.Readiness.details``) carried over as they are, when known.
 _READINESS_KEYS = ("job_state", "checkpoint_id", "checkpoint_path", "checkpoint_time")
+
+
+def check_dry_run_outlets(dry_run: bool, outlets: Sequence[object]) -> None:
+    """A dry run creates nothing, yet Airflow emits an event for every outlet of a task that succeeds: refuse
+    outlets on a dry run, whose events would tell consumers a stream started."""
+    if dry_run and outlets:
+        raise FlinkSpecError("outlets", "must be empty with dry_run=True (a dry run creates nothing, and Airflow "
+                             "emits an Asset event for every outlet of a task that succeeds)",
+                             [str(outlet) for outlet in outlets])
 
 
 def launch_extra(result: Mapping[str, Any], wait_until: str | None) -> dict[str, Any]:

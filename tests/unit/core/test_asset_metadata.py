@@ -114,3 +114,17 @@ def test_a_teardown_event_says_what_was_deleted_and_the_savepoint_the_job_stoppe
     gone = teardown_extra(done | {"deleted": False, "savepoint_path": None, "ha_data_removed": [],
                                   "ha_data_kept": True})
     assert gone["reached"] == ALREADY_GONE and "savepoint_path" not in gone
+
+
+def test_a_dry_run_with_outlets_is_refused_at_construction_naming_the_field() -> None:
+    from airflow.sdk import Asset
+
+    from airflow_flink_k8s.core.errors import FlinkSpecError
+    from airflow_flink_k8s.operators import FlinkApplicationOperator
+
+    required = {"task_id": "launch", "cluster_id": "orders", "image": "flink:2.3.0", "flink_version": "2.3",
+                "jar_uri": "local:///opt/flink/usrlib/job.jar"}
+    with pytest.raises(FlinkSpecError, match=r"^outlets: must be empty with dry_run=True .*flink_orders_started"):
+        FlinkApplicationOperator(**required, dry_run=True, outlets=[Asset("flink_orders_started")])
+    assert FlinkApplicationOperator(**required, dry_run=True).outlets == []
+    assert FlinkApplicationOperator(**required, outlets=[Asset("flink_orders_started")]).outlets
