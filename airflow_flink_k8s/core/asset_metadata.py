@@ -24,7 +24,7 @@ DELETED = "deleted"
 ALREADY_GONE = "already_gone"
 
 #: Readiness details (``core.readiness.Readiness.details``) carried over as they are, when known.
-_READINESS_KEYS = ("job_state", "checkpoint_id", "checkpoint_path", "checkpoint_time")
+_READINESS_KEYS = ("job_state", "checkpoint_id", "checkpoint_path", "checkpoint_time", "restored_from")
 
 
 def check_dry_run_outlets(dry_run: bool, outlets: Sequence[object]) -> None:
@@ -48,8 +48,8 @@ def launch_extra(result: Mapping[str, Any], wait_until: str | None) -> dict[str,
     upgrade: Mapping[str, Any] = result.get("upgrade") or {}
     if upgrade.get("action") == "upgrade":  # not for a reattach, or a first launch under if_exists="upgrade"
         extra |= {"upgrade_mode": upgrade["mode"], "previous_job_id": upgrade["old_job_id"]}
-        if upgrade.get("savepoint_path"):
-            extra["restored_from"] = upgrade["savepoint_path"]
+        if upgrade.get("savepoint_path"):  # Flink's own word (a wait for checkpointed read it) comes first
+            extra.setdefault("restored_from", upgrade["savepoint_path"])
     if result.get("teardown") is not None:
         extra["cluster_deleted"] = bool(result["teardown"]["deleted"])
     return extra

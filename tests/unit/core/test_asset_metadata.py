@@ -128,3 +128,23 @@ def test_a_dry_run_with_outlets_is_refused_at_construction_naming_the_field() ->
         FlinkApplicationOperator(**required, dry_run=True, outlets=[Asset("flink_orders_started")])
     assert FlinkApplicationOperator(**required, dry_run=True).outlets == []
     assert FlinkApplicationOperator(**required, outlets=[Asset("flink_orders_started")]).outlets
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_restored_job_carries_what_flink_restored_it_from(version: str) -> None:
+    """``latest.restored`` as Flink writes it (``RestoredCheckpointStatistics``; real 2.3.0 in
+    ``test_example_dags.py``'s resume), on the recorded checkpoints answer; Flink's path wins over the upgrade's."""
+    body = levels.recorded(version, "checkpoints-completed")
+    savepoint = "file:/sp/orders/savepoint-bbbbbb-0123456789ab"
+    body["latest"]["restored"] = {"id": 7, "restore_timestamp": 1764000000000, "is_savepoint": True,
+                                  "external_path": savepoint}
+    path = f"/jobs/{levels.job_id(version)}/checkpoints"
+    ready, _ = levels.drive(levels.answers(version) | {path: levels.RestResponse(200, body)}, "checkpointed",
+                            job_id=levels.job_id(version))
+    assert ready.details()["restored_from"] == savepoint
+    upgrade = {"action": "upgrade", "mode": "savepoint", "old_job_id": "b" * 32,
+               "savepoint_path": "file:///sp/orders/savepoint-bbbbbb-0123456789ab"}
+    extra = launch_extra(launch_xcom(levels.job_id(version), ready=ready.details(), upgrade=upgrade), "checkpointed")
+    assert extra["restored_from"] == savepoint
+    assert "restored_from" not in launch_extra(launch_xcom(levels.job_id(version), ready=checkpointed(version)),
+                                               "checkpointed")

@@ -74,7 +74,7 @@ def test_leader_is_ready_from_the_ha_data_alone() -> None:
                                    "session_id": "1f0e6b5a-3c2d-4e8f-9a1b-2c3d4e5f6a7b",
                                    "rest_url": "http://10.244.0.17:8081", "flink_version": None, "job_id": None,
                                    "job_state": None, "checkpoint_path": None, "checkpoint_id": None,
-                                   "checkpoint_time": None}
+                                   "restored_from": None, "checkpoint_time": None}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
