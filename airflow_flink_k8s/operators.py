@@ -176,6 +176,10 @@ class FlinkApplicationOperator(BaseOperator):
         self._created: tuple[str, str, str] | None = None  # namespace, cluster id, uid of what this try created
         self._launch_result: dict[str, Any] | None = None  # for the OpenLineage facet
         check_launch_arguments(self.launch_arguments(), self.template_fields)
+        if dry_run:  # only then: DAG parsing of a real launch stays as cheap as before
+            from airflow_flink_k8s.core.asset_metadata import check_dry_run_outlets
+
+            check_dry_run_outlets(dry_run, self.outlets)
         spec_values = {name: getattr(self, name) for name in SPEC_FIELDS}
         if not is_templated(spec_values):  # else the spec is checked once rendered, before any API call
             spec = self.build_spec(self.namespace or "default")  # type: ignore[attr-defined]
@@ -252,6 +256,9 @@ class FlinkApplicationOperator(BaseOperator):
             adopt_native_clusters=self.adopt_native_clusters, web_ui_url_template=self.web_ui_url_template)
         run = RunIdentity(self.dag_id, self.task_id, context["run_id"], int(context["ti"].try_number))
         if self.is_dry_run:
+            from airflow_flink_k8s.core.asset_metadata import check_dry_run_outlets
+
+            check_dry_run_outlets(True, self.outlets)  # outlets may have been added since (``task >> asset``)
             return self._dry_run(spec, run, namespace_given=bool(namespace))
         launched = self._launch_or_upgrade(context, FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings)
         if launched.created_uid is not None:
@@ -259,7 +266,7 @@ class FlinkApplicationOperator(BaseOperator):
         result = self._launch_result = launched.xcom
         context["ti"].xcom_push(key=FlinkWebUILink.XCOM_KEY, value=result["web_ui_url"])
         if self.wait_until is None:
-            return result
+            return self._emitted(context, result)
         return self._wait(context, launched.spec, result)
 
     def _launch_or_upgrade(self, context: Context, k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec,
@@ -336,10 +343,18 @@ class FlinkApplicationOperator(BaseOperator):
 
         launch = self._launch_result = context["ti"].xcom_pull(task_ids=self.task_id, key=LAUNCH_XCOM_KEY)
         if self.wait_until == _FINISHED:
-            return self._finished(launch, event)
+            return self._emitted(context, self._finished(launch, event))
         ready = readiness_from_event(event, launch["cluster_id"])
         self.log.info("Flink cluster %s reached %s: %s", launch["cluster_id"], self.wait_until, event.get("message"))
-        return {**launch, "ready": ready}
+        return self._emitted(context, {**launch, "ready": ready})
+
+    def _emitted(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
+        """``result``, its Asset event metadata set on the task's outlets (``core.asset_metadata``)."""
+        from airflow_flink_k8s.assets import attach_event_extra
+        from airflow_flink_k8s.core.asset_metadata import launch_extra
+
+        attach_event_extra(self, context, launch_extra(result, self.wait_until))
+        return result
 
     def _finished(self, launch: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
         """A bounded job ended (or the wait gave up): delete the cluster once the job is globally terminal (unless
@@ -446,6 +461,8 @@ class FlinkApplicationTeardownOperator(BaseOperator):
         return {name: getattr(self, name) for name in TEARDOWN_RULES}
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_flink_k8s.assets import attach_event_extra
+        from airflow_flink_k8s.core.asset_metadata import teardown_extra
         from airflow_flink_k8s.flows.ha_state import HaLocation
         from airflow_flink_k8s.flows.teardown import SavepointRequest, teardown
         from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook, resolve_namespace
@@ -456,7 +473,9 @@ class FlinkApplicationTeardownOperator(BaseOperator):
                            self.zookeeper_root)
         savepoint = SavepointRequest(self.savepoint_dir, self.drain, self.job_id, self.savepoint_timeout) \
             if self.savepoint else None
-        return teardown(FlinkKubernetesHook(self.kubernetes_conn_id), where, keep_ha_data=self.keep_ha_data,
-                        delete_timeout=self.delete_timeout, savepoint=savepoint, log=self.log,
-                        adopt_native_clusters=self.adopt_native_clusters,
-                        remove_orphaned_ha_data=self.remove_orphaned_ha_data)
+        result = teardown(FlinkKubernetesHook(self.kubernetes_conn_id), where, keep_ha_data=self.keep_ha_data,
+                          delete_timeout=self.delete_timeout, savepoint=savepoint, log=self.log,
+                          adopt_native_clusters=self.adopt_native_clusters,
+                          remove_orphaned_ha_data=self.remove_orphaned_ha_data)
+        attach_event_extra(self, context, teardown_extra(result))
+        return result

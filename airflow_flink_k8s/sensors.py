@@ -207,7 +207,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         check = self._check = self.readiness_check(self._launched_job_id(context))
         if not self.deferrable:
             try:
-                return super().execute(context)
+                return self._emitted(context, super().execute(context))
             except AirflowSensorTimeout:  # say what was last seen, with the JobManager log
                 raise AirflowSensorTimeout(self._waiter().timed_out().report) from None
             finally:
@@ -225,7 +225,15 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         details = readiness_from_event(event, self.cluster_id)
         namespace = self.resolved_namespace()
         self.log.info("JobManager of %s/%s is ready: %s", namespace, self.cluster_id, event.get("message", ""))
-        return {"namespace": namespace, **details}
+        return self._emitted(context, {"namespace": namespace, **details})
+
+    def _emitted(self, context: Context, details: dict[str, Any]) -> dict[str, Any]:
+        """``details``, their Asset event metadata set on the task's outlets (``core.asset_metadata``)."""
+        from airflow_flink_k8s.assets import attach_event_extra
+        from airflow_flink_k8s.core.asset_metadata import wait_extra
+
+        attach_event_extra(self, context, wait_extra(self.cluster_id, self.target, details))
+        return details
 
     def poke(self, context: Context) -> PokeReturnValue:
         """One step of the wait (:mod:`airflow_flink_k8s.flows.wait`); what it saw stays for the next poke, and

@@ -90,6 +90,10 @@ class Readiness:
     job_state: str | None = None
     checkpoint_path: str | None = None
     checkpoint_time: datetime | None = None
+    #: The latest completed checkpoint's id (``/jobs/<id>/checkpoints``), in the XCom with its path and time.
+    checkpoint_id: int | None = None
+    #: The checkpoint or savepoint Flink restored the job from (``latest.restored``), read with the checkpoints.
+    restored_from: str | None = None
     #: The job's tasks per state (``/jobs/<id>``, non-zero counts only) when the job was read; not in the XCom.
     tasks: dict[str, int] | None = None
     #: TaskManagers registered (``/overview``), read when some task does not run; not in the XCom.
@@ -120,6 +124,8 @@ class Readiness:
             "job_id": self.job_id,
             "job_state": self.job_state,
             "checkpoint_path": self.checkpoint_path,
+            "checkpoint_id": self.checkpoint_id,
+            "restored_from": self.restored_from,
             "checkpoint_time": self.checkpoint_time.isoformat() if self.checkpoint_time else None,
         }
 
@@ -245,7 +251,8 @@ def _evaluate(
         return _not_ready(found, _unavailable(path, response, found.rest_url))
     checkpoints = rest_api.parse_checkpoints(response.body)
     found = replace(
-        found, checkpoint_path=checkpoints.latest_path, checkpoint_time=checkpoints.latest_completed_at
+        found, checkpoint_path=checkpoints.latest_path, checkpoint_time=checkpoints.latest_completed_at,
+        checkpoint_id=checkpoints.latest_id, restored_from=checkpoints.restored_path,
     )
     if checkpoints.completed == 0 or checkpoints.latest_id is None:
         return _not_ready(found, f"job {job.job_id} has no completed checkpoint yet")

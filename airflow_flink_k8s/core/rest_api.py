@@ -165,13 +165,15 @@ class ClusterOverview:
 
 @dataclass(frozen=True)
 class CheckpointSummary:
-    """``/jobs/<id>/checkpoints``: how many checkpoints completed and the latest one."""
+    """``/jobs/<id>/checkpoints``: how many checkpoints completed, the latest one, and the checkpoint or savepoint
+    the job was restored from (``latest.restored``; None when it started empty)."""
 
     completed: int
     latest_id: int | None = None
     latest_path: str | None = None
     latest_triggered_at: datetime | None = None
     latest_completed_at: datetime | None = None
+    restored_path: str | None = None
 
 
 def normalize_job_id(job_id: str) -> str:
@@ -346,15 +348,20 @@ def parse_overview(body: Any) -> ClusterOverview:
 
 
 def parse_checkpoints(body: Any) -> CheckpointSummary:
-    """``counts.completed`` and ``latest.completed`` from ``/jobs/<id>/checkpoints``."""
+    """``counts.completed``, ``latest.completed`` and ``latest.restored`` from ``/jobs/<id>/checkpoints``."""
     where = "/jobs/<id>/checkpoints"
     obj = _object(body, where)
     counts = _object(obj.get("counts"), f"{where} counts")
     completed = _integer(counts, "completed", f"{where} counts")
     latest = obj.get("latest")
-    latest_completed = _object(latest, f"{where} latest").get("completed") if latest is not None else None
+    latest_obj = _object(latest, f"{where} latest") if latest is not None else {}
+    restored = latest_obj.get("restored")
+    restored_path = None if restored is None else _object(restored, f"{where} latest.restored").get("external_path")
+    if restored_path is not None and not isinstance(restored_path, str):
+        raise RestDataError(f"{where} latest.restored: 'external_path' must be a string")
+    latest_completed = latest_obj.get("completed")
     if latest_completed is None:
-        return CheckpointSummary(completed=completed)
+        return CheckpointSummary(completed=completed, restored_path=restored_path)
     checkpoint = _object(latest_completed, f"{where} latest.completed")
     path = checkpoint.get("external_path")
     if path is not None and not isinstance(path, str):
@@ -365,6 +372,7 @@ def parse_checkpoints(body: Any) -> CheckpointSummary:
         latest_path=path,
         latest_triggered_at=_millis(checkpoint, "trigger_timestamp", f"{where} latest.completed"),
         latest_completed_at=_millis(checkpoint, "latest_ack_timestamp", f"{where} latest.completed"),
+        restored_path=restored_path,
     )
 
 

@@ -156,6 +156,10 @@ def test_backfill_rerun_reattaches_then_resumes_then_upgrades_then_tears_down(
     assert (resume["launched"], resume["job_id"]) == (True, fresh["job_id"])
     assert _checkpoint_number(resume["ready"]["checkpoint_path"]) > \
         _checkpoint_number(fresh["ready"]["checkpoint_path"]), "the resumed job restarted its checkpoint counter"
+    # Flink's own word on where the resumed job's state came from: a completed checkpoint of the first job.
+    assert re.fullmatch(rf"file:{tmp_path}/checkpoints/{cluster_id}/{fresh['job_id']}/chk-\d+",
+                        resume["ready"]["restored_from"]), resume["ready"]["restored_from"]
+    assert fresh["ready"]["restored_from"] is None
     upgraded = xcom_value(dag_run, "upgrade_savepoint")
     assert upgraded["upgrade"]["action"] == "upgrade" and upgraded["job_id"] != fresh["job_id"]
     assert upgraded["upgrade"]["savepoint_path"].startswith(f"file://{tmp_path}/savepoints/{cluster_id}/savepoint-")

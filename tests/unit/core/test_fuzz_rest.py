@@ -205,13 +205,16 @@ def check_answer(parser_name: str, body: Any) -> None:
         assert min(outcome.taskmanagers, outcome.slots_total, outcome.slots_available) >= 0
     elif parser_name == "parse_checkpoints":
         assert outcome.completed == body["counts"]["completed"] >= 0
+        restored = (body.get("latest") or {}).get("restored")
+        restored_path = None if restored is None else restored.get("external_path")
         latest = (body.get("latest") or {}).get("completed")
         if latest is None:
-            assert outcome == CheckpointSummary(completed=outcome.completed)
+            assert outcome == CheckpointSummary(completed=outcome.completed, restored_path=restored_path)
         else:
             assert outcome == CheckpointSummary(
                 outcome.completed, latest["id"], latest.get("external_path"),
                 _millis(latest.get("trigger_timestamp")), _millis(latest.get("latest_ack_timestamp")),
+                restored_path,
             )
     elif parser_name == "parse_root_cause":
         assert outcome is None or outcome in _stack_texts(body)

@@ -73,7 +73,8 @@ def test_leader_is_ready_from_the_ha_data_alone() -> None:
     assert readiness.details() == {"leader_address": "http://10.244.0.17:8081",
                                    "session_id": "1f0e6b5a-3c2d-4e8f-9a1b-2c3d4e5f6a7b",
                                    "rest_url": "http://10.244.0.17:8081", "flink_version": None, "job_id": None,
-                                   "job_state": None, "checkpoint_path": None, "checkpoint_time": None}
+                                   "job_state": None, "checkpoint_path": None, "checkpoint_id": None,
+                                   "restored_from": None, "checkpoint_time": None}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -156,7 +157,7 @@ def test_checkpointed_is_ready_with_the_latest_checkpoint_in_the_details(version
     assert readiness.checkpoint_path.endswith(f"/{job_id(version)}/chk-{latest['id']}")
     details = readiness.details()
     assert (details["flink_version"], details["job_id"], details["job_state"]) == (version, job_id(version), "RUNNING")
-    assert details["checkpoint_time"] is not None
+    assert details["checkpoint_time"] is not None and details["checkpoint_id"] == latest["id"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)

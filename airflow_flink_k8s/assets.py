@@ -1,0 +1,28 @@
+"""Asset events: put what a task found Flink did (``core.asset_metadata``) on the events of its Asset outlets.
+
+Airflow emits one event per Asset in a task's ``outlets`` when, and only when, the task succeeds (a failed or
+timed-out task emits none); a deferred task's events go out when ``execute_complete`` returns. The task SDK sends
+``context["outlet_events"][asset].extra`` with the success, so this sets it on the way out of ``execute`` /
+``execute_complete``. Asset aliases are left alone: which Asset an alias stands for is the DAG author's to say
+(``outlet_events[alias].add(asset, extra=...)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator, Context
+
+
+def attach_event_extra(task: BaseOperator, context: Context, extra: Mapping[str, Any]) -> None:
+    """Add ``extra`` to the event of every Asset among ``task.outlets`` (keys a DAG author set stay unless ours
+    have the same name)."""
+    from airflow.sdk import Asset
+
+    events = context["outlet_events"]
+    for outlet in task.outlets:
+        if isinstance(outlet, Asset):
+            accessor = events[outlet]
+            accessor.extra = {**accessor.extra, **extra}
