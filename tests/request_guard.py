@@ -54,7 +54,7 @@ def guard_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def guard_catches_a_connection_and_a_client(attempts: list[str]) -> None:
-    """Show the guard is on: opening a socket connection and building a Kubernetes hook are both refused and recorded."""
+    """Show the guard is on: a socket connection and a Kubernetes hook are both refused and recorded."""
     from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 
     with socket.socket() as probe, pytest.raises(RequestAttempted):
