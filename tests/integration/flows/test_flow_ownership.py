@@ -1,7 +1,9 @@
 """Ownership on the Kubernetes API emulator (and a real ZooKeeper): ``replace``, teardown and HA clean-up act only
 on the cluster's own objects. Each scenario first builds the object a user already has under the cluster's name
 (an nginx Deployment ``orders``, a ``FlinkDeployment``'s Deployment, a ConfigMap named like HA data, another tree
-in ZooKeeper), then checks that it is still there after the task and that the task's error names it."""
+in ZooKeeper), then checks that it is still there after the task and that the task's error names it. The Deployment
+scenarios first show the harm: the deletion steps ``replace`` and teardown run once the object is taken as the
+cluster's (``delete_cluster`` by uid, the HA clean-up's delete by name) do delete the foreign objects."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from airflow_flink_k8s.core.errors import FlinkSpecError, NotOwnedError
 from airflow_flink_k8s.core.launch_plan import RunIdentity
 from airflow_flink_k8s.core.names import selector_labels
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
 from airflow_flink_k8s.flows.ha_state import HaLocation, remove_ha_data
 from airflow_flink_k8s.flows.launch import LaunchSettings, launch
 from airflow_flink_k8s.flows.teardown import teardown
@@ -50,10 +53,33 @@ def writes(emulator: EmulatorProcess, since: int) -> list[str]:
             if r["method"] in WRITES]
 
 
+def create_all(k8s: FlinkKubernetesHook, deployment: dict[str, Any], configmaps: tuple[dict[str, Any], ...]) -> str:
+    """Create ``deployment`` and ``configmaps``; returns the Deployment's uid."""
+    for cm in configmaps:
+        k8s.create(cm, NAMESPACE)
+    return str(k8s.create(deployment, NAMESPACE)["metadata"]["uid"])
+
+
+def the_unguarded_deletion_removes(k8s: FlinkKubernetesHook, deployment: dict[str, Any],
+                                   configmaps: tuple[dict[str, Any], ...] = (), *, by_uid: bool = True) -> None:
+    """Harm first: the deletion steps behind the ownership check (the uid-preconditioned ``delete_cluster`` of
+    ``replace`` and teardown, or with ``by_uid=False`` the hook's delete by name; a delete by name as the HA clean-up
+    does for ConfigMaps) remove the foreign objects; then they are created again for the guarded run."""
+    uid = create_all(k8s, deployment, configmaps)
+    if by_uid:
+        delete_cluster(k8s, "orders", NAMESPACE, timeout=30, uid=uid)
+    else:
+        assert k8s.delete("Deployment", "orders", NAMESPACE)
+    for cm in configmaps:
+        assert k8s.delete("ConfigMap", cm["metadata"]["name"], NAMESPACE)
+    assert names(k8s, "Deployment") == [] and names(k8s, "ConfigMap") == []
+    create_all(k8s, deployment, configmaps)
+
+
 def test_replace_leaves_a_foreign_deployment_and_its_configmap_alone(
         k8s: FlinkKubernetesHook, k8s_emulator: EmulatorProcess, make_spec: SpecFactory, log: RecordingLog) -> None:
-    k8s.create(nginx(), NAMESPACE)
-    k8s.create(configmap("orders-cluster-config-map", "orders", labels={"app": "orders"}), NAMESPACE)
+    the_unguarded_deletion_removes(k8s, nginx(), (configmap("orders-cluster-config-map", "orders",
+                                                            labels={"app": "orders"}),))
     before = k8s_emulator.stats()["request_seq"]
     with pytest.raises(NotOwnedError, match=r"^if_exists='replace' refused for Flink cluster 'orders': found "
                                             rf"Deployment {NAMESPACE}/orders \(labels app=orders; owners none\), "
@@ -69,8 +95,8 @@ def test_replace_leaves_a_foreign_deployment_and_its_configmap_alone(
 
 def test_teardown_refuses_a_foreign_deployment_before_any_write(
         k8s: FlinkKubernetesHook, k8s_emulator: EmulatorProcess, log: RecordingLog) -> None:
-    k8s.create(nginx(), NAMESPACE)
-    k8s.create(configmap("orders-cluster-config-map", "orders", labels={"app": "orders"}), NAMESPACE)
+    the_unguarded_deletion_removes(k8s, nginx(), (configmap("orders-cluster-config-map", "orders",
+                                                            labels={"app": "orders"}),))
     before = k8s_emulator.stats()["request_seq"]
     with pytest.raises(NotOwnedError, match=rf"^teardown refused for Flink cluster 'orders': found Deployment "
                                             rf"{NAMESPACE}/orders \(labels app=orders; owners none\)"):
@@ -86,8 +112,9 @@ def test_a_deployment_another_controller_owns_is_refused(
         log: RecordingLog) -> None:
     # The emulator has no FlinkDeployment kind, and its garbage collector (like the real one) would collect an
     # object whose owner does not exist: held off for the test, as the real FlinkDeployment would be there.
+    # The held-off collector would never finish delete_cluster's Foreground delete: the harm is the delete by name.
     k8s_emulator.set_gc_delay(3600)
-    k8s.create(nginx(selector_labels("orders"), FLINK_DEPLOYMENT), NAMESPACE)
+    the_unguarded_deletion_removes(k8s, nginx(selector_labels("orders"), FLINK_DEPLOYMENT), by_uid=False)
     before = k8s_emulator.stats()["request_seq"]
     with pytest.raises(NotOwnedError, match=r"controller FlinkDeployment orders\), which is not a Flink cluster "
                                             r"this provider may manage: another controller owns it"):
