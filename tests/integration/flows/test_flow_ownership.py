@@ -26,6 +26,7 @@ from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.integration.flows.conftest import NAMESPACE, RecordingLog, configmap, names
+from tests.paths import DATA_DIR
 
 RUN = RunIdentity("etl", "launch", "manual__2026-01-01", 1)
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -229,3 +230,46 @@ def test_a_connection_and_a_quorum_that_disagree_are_refused(
     monkeypatch.setenv("AIRFLOW_CONN_ZK_SAME", json.dumps({"conn_type": "zookeeper", "host": zookeeper.hosts}))
     assert remove_ha_data(k8s, HaLocation.of_spec(spec, "zk_same"), log) == ["znode /flink/orders"]
     assert zk.exists("/flink/orders") is None and zk.exists("/other/flink/orders/jobs/someone-elses") is not None
+
+
+@pytest.mark.zookeeper
+def test_teardown_of_a_gone_cluster_keeps_its_zookeeper_ha_data_unless_asked(
+        k8s: FlinkKubernetesHook, zk: KazooClient, zookeeper: ZooKeeperServer, log: RecordingLog) -> None:
+    job = "/flink/orders/jobs/0123456789abcdef0123456789abcdef"
+    zk.create(job, b"job", makepath=True)
+    zk.create("/flink/orders/checkpoint-counter/0123456789abcdef0123456789abcdef", b"7", makepath=True)
+    where = HaLocation("zookeeper", "orders", NAMESPACE, zookeeper_quorum=zookeeper.hosts, zookeeper_root="/flink")
+    kept = teardown(k8s, where, keep_ha_data=False, delete_timeout=30, savepoint=None, log=log)
+    assert (kept["deleted"], kept["ha_data_kept"], kept["ha_data_removed"]) == (False, True, [])
+    assert zk.get(job)[0] == b"job"
+    removed = teardown(k8s, where, keep_ha_data=False, delete_timeout=30, savepoint=None, log=log,
+                       remove_orphaned_ha_data=True)
+    assert removed["ha_data_removed"] == ["znode /flink/orders"] and zk.exists("/flink/orders") is None
+
+
+@pytest.mark.zookeeper
+def test_teardown_keeps_the_live_zookeeper_data_of_the_same_cluster_id_in_another_namespace(
+        k8s: FlinkKubernetesHook, zk: KazooClient, zookeeper: ZooKeeperServer, make_spec: SpecFactory,
+        log: RecordingLog) -> None:
+    """Cluster ``orders`` in namespace ``flink`` and one of the same id elsewhere share ``/flink/orders``. The other
+    one's JobManager is live: a stand-in publishes its leader node (the bytes Flink 2.3.0 wrote) ephemerally, in the
+    test's ZooKeeper session; no JobManager pod of namespace ``flink`` has that address."""
+    leader = "/flink/orders/leader/rest_server/connection_info"
+    published = (DATA_DIR / "ha" / "zookeeper-2.3.0-rest_server.bin").read_bytes()
+    spec = make_spec(ha="zookeeper", zookeeper_quorum=zookeeper.hosts)
+    assert launch(k8s, spec, RUN, LaunchSettings(), log).created
+    where = HaLocation.of_spec(spec, None)
+    # Harm first: the subtree delete the clean-up runs once its checks pass removes the other cluster's live leader.
+    zk.create(leader, published, ephemeral=True, makepath=True)
+    with where.zookeeper() as hook:
+        assert hook.delete_cluster_data("orders", "/flink")
+    assert zk.exists(leader) is None
+    zk.create(leader, published, ephemeral=True, makepath=True)
+
+    with pytest.raises(NotOwnedError, match=r"^ZooKeeper subtree /flink/orders is in use by another Flink cluster: "
+                                            rf"live leader {leader} -> http://127\.0\.0\.1:\d+, which is none of the "
+                                            rf"JobManager pods of 'orders' in namespace '{NAMESPACE}'.*"
+                                            rf"zookeeper_root='/flink/{NAMESPACE}'"):
+        teardown(k8s, where, keep_ha_data=False, delete_timeout=15, savepoint=None, log=log)
+    assert zk.get(leader)[0] == published and zk.get(leader)[1].ephemeralOwner == zk.client_id[0]
+    assert names(k8s, "Deployment") == []  # this namespace's own cluster is gone; only the HA data was refused
