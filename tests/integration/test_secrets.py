@@ -7,7 +7,8 @@ runs and tears it down. Where secrets could land is read directly: the task log 
 this process and writes no task log file, so the task log is the captured output, passed through Airflow's masker
 as the task supervisor would pass it; each test asserts lines it expects there), the Flink client's log dir, the
 JobManager log (pod logs), a failure report shown by another task, the ``flink-config-<cid>`` ConfigMap, XCom and
-rendered fields.
+rendered fields. One run goes through Airflow's task supervisor instead, as executors run tasks, so that the task log
+file a worker keeps is written and read.
 """
 
 from __future__ import annotations
@@ -137,9 +138,9 @@ def _inline_kubeconfig_connection(sandbox: LocalKubernetes, tmp_path: Path,
     return [token, cert[:64], key[:64], *pem_lines[:6]]
 
 
-def _run(run_dag: DagRunner, source: str, day: int) -> Any:
+def _run(run_dag: DagRunner, source: str, day: int, **test_kwargs: Any) -> Any:
     when = datetime(2026, 4, day, tzinfo=UTC)
-    return run_dag(source, logical_date=when, run_after=when)
+    return run_dag(source, logical_date=when, run_after=when, **test_kwargs)
 
 
 def _stored_outputs(dag_run: Any) -> str:
@@ -476,3 +477,65 @@ with DAG("zk_digest", schedule=None, start_date=datetime.datetime(2026, 1, 1), c
     assert "Flink cluster flink/gone was already gone" in task_log
     _assert_absent([password, f"flink:{password}"], task_log=task_log,
                    outputs=_stored_outputs(dag_run))
+
+
+# ----------------------------------------------------------------------------------------------- the task log file
+
+
+def _supervising_executor(log_folder: Path) -> Any:
+    """An executor that runs each task as Airflow's executors do, ``BaseExecutor.run_workload``'s
+    ``supervise_task``: a forked task process whose log the supervisor writes (masked) to the workload's log file
+    under ``log_folder``; only the Execution API is the in-process one ``dag.test()`` uses, not an HTTP server."""
+    from airflow.executors.base_executor import BaseExecutor
+    from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor, supervise_task
+
+    class SupervisingExecutor(BaseExecutor):
+        def _process_workloads(self, workloads: Any) -> None:
+            for workload in workloads:
+                self.queued_tasks.pop(workload.key)
+                exit_code = supervise_task(
+                    ti=workload.ti, bundle_info=workload.bundle_info, dag_rel_path=workload.dag_rel_path,
+                    token=workload.token, client=InProcessTestSupervisor._api_client(),
+                    log_path=str(log_folder / workload.log_path))
+                (self.success if exit_code == 0 else self.fail)(workload.key)
+
+        def sync(self) -> None:
+            """Each task ran to its end in ``_process_workloads``: nothing to collect."""
+
+        def end(self) -> None:
+            """Nothing runs in the background."""
+
+    return SupervisingExecutor()
+
+
+def test_the_task_log_file_the_supervisor_writes_has_the_lines_but_no_credential(
+        run_dag: DagRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task runs in a task process of its own under Airflow's supervisor, which writes the task log file as on
+    a worker (``<base_log_folder>/dag_id=…/run_id=…/task_id=…/attempt=1.log``, JSON lines): the file exists, holds
+    the lines the task logged and its exception, and none of the credentials (the masks registered in the task
+    process reach the supervisor's masker)."""
+    from airflow.executors.executor_loader import ExecutorLoader
+
+    log_folder = tmp_path / "logs"
+    monkeypatch.setenv("AIRFLOW__LOGGING__BASE_LOG_FOLDER", str(log_folder))
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(32))  # signs the workload's token
+    executor = _supervising_executor(log_folder)
+    monkeypatch.setattr(ExecutorLoader, "get_default_executor", classmethod(lambda cls: executor))
+    # Flink's rule, the access key rule, the key material rules; and a templated value.
+    values = {"fs.azure.account.key.acct.blob.core.windows.net": _random("azurekey"),
+              "fs.oss.accessKeyId": _random("ossid"), "fs.s3a.encryption.key": _random("enckey"),
+              "containerized.master.env.PGPASS": _random("pgpass")}
+    conf = {**values, "s3.secret-key": "{{ 'templated-' ~ run_id }}", "pipeline.name": "leaky-job"}
+    dag_run = _run(run_dag, LEAKY.format(flink_conf=conf), 5, use_executor=True)
+    assert task_states(dag_run) == {"launch": "failed"}
+
+    (log_file,) = [path for path in log_folder.rglob("*") if path.is_file()]
+    assert log_file.relative_to(log_folder).parts == (
+        "dag_id=leaky", f"run_id={dag_run.run_id}", "task_id=launch", "attempt=1.log")
+    text = log_file.read_text()
+    events = [json.loads(line) for line in text.splitlines()]
+    logged = [event["event"] for event in events]
+    assert "flink_conf pipeline.name = leaky-job" in logged and "flink_conf fs.s3a.encryption.key = ***" in logged
+    (failure,) = [event for event in events if event["event"] == "Task failed with exception"]
+    assert failure["error_detail"][0]["exc_value"].startswith("simulated failure echoing ***")
+    _assert_absent([*values.values(), f"templated-{dag_run.run_id}"], task_log_file=text)

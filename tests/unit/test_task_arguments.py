@@ -13,6 +13,7 @@ from airflow_flink_k8s.core.readiness import ReadinessLevel
 from airflow_flink_k8s.core.rest_endpoint import AccessMode
 from airflow_flink_k8s.operators import FlinkApplicationOperator, FlinkApplicationTeardownOperator
 from airflow_flink_k8s.sensors import FlinkJobManagerReadySensor
+from tests.request_guard import guard_catches_a_connection_and_a_client, guard_requests
 
 LAUNCH: dict[str, Any] = {"task_id": "launch", "cluster_id": "orders", "image": "flink:2.3.0",
                           "jar_uri": "local:///opt/flink/usrlib/job.jar", "flink_version": "2.3.0"}
@@ -20,6 +21,12 @@ LAUNCH_HA = {**LAUNCH, "ha": "kubernetes", "ha_storage_dir": "s3://bucket/ha"}
 TEARDOWN: dict[str, Any] = {"task_id": "down", "cluster_id": "orders"}
 SENSOR: dict[str, Any] = {"task_id": "ready", "cluster_id": "orders"}
 ZK_SENSOR = {**SENSOR, "ha": "zookeeper"}
+
+@pytest.fixture(autouse=True)
+def requests_attempted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every network connection or API client built during a test here fails and is listed (tests/request_guard.py)."""
+    return guard_requests(monkeypatch)
+
 
 # (case id, operator class, arguments, field named in the error, words of the rule)
 BAD_ARGUMENTS: list[tuple[str, type, dict[str, Any], str, str]] = [
@@ -157,12 +164,17 @@ BAD_ARGUMENTS: list[tuple[str, type, dict[str, Any], str, str]] = [
 @pytest.mark.parametrize(("operator", "arguments", "field", "rule_words"), [c[1:] for c in BAD_ARGUMENTS],
                          ids=[c[0] for c in BAD_ARGUMENTS])
 def test_a_bad_argument_is_refused_at_construction(operator: type, arguments: dict[str, Any], field: str,
-                                                   rule_words: str) -> None:
+                                                   rule_words: str, requests_attempted: list[str]) -> None:
     with pytest.raises(FlinkSpecError) as caught:
         operator(**arguments)
     assert caught.value.field == field
     assert rule_words in caught.value.rule
     assert str(caught.value).startswith(f"{field}: ")
+    assert requests_attempted == []
+
+
+def test_the_no_request_guard_is_on(requests_attempted: list[str]) -> None:
+    guard_catches_a_connection_and_a_client(requests_attempted)
 
 
 @pytest.mark.parametrize(("operator", "arguments"), [

@@ -1,7 +1,9 @@
 """Ownership on the Kubernetes API emulator (and a real ZooKeeper): ``replace``, teardown and HA clean-up act only
 on the cluster's own objects. Each scenario first builds the object a user already has under the cluster's name
 (an nginx Deployment ``orders``, a ``FlinkDeployment``'s Deployment, a ConfigMap named like HA data, another tree
-in ZooKeeper), then checks that it is still there after the task and that the task's error names it."""
+in ZooKeeper), then checks that it is still there after the task and that the task's error names it. The Deployment
+scenarios first show the harm: the deletion steps ``replace`` and teardown run once the object is taken as the
+cluster's (``delete_cluster`` by uid, the HA clean-up's delete by name) do delete the foreign objects."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from airflow_flink_k8s.core.errors import FlinkSpecError, NotOwnedError
 from airflow_flink_k8s.core.launch_plan import RunIdentity
 from airflow_flink_k8s.core.names import selector_labels
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec
+from airflow_flink_k8s.flows.cluster_deletion import delete_cluster
 from airflow_flink_k8s.flows.ha_state import HaLocation, remove_ha_data
 from airflow_flink_k8s.flows.launch import LaunchSettings, launch
 from airflow_flink_k8s.flows.teardown import teardown
@@ -23,6 +26,7 @@ from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
 from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.integration.flows.conftest import NAMESPACE, RecordingLog, configmap, names
+from tests.paths import DATA_DIR
 
 RUN = RunIdentity("etl", "launch", "manual__2026-01-01", 1)
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -50,10 +54,33 @@ def writes(emulator: EmulatorProcess, since: int) -> list[str]:
             if r["method"] in WRITES]
 
 
+def create_all(k8s: FlinkKubernetesHook, deployment: dict[str, Any], configmaps: tuple[dict[str, Any], ...]) -> str:
+    """Create ``deployment`` and ``configmaps``; returns the Deployment's uid."""
+    for cm in configmaps:
+        k8s.create(cm, NAMESPACE)
+    return str(k8s.create(deployment, NAMESPACE)["metadata"]["uid"])
+
+
+def the_unguarded_deletion_removes(k8s: FlinkKubernetesHook, deployment: dict[str, Any],
+                                   configmaps: tuple[dict[str, Any], ...] = (), *, by_uid: bool = True) -> None:
+    """Harm first: the deletion steps behind the ownership check (the uid-preconditioned ``delete_cluster`` of
+    ``replace`` and teardown, or with ``by_uid=False`` the hook's delete by name; a delete by name as the HA clean-up
+    does for ConfigMaps) remove the foreign objects; then they are created again for the guarded run."""
+    uid = create_all(k8s, deployment, configmaps)
+    if by_uid:
+        delete_cluster(k8s, "orders", NAMESPACE, timeout=30, uid=uid)
+    else:
+        assert k8s.delete("Deployment", "orders", NAMESPACE)
+    for cm in configmaps:
+        assert k8s.delete("ConfigMap", cm["metadata"]["name"], NAMESPACE)
+    assert names(k8s, "Deployment") == [] and names(k8s, "ConfigMap") == []
+    create_all(k8s, deployment, configmaps)
+
+
 def test_replace_leaves_a_foreign_deployment_and_its_configmap_alone(
         k8s: FlinkKubernetesHook, k8s_emulator: EmulatorProcess, make_spec: SpecFactory, log: RecordingLog) -> None:
-    k8s.create(nginx(), NAMESPACE)
-    k8s.create(configmap("orders-cluster-config-map", "orders", labels={"app": "orders"}), NAMESPACE)
+    the_unguarded_deletion_removes(k8s, nginx(), (configmap("orders-cluster-config-map", "orders",
+                                                            labels={"app": "orders"}),))
     before = k8s_emulator.stats()["request_seq"]
     with pytest.raises(NotOwnedError, match=r"^if_exists='replace' refused for Flink cluster 'orders': found "
                                             rf"Deployment {NAMESPACE}/orders \(labels app=orders; owners none\), "
@@ -69,8 +96,8 @@ def test_replace_leaves_a_foreign_deployment_and_its_configmap_alone(
 
 def test_teardown_refuses_a_foreign_deployment_before_any_write(
         k8s: FlinkKubernetesHook, k8s_emulator: EmulatorProcess, log: RecordingLog) -> None:
-    k8s.create(nginx(), NAMESPACE)
-    k8s.create(configmap("orders-cluster-config-map", "orders", labels={"app": "orders"}), NAMESPACE)
+    the_unguarded_deletion_removes(k8s, nginx(), (configmap("orders-cluster-config-map", "orders",
+                                                            labels={"app": "orders"}),))
     before = k8s_emulator.stats()["request_seq"]
     with pytest.raises(NotOwnedError, match=rf"^teardown refused for Flink cluster 'orders': found Deployment "
                                             rf"{NAMESPACE}/orders \(labels app=orders; owners none\)"):
@@ -86,8 +113,9 @@ def test_a_deployment_another_controller_owns_is_refused(
         log: RecordingLog) -> None:
     # The emulator has no FlinkDeployment kind, and its garbage collector (like the real one) would collect an
     # object whose owner does not exist: held off for the test, as the real FlinkDeployment would be there.
+    # The held-off collector would never finish delete_cluster's Foreground delete: the harm is the delete by name.
     k8s_emulator.set_gc_delay(3600)
-    k8s.create(nginx(selector_labels("orders"), FLINK_DEPLOYMENT), NAMESPACE)
+    the_unguarded_deletion_removes(k8s, nginx(selector_labels("orders"), FLINK_DEPLOYMENT), by_uid=False)
     before = k8s_emulator.stats()["request_seq"]
     with pytest.raises(NotOwnedError, match=r"controller FlinkDeployment orders\), which is not a Flink cluster "
                                             r"this provider may manage: another controller owns it"):
@@ -202,3 +230,46 @@ def test_a_connection_and_a_quorum_that_disagree_are_refused(
     monkeypatch.setenv("AIRFLOW_CONN_ZK_SAME", json.dumps({"conn_type": "zookeeper", "host": zookeeper.hosts}))
     assert remove_ha_data(k8s, HaLocation.of_spec(spec, "zk_same"), log) == ["znode /flink/orders"]
     assert zk.exists("/flink/orders") is None and zk.exists("/other/flink/orders/jobs/someone-elses") is not None
+
+
+@pytest.mark.zookeeper
+def test_teardown_of_a_gone_cluster_keeps_its_zookeeper_ha_data_unless_asked(
+        k8s: FlinkKubernetesHook, zk: KazooClient, zookeeper: ZooKeeperServer, log: RecordingLog) -> None:
+    job = "/flink/orders/jobs/0123456789abcdef0123456789abcdef"
+    zk.create(job, b"job", makepath=True)
+    zk.create("/flink/orders/checkpoint-counter/0123456789abcdef0123456789abcdef", b"7", makepath=True)
+    where = HaLocation("zookeeper", "orders", NAMESPACE, zookeeper_quorum=zookeeper.hosts, zookeeper_root="/flink")
+    kept = teardown(k8s, where, keep_ha_data=False, delete_timeout=30, savepoint=None, log=log)
+    assert (kept["deleted"], kept["ha_data_kept"], kept["ha_data_removed"]) == (False, True, [])
+    assert zk.get(job)[0] == b"job"
+    removed = teardown(k8s, where, keep_ha_data=False, delete_timeout=30, savepoint=None, log=log,
+                       remove_orphaned_ha_data=True)
+    assert removed["ha_data_removed"] == ["znode /flink/orders"] and zk.exists("/flink/orders") is None
+
+
+@pytest.mark.zookeeper
+def test_teardown_keeps_the_live_zookeeper_data_of_the_same_cluster_id_in_another_namespace(
+        k8s: FlinkKubernetesHook, zk: KazooClient, zookeeper: ZooKeeperServer, make_spec: SpecFactory,
+        log: RecordingLog) -> None:
+    """Cluster ``orders`` in namespace ``flink`` and one of the same id elsewhere share ``/flink/orders``. The other
+    one's JobManager is live: a stand-in publishes its leader node (the bytes Flink 2.3.0 wrote) ephemerally, in the
+    test's ZooKeeper session; no JobManager pod of namespace ``flink`` has that address."""
+    leader = "/flink/orders/leader/rest_server/connection_info"
+    published = (DATA_DIR / "ha" / "zookeeper-2.3.0-rest_server.bin").read_bytes()
+    spec = make_spec(ha="zookeeper", zookeeper_quorum=zookeeper.hosts)
+    assert launch(k8s, spec, RUN, LaunchSettings(), log).created
+    where = HaLocation.of_spec(spec, None)
+    # Harm first: the subtree delete the clean-up runs once its checks pass removes the other cluster's live leader.
+    zk.create(leader, published, ephemeral=True, makepath=True)
+    with where.zookeeper() as hook:
+        assert hook.delete_cluster_data("orders", "/flink")
+    assert zk.exists(leader) is None
+    zk.create(leader, published, ephemeral=True, makepath=True)
+
+    with pytest.raises(NotOwnedError, match=r"^ZooKeeper subtree /flink/orders is in use by another Flink cluster: "
+                                            rf"live leader {leader} -> http://127\.0\.0\.1:\d+, which is none of the "
+                                            rf"JobManager pods of 'orders' in namespace '{NAMESPACE}'.*"
+                                            rf"zookeeper_root='/flink/{NAMESPACE}'"):
+        teardown(k8s, where, keep_ha_data=False, delete_timeout=15, savepoint=None, log=log)
+    assert zk.get(leader)[0] == published and zk.get(leader)[1].ephemeralOwner == zk.client_id[0]
+    assert names(k8s, "Deployment") == []  # this namespace's own cluster is gone; only the HA data was refused

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import pytest
+from airflow.sdk._shared.secrets_masker import redact, should_hide_value_for_key
 
 from airflow_flink_k8s.core.sensitive_keys import (
+    FLINK_SENSITIVE_KEYS,
     embedded_secrets,
     is_sensitive_key,
     sensitive_options,
     values_to_mask,
 )
+from airflow_flink_k8s.operators import airflow_sensitive_fields
 
 AIRFLOW_DEFAULTS = ("access_key", "api_key", "password", "secret", "token", "dsn", "private_key", "passphrase")
 
@@ -40,14 +43,47 @@ def test_switches_of_sensitive_keys_are_not_masked() -> None:
     assert values_to_mask(conf) == ["abcdefgh"]
 
 
-@pytest.mark.parametrize("key", [
+#: Key material under names that neither Flink's rule nor Airflow's masker knows: the rules issue 10 added.
+NEWLY_COVERED = [
     "fs.s3a.encryption.key", "fs.s3a.server-side-encryption.key", "s3.encryption-key",
-    "properties.ssl.key.password", "properties.ssl.keystore.key", "sink.properties.ssl.truststore.key",
-    "containerized.master.env.AWS_SECRET_ACCESS_KEY", "containerized.taskmanager.env.DB_PASSWORD",
-    "containerized.master.env.GITHUB_TOKEN", "containerized.taskmanager.env.API_KEY",
-    "containerized.master.env.PGPASS",
+    "properties.ssl.keystore.key", "sink.properties.ssl.truststore.key", "properties.ssl.key",
+    "connector.properties.ssl.keystore.key",
+    "containerized.master.env.PGPASS", "containerized.master.env.DB_PASS", "containerized.taskmanager.env.SIGNING_KEY",
+    "containerized.taskmanager.env.SSH_KEY",
+]
+
+
+def flinks_rule(key: str) -> bool:
+    """``GlobalConfiguration.isSensitive`` (1.20.3 and 2.3.0): the lower-cased key contains a sensitive word."""
+    return any(part in key.lower() for part in FLINK_SENSITIVE_KEYS)
+
+
+def test_the_two_existing_rules_catch_a_plain_secret_key() -> None:
+    """The oracles below are live: Flink's rule and Airflow's masker do hide ``s3.secret-key``."""
+    assert flinks_rule("s3.secret-key")
+    assert should_hide_value_for_key("s3.secret-key")
+    assert redact({"s3.secret-key": "hunter2-control"}) == {"s3.secret-key": "***"}
+
+
+@pytest.mark.parametrize("key", NEWLY_COVERED)
+def test_key_material_flink_and_airflow_miss_is_sensitive(key: str) -> None:
+    value = f"material-of-{key}"
+    # Harm first: Flink would print it (its rule misses the key) and Airflow's masker would leave it in clear.
+    assert not flinks_rule(key)
+    assert not should_hide_value_for_key(key)
+    assert redact({key: value}) == {key: value}
+    # Now: the provider's rule flags it, so its value is registered with the masker and redacted in log tails.
+    assert is_sensitive_key(key, airflow_sensitive_fields())
+    assert values_to_mask({key: value}, airflow_sensitive_fields()) == [value]
+
+
+@pytest.mark.parametrize("key", [
+    "properties.ssl.key.password", "containerized.master.env.AWS_SECRET_ACCESS_KEY",
+    "containerized.taskmanager.env.DB_PASSWORD", "containerized.master.env.GITHUB_TOKEN",
+    "containerized.taskmanager.env.API_KEY",
 ])
-def test_key_material_none_of_the_three_rules_names_is_sensitive(key: str) -> None:
+def test_key_material_the_issue_named_that_flink_or_airflow_already_catch_stays_sensitive(key: str) -> None:
+    assert flinks_rule(key) or should_hide_value_for_key(key)
     assert is_sensitive_key(key)
 
 

@@ -8,6 +8,7 @@ import jinja2
 import pytest
 
 from airflow_flink_k8s.core.spec import FlinkApplicationSpec, FlinkSpecError, spec_warnings
+from tests.request_guard import guard_catches_a_connection_and_a_client, guard_requests
 
 VALID: dict[str, Any] = {
     "cluster_id": "state-machine-cluster",
@@ -21,6 +22,12 @@ ZK = {"ha": "zookeeper", "ha_storage_dir": "hdfs:///flink/ha", "zookeeper_quorum
 def rendered(template: str, **context: Any) -> str:
     """A templated operator argument as Airflow would render it."""
     return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(template).render(**context)
+
+
+@pytest.fixture(autouse=True)
+def requests_attempted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every network connection or API client built during a test here fails and is listed (tests/request_guard.py)."""
+    return guard_requests(monkeypatch)
 
 
 # (case id, overrides, field named in the error, words of the rule)
@@ -190,7 +197,8 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("overrides", "field", "rule_words"), [c[1:] for c in BAD_INPUTS],
                          ids=[c[0] for c in BAD_INPUTS])
-def test_bad_input_is_rejected_naming_field_and_rule(overrides: dict[str, Any], field: str, rule_words: str) -> None:
+def test_bad_input_is_rejected_naming_field_and_rule(overrides: dict[str, Any], field: str, rule_words: str,
+                                                    requests_attempted: list[str]) -> None:
     with pytest.raises(FlinkSpecError) as caught:
         FlinkApplicationSpec(**{**VALID, **overrides})
     error = caught.value
@@ -198,6 +206,11 @@ def test_bad_input_is_rejected_naming_field_and_rule(overrides: dict[str, Any], 
     assert error.field == field
     assert rule_words in error.rule
     assert str(error).startswith(f"{field}: ")
+    assert requests_attempted == []
+
+
+def test_the_no_request_guard_is_on(requests_attempted: list[str]) -> None:
+    guard_catches_a_connection_and_a_client(requests_attempted)
 
 
 def test_parallelism_above_the_slots_is_a_warning_under_the_adaptive_scheduler() -> None:
