@@ -30,6 +30,11 @@ pytestmark = [pytest.mark.flink, pytest.mark.zookeeper]
 NS = "flink"
 #: What a JobManager logs when it runs the job graph stored in its HA data instead of the one main() submits.
 RECOVERED = ("Recovered StreamGraph(jobId: ", "Recovered JobGraph(jobId: ")
+#: What the checkpointing job's TaskManagers print with ``--log-every 1``: every generated value.
+RECORD = r"checkpointing-job: record (\d+)"
+#: Day 2's start offset, far above what day 1 (from 0, 10 records/s) prints: day 2's values tell the new program
+#: (offset + restored position) from the old one (the position alone) and from a fresh start (the offset).
+DAY2_OFFSET = 1_000_000
 
 DAG = """
 import datetime
@@ -82,8 +87,10 @@ def _run(run_dag: DagRunner, source: str, day: int) -> Any:
 
 
 def _checkpoints(tmp_path: Path, cluster_id: str, job_id: str) -> list[int]:
+    """The completed checkpoints on disk (a ``chk-N`` dir exists from the trigger on; ``_metadata`` once complete)."""
     directory = tmp_path / "checkpoints" / cluster_id / job_id
-    return sorted(int(p.name[4:]) for p in directory.glob("chk-*") if re.fullmatch(r"chk-\d+", p.name))
+    return sorted(int(p.name[4:]) for p in directory.glob("chk-*")
+                  if re.fullmatch(r"chk-\d+", p.name) and (p / "_metadata").is_file())
 
 
 def _wait_for_checkpoint(k8s: LocalKubernetes, tmp_path: Path, cluster_id: str, job_id: str, after: int = 0) -> int:
@@ -109,6 +116,16 @@ def _ha(ha: str, tmp_path: Path, zookeeper: ZooKeeperServer) -> dict[str, Any]:
     return {**options, "zookeeper_quorum": zookeeper.hosts} if ha == "zookeeper" else options
 
 
+def _container_logs(k8s: LocalKubernetes, cluster_id: str, *, taskmanagers: bool) -> set[Path]:
+    """The container logs of the cluster's JobManager or TaskManager pods so far (deleted pods' logs stay)."""
+    return {p for p in k8s.workdir.rglob("container.log")
+            if p.parent.name.startswith(f"{cluster_id}-") and ("taskmanager" in p.parent.name) == taskmanagers}
+
+
+def _found(pattern: str, logs: set[Path]) -> list[int]:
+    return [int(n) for log in logs for n in re.findall(pattern, log.read_text(errors="replace"))]
+
+
 # 2.3 + Kubernetes and 1.20 + ZooKeeper first: each version's job graph store with each HA service.
 @pytest.mark.parametrize(("version", "ha"), [("2.3.0", "kubernetes"), ("1.20.3", "zookeeper"),
                                              ("2.3.0", "zookeeper"), ("1.20.3", "kubernetes")])
@@ -118,23 +135,32 @@ def test_a_resume_restores_the_last_checkpoint_and_runs_the_new_spec(
     cid = f"resume-{version.replace('.', '')}-{ha[:3]}"
     options = _ha(ha, tmp_path, zookeeper_module)
     day1 = _run(run_dag, _dag(tmp_path, "day1", cid, version, ("launch", {
-        **options, "parallelism": 1, "program_args": ["--start-offset", "0"]})), 1)
+        **options, "parallelism": 1, "program_args": ["--start-offset", "0", "--log-every", "1"]})), 1)
     job_id = xcom_value(day1, "launch")["job_id"]
-    _wait_for_checkpoint(sandbox, tmp_path, cid, job_id)
+    _wait_for_checkpoint(sandbox, tmp_path, cid, job_id, after=1)  # past the first: records flowed before it
     assert {v["parallelism"] for v in _job(sandbox, cid, job_id)["vertices"]} == {1}
+    day1_logs = _container_logs(sandbox, cid, taskmanagers=False), _container_logs(sandbox, cid, taskmanagers=True)
 
     day2 = _run(run_dag, _dag(tmp_path, "day2", cid, version, ("launch", {
-        **options, "parallelism": 2, "program_args": ["--start-offset", "1000"], "if_exists": "replace",
-        "restore": "latest"})), 2)
+        **options, "parallelism": 2, "program_args": ["--start-offset", str(DAY2_OFFSET), "--log-every", "1"],
+        "if_exists": "replace", "restore": "latest"})), 2)
     assert xcom_value(day2, "launch")["job_id"] == job_id
-    last_before = max(_checkpoints(tmp_path, cid, job_id))
-    # The counter continues in the same dir, from a restored checkpoint ...
-    assert _wait_for_checkpoint(sandbox, tmp_path, cid, job_id, after=last_before) > last_before
-    assert _job(sandbox, cid, job_id, "/checkpoints")["latest"]["restored"] is not None, "nothing was restored"
-    # ... and the job Flink runs is the new program: parallelism 2 and main() with the new argument.
+    # Day 1's JobManager and TaskManager are gone now: their logs are complete.
+    last_completed = max(_found(rf"Completed checkpoint (\d+) for job {job_id}", day1_logs[0]))
+    day1_last_record = max(_found(RECORD, day1_logs[1]))
+    # The checkpoint counter continues in the same dir, from the last checkpoint day 1 completed ...
+    assert _wait_for_checkpoint(sandbox, tmp_path, cid, job_id, after=last_completed) > last_completed
+    restored = _job(sandbox, cid, job_id, "/checkpoints")["latest"]["restored"]
+    assert restored is not None and restored["id"] == last_completed, (restored, last_completed)
+    # ... the generator continues from its restored position, and the job Flink runs is the new program: its
+    # values carry day 2's start offset (the old program would print the position alone, a fresh start
+    # DAY2_OFFSET), with parallelism 2.
+    printed = sandbox.wait_for("day 2's TaskManagers printing records", lambda: _found(
+        RECORD, _container_logs(sandbox, cid, taskmanagers=True) - day1_logs[1]), 240)
+    position = min(printed) - DAY2_OFFSET
+    assert 0 < position <= day1_last_record + 1, (min(printed), day1_last_record)
     assert {v["parallelism"] for v in _job(sandbox, cid, job_id)["vertices"]} == {2}
     log = _jobmanager_log(sandbox, cid)
-    assert "checkpointing-job: start offset 1000," in log
     assert not [line for line in log.splitlines() if line.strip() and any(mark in line for mark in RECOVERED)]
 
 
@@ -168,13 +194,15 @@ def test_a_rerun_of_the_same_dag_run_that_replaces_gets_a_new_id(
     ha = {"ha": "kubernetes", "ha_storage_dir": f"file://{tmp_path}/ha"}
     first_run = _run(run_dag, _dag(tmp_path, "rerun", cid, "2.3.0", ("launch", {
         **ha, "wait_until": "checkpointed", "deferrable": False})), 1)
-    first = xcom_value(first_run, "launch")  # read now: the re-run's XCom replaces it
+    first = xcom_value(first_run, "launch")  # read now: the re-run's XCom and try replace them
+    first_try = [ti.try_number for ti in first_run.get_task_instances()]
     again_run = _run(run_dag, _dag(tmp_path, "rerun", cid, "2.3.0", ("launch", {
         **ha, "if_exists": "replace", "program_args": ["--rate", "20"]})), 1)
     assert again_run.run_id == first_run.run_id
-    tries = [ti.try_number for run in (first_run, again_run) for ti in run.get_task_instances()]
+    again_try = [ti.try_number for ti in again_run.get_task_instances()]
+    assert first_try == again_try == [1], f"the re-run must be the same try, as in the issue: {first_try}, {again_try}"
     again = xcom_value(again_run, "launch")
-    assert again["launched"] and again["job_id"] != first["job_id"], tries
+    assert again["launched"] and again["job_id"] != first["job_id"]
     first_checkpoints = _checkpoints(tmp_path, cid, first["job_id"])
     assert first_checkpoints
     _assert_ran_cleanly(sandbox, tmp_path, cid, again["job_id"], beyond=max(first_checkpoints))
