@@ -25,6 +25,7 @@ from airflow_flink_k8s.core.flink_keys import KEY_CONCEPTS
 from airflow_flink_k8s.core.flink_keys import MANAGED_KEYS as MANAGED_KEYS
 from airflow_flink_k8s.core.flink_keys import key_for as key_for
 from airflow_flink_k8s.core.ha_storage import result_store_options
+from airflow_flink_k8s.core.java_text import JAVA_TRIM
 from airflow_flink_k8s.core.names import (
     BLOB_SERVER_PORT,
     JOBMANAGER_RPC_PORT,
@@ -51,8 +52,8 @@ def check_managed_keys(flink_conf: Mapping[str, Any], version: FlinkVersion) -> 
         problem = key_problem(key, version)
         if problem:
             raise FlinkSpecError(f"flink_conf[{key!r}]", f"is not a key Flink reads back as written: {problem}")
-        if key.strip(_JAVA_TRIM) in MANAGED_KEYS:
-            key = key.strip(_JAVA_TRIM)
+        if key.strip(JAVA_TRIM) in MANAGED_KEYS:
+            key = key.strip(JAVA_TRIM)
             instead = MANAGED_KEYS[key]
             advice = instead if instead.startswith("none:") else f"use the {instead!r} parameter instead"
             raise FlinkSpecError(f"flink_conf[{key!r}]", f"is managed by the operator; {advice}")
@@ -285,8 +286,6 @@ def _java_double(value: float | str | None) -> str | None:
 
 
 # ----------------------------------------------------------------- what each configuration file can hold
-#: What Java's ``String.trim()`` strips (every char up to U+0020): the legacy parser trims keys and values.
-_JAVA_TRIM = "".join(map(chr, range(0x21)))
 #: Characters no key may hold: C0/C1 controls, DEL, and the YAML 1.1 line breaks NEL, LS, PS.
 _KEY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -334,7 +333,7 @@ def key_problem(key: str, version: FlinkVersion) -> str | None:
     """
     if not key:
         return "it is empty"
-    if key[0] in _JAVA_TRIM or key[-1] in _JAVA_TRIM or key[0].isspace() or key[-1].isspace():
+    if key[0] in JAVA_TRIM or key[-1] in JAVA_TRIM or key[0].isspace() or key[-1].isspace():
         return "it starts or ends with whitespace, which Flink strips"
     if match := _KEY_CONTROL.search(key):
         return f"it contains the control character or line break {_describe(match[0])}"
@@ -365,7 +364,7 @@ def value_problem(text: str, version: FlinkVersion) -> str | None:
             return f"it contains {_describe(char)}, which {why}: {legacy}"
     if not text:
         return f"it is empty, and Flink skips a key with an empty value: {legacy}"
-    if text[0] in _JAVA_TRIM or text[-1] in _JAVA_TRIM:
+    if text[0] in JAVA_TRIM or text[-1] in JAVA_TRIM:
         return f"it starts or ends with whitespace or a control character, which Flink strips: {legacy}"
     return None
 

@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from airflow_flink_k8s.core.errors import FlinkSpecError
+from airflow_flink_k8s.core.java_text import JAVA_TRIM
 from airflow_flink_k8s.core.job_id import java_string_hash
 from airflow_flink_k8s.core.names import (
     FLINK_CONF_DIR_IN_POD,
@@ -98,7 +99,6 @@ NATIVE_REFUSED: dict[str, tuple[tuple[int, int], tuple[int, int] | None, str]] =
 
 #: Refused boolean options whose default, ``false``, is accepted.
 _OFF_BY_DEFAULT = ("kubernetes.artifacts.local-upload-enabled",)
-_JAVA_TRIM = "".join(map(chr, range(0x21)))
 #: ``PersistentVolumeClaimMountDecorator.DNS_1123_SUBDOMAIN_PATTERN``: the claim names the client accepts.
 _CLAIM_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 #: ``KubernetesOwnerReference.fromMap``'s keys (lower case) → the ownerReference field.
@@ -117,9 +117,9 @@ def check_native_options(spec: FlinkApplicationSpec) -> None:
 def unrendered_options(spec: FlinkApplicationSpec) -> list[str]:
     """The ``flink_conf`` keys (as Flink reads them) that shape objects the native launcher does not render; a
     boolean option set to its default (``false``) shapes nothing."""
-    keys = [name.strip(_JAVA_TRIM) for name in spec.flink_conf]
+    keys = [name.strip(JAVA_TRIM) for name in spec.flink_conf]
     return [key for key in keys if key in NATIVE_REFUSED and _refused_for(spec, key)
-            and (key not in _OFF_BY_DEFAULT or str(conf_value(spec, key)).strip(_JAVA_TRIM).lower() != "false")]
+            and (key not in _OFF_BY_DEFAULT or str(conf_value(spec, key)).strip(JAVA_TRIM).lower() != "false")]
 
 
 def _refused_for(spec: FlinkApplicationSpec, key: str) -> bool:
@@ -212,7 +212,7 @@ def artifacts_dir(spec: FlinkApplicationSpec) -> str:
 def hadoop_config_map(spec: FlinkApplicationSpec) -> str | None:
     """The existing ConfigMap mounted at ``/opt/hadoop/conf`` (``HadoopConfMountDecorator``): the option's value,
     trimmed, unless blank or the decorator is switched off."""
-    name = (conf_value(spec, HADOOP_CONFIG_MAP) or "").strip(_JAVA_TRIM)
+    name = (conf_value(spec, HADOOP_CONFIG_MAP) or "").strip(JAVA_TRIM)
     return name if name and _boolean(spec, HADOOP_MOUNT_ENABLED, default=True) else None
 
 
@@ -251,7 +251,7 @@ def pvc_volume_name(claim: str) -> str:
 def conf_value(spec: FlinkApplicationSpec, key: str) -> str | None:
     """``flink_conf``'s value of ``key``, the key compared as Flink reads it (stripped), or None."""
     for name, value in spec.flink_conf.items():
-        if name.strip(_JAVA_TRIM) == key:
+        if name.strip(JAVA_TRIM) == key:
             return str(value)
     return None
 
@@ -317,7 +317,7 @@ def _parse_map(text: str, key: str) -> dict[str, str]:
 
 
 def _set_keys(spec: FlinkApplicationSpec) -> set[str]:
-    return {name.strip(_JAVA_TRIM) for name in spec.flink_conf}
+    return {name.strip(JAVA_TRIM) for name in spec.flink_conf}
 
 
 def _boolean(spec: FlinkApplicationSpec, key: str, *, default: bool) -> bool:
@@ -343,7 +343,7 @@ def _factor(spec: FlinkApplicationSpec, key: str) -> float:
     text = conf_value(spec, key)
     if text is None:
         return 1.0
-    number = text.strip(_JAVA_TRIM)
+    number = text.strip(JAVA_TRIM)
     value = float(number) if _DECIMAL.fullmatch(number) else float("nan")
     if not 1.0 <= value < float("inf"):
         raise FlinkSpecError(f"flink_conf[{key!r}]", "must be a finite decimal number of at least 1 (Flink checks "
@@ -390,7 +390,7 @@ def _split_escaped(text: str, delimiter: str) -> list[str]:
         else:
             end = text.find(delimiter, cursor)
             end = len(text) if end < 0 else end
-            tokens.append(("u", text[cursor:end].strip(_JAVA_TRIM)))
+            tokens.append(("u", text[cursor:end].strip(JAVA_TRIM)))
             cursor = end
     parts: list[str] = []
     for index, (kind, part) in enumerate(tokens):

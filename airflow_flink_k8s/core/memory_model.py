@@ -34,14 +34,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from airflow_flink_k8s.core.errors import FlinkSpecError
+from airflow_flink_k8s.core.java_text import JAVA_TRIM
 from airflow_flink_k8s.core.versions import NEWEST_LAUNCHABLE, FlinkVersion
 
 KIB = 1 << 10
 MIB = 1 << 20
 GIB = 1 << 30
 _LONG_MAX = (1 << 63) - 1
-#: What Java's String.trim() strips (every char up to U+0020); Flink trims option values with it.
-_JAVA_TRIM = "".join(map(chr, range(0x21)))
 _UNITS = {"": 0, "b": 0, "bytes": 0, "k": 10, "kb": 10, "kibibytes": 10, "m": 20, "mb": 20, "mebibytes": 20,
           "g": 30, "gb": 30, "gibibytes": 30, "t": 40, "tb": 40, "tebibytes": 40}
 _NUMBER = re.compile(r"([0-9]*)(.*)", re.DOTALL)
@@ -152,10 +151,10 @@ def human(size: int) -> str:
 
 def parse_memory_size(text: str) -> int | None:
     """Bytes of a Flink memory size as ``MemorySize.parse`` reads it, or None where Flink would fail."""
-    trimmed = text.strip(_JAVA_TRIM)
+    trimmed = text.strip(JAVA_TRIM)
     match = _NUMBER.fullmatch(trimmed)
     assert match is not None
-    number, unit = match[1], match[2].strip(_JAVA_TRIM).lower()
+    number, unit = match[1], match[2].strip(JAVA_TRIM).lower()
     if not number or unit not in _UNITS or len(number.lstrip("0")) > 19:
         return None
     value = int(number) << _UNITS[unit]
@@ -164,7 +163,7 @@ def parse_memory_size(text: str) -> int | None:
 
 def _java_float(text: str) -> float | None:
     """A plain decimal as ``Float.parseFloat`` reads it (rounded to a float), widened to a double."""
-    trimmed = text.strip(_JAVA_TRIM)
+    trimmed = text.strip(JAVA_TRIM)
     if not _DECIMAL.fullmatch(trimmed):
         return None
     value: float = struct.unpack("f", struct.pack("f", float(trimmed)))[0]

@@ -23,6 +23,7 @@ from airflow_flink_k8s.core.arguments import cluster_id as cluster_id_rule
 from airflow_flink_k8s.core.arguments import namespace as namespace_rule
 from airflow_flink_k8s.core.errors import FlinkSpecError as FlinkSpecError
 from airflow_flink_k8s.core.file_uris import FILE_SYSTEM_SCHEMES, JAR_SCHEMES, uri_problem
+from airflow_flink_k8s.core.java_text import JAVA_TRIM
 from airflow_flink_k8s.core.names import FLINK_DIST_DIRS, FLINK_MOUNT_PATHS, HA_MODES
 from airflow_flink_k8s.core.pod_template import check_pod_template
 from airflow_flink_k8s.core.sensitive_keys import URI_USER_INFO
@@ -79,8 +80,6 @@ _DURATION_MILLIS: dict[str, Fraction] = {
                            ("m min minute minutes", 60_000), ("h hour hours", 3_600_000), ("d day days", 86_400_000))
     for label in labels.split()
 }
-#: What Java's String.trim() strips (every char up to U+0020): Flink trims option values with it.
-_JAVA_TRIM = "".join(map(chr, range(0x21)))
 _JOB_ID = _LazyPattern(r"[0-9a-f]{32}")
 _JAVA_CLASS = _LazyPattern(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
 _ENV_NAME = _LazyPattern(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
@@ -367,8 +366,9 @@ def _check_resources(spec: FlinkApplicationSpec) -> None:
     # Flink's memory model (the CLI refuses these before creating anything; a pod would crash-loop).
     from airflow_flink_k8s.core.memory_model import jobmanager_memory, taskmanager_memory  # see __post_init__
 
-    jobmanager_memory(spec.jobmanager_memory, spec.flink_conf, spec.version)
-    taskmanager_memory(spec.taskmanager_memory, spec.flink_conf, spec.version)
+    # The sizes as the configuration renders them (stripped): what Flink reads.
+    jobmanager_memory(spec.jobmanager_memory.strip(), spec.flink_conf, spec.version)
+    taskmanager_memory(spec.taskmanager_memory.strip(), spec.flink_conf, spec.version)
     for name in ("jobmanager_cpu", "taskmanager_cpu"):
         value = getattr(spec, name)
         if value is None:
@@ -484,7 +484,7 @@ def _check_state(spec: FlinkApplicationSpec) -> None:
     interval = spec.checkpoint_interval
     # Passed to Flink as written: trimmed as Java trims, at least Flink's minimum checkpoint interval (below it the
     # job fails at submission: CheckpointConfig.setCheckpointInterval), and a Java long in milliseconds.
-    match = _DURATION.fullmatch(interval.strip(_JAVA_TRIM)) if isinstance(interval, str) else None
+    match = _DURATION.fullmatch(interval.strip(JAVA_TRIM)) if isinstance(interval, str) else None
     if interval is not None and (
         not match or not MIN_CHECKPOINT_INTERVAL_MS <= int(match[1]) * _DURATION_MILLIS[(match[2] or "ms").lower()]
         < 1 << 63
@@ -649,8 +649,8 @@ def memory_mebibytes(size: str) -> int:
 def _conf_value(spec: FlinkApplicationSpec, key: str) -> str | None:
     """``flink_conf``'s value of ``key`` as Flink reads it (keys and values trimmed), or None."""
     for name, value in spec.flink_conf.items():
-        if isinstance(name, str) and name.strip(_JAVA_TRIM) == key:
-            return str(value).strip(_JAVA_TRIM)
+        if isinstance(name, str) and name.strip(JAVA_TRIM) == key:
+            return str(value).strip(JAVA_TRIM)
     return None
 
 

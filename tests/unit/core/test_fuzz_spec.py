@@ -166,6 +166,7 @@ def assert_matches_flink(field_name: str, value: str, allowed: bool, flink_reads
 @example(value="1600\u2003m")
 @example(value="8388608t")
 @example(value="9" * 5000 + "m")
+@example(value="1M\x85")  # Python strips U+0085, Java does not: the model must judge the rendered (stripped) size
 def test_memory_sizes_are_what_flink_parses_of_at_least_1_mib(value):
     size = flink_memory_bytes(value.strip())  # the launch passes memory sizes stripped
     # Flink's JobManager memory model with the defaults needs more than metaspace 256m + overhead 192m + off-heap
