@@ -16,6 +16,7 @@ from typing import Any
 from airflow_flink_k8s.core.errors import ClusterIdTakenError, FlinkSpecError
 from airflow_flink_k8s.core.file_uris import local_path
 from airflow_flink_k8s.core.ha_data import local_checkpoint_path
+from airflow_flink_k8s.core.ha_storage import storage_dir_of
 from airflow_flink_k8s.core.job_id import NONCE_BYTES, derive_job_id
 from airflow_flink_k8s.core.jobmanager_options import check_native_options
 from airflow_flink_k8s.core.launch_plan import (
@@ -116,8 +117,10 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
         return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None)
     if decision.action is Action.REPLACE:
         assert existing is not None
+        replaced_storage = storage_dir_of(k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace))
         delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=settings.delete_timeout,
                        uid=existing["metadata"]["uid"])
+        _remove_replaced_storage(replaced_storage, spec, log)
     spec = dataclasses.replace(spec, job_id=_job_id(k8s, spec, run, settings))
     return _launch_fresh(k8s, spec, run, settings, log)
 
@@ -150,6 +153,19 @@ def _prepare_ha(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: 
         remove_ha_data(k8s, where, log)
     remove_ha_storage(spec.ha_storage_dir if spec.ha != "none" else None, spec.cluster_id, log,
                       resume_job_id=spec.job_id if spec.restore == "latest" else None)
+
+
+def _remove_replaced_storage(replaced: str | None, spec: FlinkApplicationSpec, log: TaskLog) -> None:
+    """The replaced cluster's HA storage files, when the new spec names another dir (``_prepare_ha`` cleans the
+    new one): they go too, except for a resume, whose HA metadata still names the files there."""
+    new = spec.ha_storage_dir if spec.ha != "none" else None
+    if replaced is None or (new is not None and replaced.rstrip("/") == new.rstrip("/")):
+        return
+    if spec.restore == "latest":
+        log.warning("Flink cluster %s/%s: the replaced cluster's HA storage files under %s are kept: the resumed "
+                    "job's HA metadata names them", spec.namespace, spec.cluster_id, replaced)
+        return
+    remove_ha_storage(replaced, spec.cluster_id, log)
 
 
 def _after_lost_race(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity,

@@ -168,3 +168,21 @@ def test_the_native_launcher_refuses_an_option_it_does_not_render_before_replaci
                LaunchSettings(if_exists="replace"), log)
     after = k8s.get("Deployment", "orders", NAMESPACE)
     assert before is not None and after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
+
+
+def test_a_replace_naming_another_ha_storage_dir_removes_the_replaced_clusters_files_there(
+        k8s: FlinkKubernetesHook, make_spec: SpecFactory, log: RecordingLog, tmp_path: Path) -> None:
+    """The replaced cluster's JobManager left its HA storage files under its own dir; the new spec names another
+    (whose leftovers the fresh launch cleans anyway): Flink's files under the old one go too, a foreign file stays."""
+    old, new = tmp_path / "ha-old", tmp_path / "ha-new"
+    launch(k8s, make_spec(ha_storage_dir=f"file://{old}"), RUN, LaunchSettings(), log)
+    left = old / "orders"
+    for name in (f"blob/job_{JOB}/blob_p-{'a' * 40}-{'b' * 32}", "submittedJobGraph0123456789ab",
+                 f"job-result-store/{JOB}/{JOB}.json", "notes.txt"):
+        (left / name).parent.mkdir(parents=True, exist_ok=True)
+        (left / name).write_text("x")
+    replaced = launch(k8s, make_spec(ha_storage_dir=f"file://{new}"), RunIdentity("etl", "launch", "manual__2", 1),
+                      LaunchSettings(if_exists="replace"), log)
+    assert replaced.created
+    assert sorted(p.relative_to(left).as_posix() for p in left.rglob("*")) == ["notes.txt"]
+    assert f"file://{old}" in log.text and "notes.txt" in log.text
