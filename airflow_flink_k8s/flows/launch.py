@@ -102,7 +102,7 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
         check_native_options(spec)  # before anything is read, replaced or created
     for warning in spec_warnings(spec):
         log.warning("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, warning)
-    settings = _with_web_ui_template(k8s, settings)
+    settings = with_web_ui_template(k8s, settings)
     existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
     retried = launched_by_run(existing, run)  # a retry: is the cluster its earlier try launched able to start?
     decision = decide(spec, run, existing, settings.if_exists, finished=existing is None or launch_finished(
@@ -112,20 +112,20 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
         restart_limit=settings.jobmanager_restart_limit, adopt_native_clusters=settings.adopt_native_clusters)
     log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value, decision.reason)
     if decision.action is Action.AWAIT:
-        return _after_lost_race(k8s, spec, run, settings, existing, log)
+        return after_lost_race(k8s, spec, run, settings, existing, log)
     if decision.action is Action.REATTACH:
-        return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None)
+        return launch_result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None)
     if decision.action is Action.REPLACE:
         assert existing is not None
         replaced_storage = storage_dir_of(k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace))
         delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=settings.delete_timeout,
                        uid=existing["metadata"]["uid"])
         _remove_replaced_storage(replaced_storage, spec, log)
-    spec = dataclasses.replace(spec, job_id=_job_id(k8s, spec, run, settings))
-    return _launch_fresh(k8s, spec, run, settings, log)
+    spec = dataclasses.replace(spec, job_id=launch_job_id(k8s, spec, run, settings))
+    return launch_fresh(k8s, spec, run, settings, log)
 
 
-def _launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity, settings: LaunchSettings,
+def launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity, settings: LaunchSettings,
                   log: TaskLog) -> LaunchResult:
     assert spec.job_id is not None
     launcher = NativeLauncher(k8s) if settings.launcher == "native" else CliLauncher(
@@ -137,8 +137,8 @@ def _launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: Run
         deployment = launcher.launch(spec, launch_labels(run), launch_annotations(spec, run, spec.job_id),
                                      before_owned=lambda: _prepare_ha(k8s, spec, settings, log))
     except ClusterIdTakenError as lost:
-        return _after_lost_race(k8s, spec, run, settings, lost.holder, log)
-    return _result(k8s, spec, settings, created_uid=deployment["metadata"]["uid"])
+        return after_lost_race(k8s, spec, run, settings, lost.holder, log)
+    return launch_result(k8s, spec, settings, created_uid=deployment["metadata"]["uid"])
 
 
 def _prepare_ha(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings,
@@ -168,7 +168,7 @@ def _remove_replaced_storage(replaced: str | None, spec: FlinkApplicationSpec, l
     remove_ha_storage(replaced, spec.cluster_id, log)
 
 
-def _after_lost_race(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity,
+def after_lost_race(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity,
                      settings: LaunchSettings, holder: dict[str, Any] | None, log: TaskLog) -> LaunchResult:
     """Another task instance took the cluster id after this one decided (see ``decide_after_lost_race``):
     ``fail`` fails at once; ``reuse``/``replace`` wait for that launch to finish, then reattach to an identical
@@ -180,7 +180,7 @@ def _after_lost_race(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: 
         config = k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace) if winner else None
     decision = decide_after_lost_race(spec, run, winner, settings.if_exists, config)
     log.info("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, decision.reason)
-    return _result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None)
+    return launch_result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None)
 
 
 def await_concurrent_launch(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, *, timeout: float,
@@ -208,8 +208,8 @@ def await_concurrent_launch(k8s: FlinkKubernetesHook, cluster_id: str, namespace
         time.sleep(poll)
 
 
-def _job_id(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity,
-            settings: LaunchSettings) -> str:
+def launch_job_id(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity,
+                  settings: LaunchSettings) -> str:
     """Resume: the checkpointed job in the HA data, whose last checkpoint must still be there. Fresh: the given
     id, else a new one no other launch has (``derive_job_id`` with fresh random bytes)."""
     if spec.restore != "latest":
@@ -248,7 +248,7 @@ def _check_checkpoint_files(spec: FlinkApplicationSpec, job_id: str, checkpoint_
                          "from a savepoint/checkpoint path, or launch with restore='none'.")
 
 
-def _with_web_ui_template(k8s: FlinkKubernetesHook, settings: LaunchSettings) -> LaunchSettings:
+def with_web_ui_template(k8s: FlinkKubernetesHook, settings: LaunchSettings) -> LaunchSettings:
     """``settings`` with the Web UI URL template to use: the argument, else the connection's extra (checked here,
     before anything is written), else none."""
     if settings.web_ui_url_template is not None:
@@ -260,8 +260,8 @@ def _with_web_ui_template(k8s: FlinkKubernetesHook, settings: LaunchSettings) ->
     return dataclasses.replace(settings, web_ui_url_template=template)
 
 
-def _result(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings, *,
-            created_uid: str | None) -> LaunchResult:
+def launch_result(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings, *,
+                  created_uid: str | None) -> LaunchResult:
     """The launch's XCom; ``launched`` is False when it reattached. ``web_ui_url`` is the template's URL, else the
     API server's service-proxy URL."""
     url = None if settings.web_ui_url_template is None else web_ui_url(

@@ -54,11 +54,11 @@ from airflow_flink_k8s.flows.ha_state import HaLocation, latest_checkpoints
 from airflow_flink_k8s.flows.launch import (
     LaunchResult,
     LaunchSettings,
-    _after_lost_race,
-    _job_id,
-    _launch_fresh,
-    _result,
-    _with_web_ui_template,
+    after_lost_race,
+    launch_fresh,
+    launch_job_id,
+    launch_result,
+    with_web_ui_template,
 )
 from airflow_flink_k8s.flows.teardown import SavepointRequest, await_savepoint, stop_with_savepoint
 from airflow_flink_k8s.hooks.kubernetes import FlinkKubernetesHook
@@ -81,7 +81,7 @@ def upgrade(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdenti
         check_native_options(spec)  # before anything is read, stopped, replaced or created
     for warning in spec_warnings(spec):
         log.warning("Flink cluster %s/%s: %s", spec.namespace, spec.cluster_id, warning)
-    settings = _with_web_ui_template(k8s, settings)
+    settings = with_web_ui_template(k8s, settings)
     cid, ns = spec.cluster_id, spec.namespace
     existing = k8s.get("Deployment", cid, ns)
     record = parse_record(k8s.get("ConfigMap", upgrade_record_name(cid), ns), cid)
@@ -95,17 +95,17 @@ def upgrade(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdenti
     info: dict[str, Any] = {"action": decision.action.value, "mode": options.mode, "old_job_id": None,
                             "savepoint_path": None}
     if decision.action is UpgradeAction.AWAIT:
-        return _with_info(_after_lost_race(k8s, spec, run, settings, existing, log), info)
+        return _with_info(after_lost_race(k8s, spec, run, settings, existing, log), info)
     if decision.action is UpgradeAction.REATTACH:
         if record is not None:
             _drop_record(k8s, spec)
-        return _with_info(_result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None),
-                          info)
+        reattached = dataclasses.replace(spec, job_id=decision.job_id)
+        return _with_info(launch_result(k8s, reattached, settings, created_uid=None), info)
     if decision.action in (UpgradeAction.CREATE, UpgradeAction.REPLACE):
         if existing is not None:
             delete_cluster(k8s, cid, ns, timeout=settings.delete_timeout, uid=existing["metadata"]["uid"])
-        fresh = dataclasses.replace(spec, job_id=_job_id(k8s, spec, run, settings))
-        return _with_info(_launch_fresh(k8s, fresh, run, settings, log), info)
+        fresh = dataclasses.replace(spec, job_id=launch_job_id(k8s, spec, run, settings))
+        return _with_info(launch_fresh(k8s, fresh, run, settings, log), info)
     if decision.action is UpgradeAction.UPGRADE:
         assert existing is not None and decision.job_id is not None
         record = _begin(k8s, spec, run, settings, existing, decision.job_id, options, log)
@@ -198,8 +198,8 @@ def _finish(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdenti
                            uid=existing["metadata"]["uid"])
         relaunch = relaunch_spec(spec, record)
         log.info("%s: relaunching the new spec as job %s, restoring %s", where, record.job_id, relaunch.restore)
-        relaunch = dataclasses.replace(relaunch, job_id=_job_id(k8s, relaunch, run, settings))
-        launched = _launch_fresh(k8s, relaunch, run, settings, log)
+        relaunch = dataclasses.replace(relaunch, job_id=launch_job_id(k8s, relaunch, run, settings))
+        launched = launch_fresh(k8s, relaunch, run, settings, log)
     except Exception as error:
         state = {"savepoint": f"its state is in savepoint {record.savepoint_path}",
                  "last-state": f"its state is the latest checkpoint of job {record.job_id} in the kept HA metadata",
