@@ -41,6 +41,14 @@ def test_airflow_registers_the_zookeeper_connection_type_and_the_web_ui_link() -
     assert result == "RESULT airflow_flink_k8s.hooks.zookeeper.FlinkZooKeeperHook True"
 
 
+def _json_of_a_fresh_interpreter(script: str) -> dict[str, Any]:
+    """What ``script`` printed last as JSON, run by a fresh interpreter (nothing imported yet)."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
 def test_importing_the_package_operators_and_sensors_loads_no_kubernetes_zookeeper_or_http_client() -> None:
     # airflow.sdk itself loads httpx (the task SDK's client); what matters is what this provider adds on top.
     script = (
@@ -51,9 +59,7 @@ def test_importing_the_package_operators_and_sensors_loads_no_kubernetes_zookeep
         "added = sorted(set(sys.modules) - before)\n"
         "print(json.dumps({'added': added, 'all': sorted(sys.modules)}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = _json_of_a_fresh_interpreter(script)
     loaded_heavy = [m for m in report["all"] if m.split(".")[0] in HEAVY]
     assert loaded_heavy == [], loaded_heavy
     added_http = [m for m in report["added"] if m.split(".")[0] in ("httpx", "http", "aiohttp")]
@@ -72,9 +78,7 @@ def test_every_public_name_of_the_package_imports_without_an_io_client() -> None
         "found = {name: type(getattr(package, name)).__name__ for name in package.__all__}\n"
         "print(json.dumps({'found': found, 'all': sorted(sys.modules)}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = _json_of_a_fresh_interpreter(script)
     import airflow_flink_k8s
 
     assert sorted(report["found"]) == sorted(airflow_flink_k8s.__all__)
