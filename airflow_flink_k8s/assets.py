@@ -21,8 +21,10 @@ def attach_event_extra(task: BaseOperator, context: Context, extra: Mapping[str,
     have the same name)."""
     from airflow.sdk import Asset
 
+    assets = [outlet for outlet in task.outlets if isinstance(outlet, Asset)]
+    if not assets:  # nothing to emit: the context need not hold outlet events at all
+        return
     events = context["outlet_events"]
-    for outlet in task.outlets:
-        if isinstance(outlet, Asset):
-            accessor = events[outlet]
-            accessor.extra = {**accessor.extra, **extra}
+    for asset in assets:
+        accessor = events[asset]
+        accessor.extra = {**accessor.extra, **extra}
