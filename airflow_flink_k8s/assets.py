@@ -9,22 +9,22 @@ timed-out task emits none); a deferred task's events go out when ``execute_compl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
 
 
-def attach_event_extra(task: BaseOperator, context: Context, extra: Mapping[str, Any]) -> None:
-    """Add ``extra`` to the event of every Asset among ``task.outlets`` (keys a DAG author set stay unless ours
-    have the same name)."""
+def attach_event_extra(task: BaseOperator, context: Context, extra: Callable[[], Mapping[str, Any]]) -> None:
+    """Add ``extra()`` to the event of every Asset among ``task.outlets`` (keys a DAG author set stay unless ours
+    have the same name); without Asset outlets nothing is built or read."""
     from airflow.sdk import Asset
 
     assets = [outlet for outlet in task.outlets if isinstance(outlet, Asset)]
     if not assets:  # nothing to emit: the context need not hold outlet events at all
         return
-    events = context["outlet_events"]
+    events, added = context["outlet_events"], extra()
     for asset in assets:
         accessor = events[asset]
-        accessor.extra = {**accessor.extra, **extra}
+        accessor.extra = {**accessor.extra, **added}

@@ -353,7 +353,7 @@ class FlinkApplicationOperator(BaseOperator):
         from airflow_flink_k8s.assets import attach_event_extra
         from airflow_flink_k8s.core.asset_metadata import launch_extra
 
-        attach_event_extra(self, context, launch_extra(result, self.wait_until))
+        attach_event_extra(self, context, lambda: launch_extra(result, self.wait_until))
         return result
 
     def _finished(self, launch: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
@@ -477,5 +477,5 @@ class FlinkApplicationTeardownOperator(BaseOperator):
                           delete_timeout=self.delete_timeout, savepoint=savepoint, log=self.log,
                           adopt_native_clusters=self.adopt_native_clusters,
                           remove_orphaned_ha_data=self.remove_orphaned_ha_data)
-        attach_event_extra(self, context, teardown_extra(result))
+        attach_event_extra(self, context, lambda: teardown_extra(result))
         return result

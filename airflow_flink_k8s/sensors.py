@@ -232,7 +232,7 @@ class FlinkJobManagerReadySensor(BaseSensorOperator):
         from airflow_flink_k8s.assets import attach_event_extra
         from airflow_flink_k8s.core.asset_metadata import wait_extra
 
-        attach_event_extra(self, context, wait_extra(self.cluster_id, self.target, details))
+        attach_event_extra(self, context, lambda: wait_extra(self.cluster_id, self.target, details))
         return details
 
     def poke(self, context: Context) -> PokeReturnValue:
