@@ -122,12 +122,16 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
                        uid=existing["metadata"]["uid"])
         _remove_replaced_storage(replaced_storage, spec, log)
     spec = dataclasses.replace(spec, job_id=launch_job_id(k8s, spec, run, settings))
-    return launch_fresh(k8s, spec, run, settings, log)
+    return launch_fresh(k8s, spec, run, settings, log, replaced=decision.action is Action.REPLACE)
 
 
 def launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentity, settings: LaunchSettings,
-                  log: TaskLog) -> LaunchResult:
+                  log: TaskLog, *, replaced: bool = False) -> LaunchResult:
+    """Create the cluster of ``spec`` (its job id set). ``replaced``: this task has just deleted the cluster under
+    the id, whose JobManager's ephemeral ZooKeeper leader nodes may outlive it until its session ends: the HA
+    clean-up waits for them up to ``delete_timeout`` instead of taking them for another cluster's."""
     assert spec.job_id is not None
+    leader_grace = settings.delete_timeout if replaced else 0.0
     launcher = NativeLauncher(k8s) if settings.launcher == "native" else CliLauncher(
         k8s, settings.flink_bin, timeout=settings.cli_timeout, flink_conf_dir=settings.flink_conf_dir,
         on_line=log.info, sensitive_fields=settings.sensitive_fields)
@@ -135,14 +139,14 @@ def launch_fresh(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunI
              spec.checkpoint_dir, spec.job_id)
     try:
         deployment = launcher.launch(spec, launch_labels(run), launch_annotations(spec, run, spec.job_id),
-                                     before_owned=lambda: _prepare_ha(k8s, spec, settings, log))
+                                     before_owned=lambda: _prepare_ha(k8s, spec, settings, log, leader_grace))
     except ClusterIdTakenError as lost:
         return after_lost_race(k8s, spec, run, settings, lost.holder, log)
     return launch_result(k8s, spec, settings, created_uid=deployment["metadata"]["uid"])
 
 
 def _prepare_ha(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: LaunchSettings,
-                log: TaskLog) -> None:
+                log: TaskLog, leader_grace: float) -> None:
     """Remove leftover HA data, or when resuming only the stored job graphs: Flink would otherwise silently recover
     and run the old job instead of this spec's program. Leftover HA storage files go too (a resume keeps its
     job's)."""
@@ -150,7 +154,7 @@ def _prepare_ha(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, settings: 
     if spec.restore == "latest":
         drop_job_graphs(k8s, where, log)
     else:
-        remove_ha_data(k8s, where, log)
+        remove_ha_data(k8s, where, log, leader_grace=leader_grace)
     remove_ha_storage(spec.ha_storage_dir if spec.ha != "none" else None, spec.cluster_id, log,
                       resume_job_id=spec.job_id if spec.restore == "latest" else None)
 

@@ -105,7 +105,7 @@ def upgrade(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdenti
         if existing is not None:
             delete_cluster(k8s, cid, ns, timeout=settings.delete_timeout, uid=existing["metadata"]["uid"])
         fresh = dataclasses.replace(spec, job_id=launch_job_id(k8s, spec, run, settings))
-        return _with_info(launch_fresh(k8s, fresh, run, settings, log), info)
+        return _with_info(launch_fresh(k8s, fresh, run, settings, log, replaced=existing is not None), info)
     if decision.action is UpgradeAction.UPGRADE:
         assert existing is not None and decision.job_id is not None
         record = _begin(k8s, spec, run, settings, existing, decision.job_id, options, log)
@@ -199,7 +199,7 @@ def _finish(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdenti
         relaunch = relaunch_spec(spec, record)
         log.info("%s: relaunching the new spec as job %s, restoring %s", where, record.job_id, relaunch.restore)
         relaunch = dataclasses.replace(relaunch, job_id=launch_job_id(k8s, relaunch, run, settings))
-        launched = launch_fresh(k8s, relaunch, run, settings, log)
+        launched = launch_fresh(k8s, relaunch, run, settings, log, replaced=existing is not None)
     except Exception as error:
         state = {"savepoint": f"its state is in savepoint {record.savepoint_path}",
                  "last-state": f"its state is the latest checkpoint of job {record.job_id} in the kept HA metadata",
