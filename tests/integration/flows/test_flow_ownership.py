@@ -8,6 +8,7 @@ cluster's (``delete_cluster`` by uid, the HA clean-up's delete by name) do delet
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ from airflow_flink_k8s_sandbox.emulator_process import EmulatorProcess
 from airflow_flink_k8s_sandbox.zookeeper import ZooKeeperServer
 from tests.integration.flows.conftest import NAMESPACE, RecordingLog, configmap, names
 from tests.paths import DATA_DIR
+from tests.waiting import wait_until
 
 RUN = RunIdentity("etl", "launch", "manual__2026-01-01", 1)
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -273,3 +275,35 @@ def test_teardown_keeps_the_live_zookeeper_data_of_the_same_cluster_id_in_anothe
         teardown(k8s, where, keep_ha_data=False, delete_timeout=15, savepoint=None, log=log)
     assert zk.get(leader)[0] == published and zk.get(leader)[1].ephemeralOwner == zk.client_id[0]
     assert names(k8s, "Deployment") == []  # this namespace's own cluster is gone; only the HA data was refused
+
+
+def test_a_replace_waits_for_the_leader_nodes_of_the_jobmanager_it_deleted(
+        k8s: FlinkKubernetesHook, zookeeper: ZooKeeperServer, make_spec: SpecFactory, log: RecordingLog) -> None:
+    """A JobManager deleted by a replace keeps its ephemeral leader nodes until its ZooKeeper session ends (at once
+    on a clean SIGTERM, a session timeout later when it was killed). The replace's HA clean-up must wait for them,
+    not take them for another namespace's live cluster: here the deleted JobManager's session (a stand-in's, holding
+    the bytes Flink 2.3.0 wrote) ends only once the replacing Deployment exists, i.e. while the clean-up runs."""
+    leader = "/flink/orders/leader/rest_server/connection_info"
+    published = (DATA_DIR / "ha" / "zookeeper-2.3.0-rest_server.bin").read_bytes()
+    spec = make_spec(ha="zookeeper", zookeeper_quorum=zookeeper.hosts)
+    first = launch(k8s, spec, RUN, LaunchSettings(), log)
+    jobmanager = KazooClient(hosts=zookeeper.hosts)
+    jobmanager.start(timeout=20)
+    try:
+        jobmanager.create(leader, published, ephemeral=True, makepath=True)
+
+        def end_the_session_once_replaced() -> None:
+            wait_until("the replacing Deployment", lambda: (k8s.get("Deployment", "orders", NAMESPACE) or {}).get(
+                "metadata", {}).get("uid") not in (None, first.created_uid), timeout=120)
+            jobmanager.stop()
+
+        ender = threading.Thread(target=end_the_session_once_replaced, daemon=True)
+        ender.start()
+        replaced = launch(k8s, spec, RunIdentity("etl", "launch", "manual__2026-01-02", 1),
+                          LaunchSettings(if_exists="replace", delete_timeout=120), log)
+        ender.join(timeout=130)
+    finally:
+        jobmanager.stop()
+        jobmanager.close()
+    assert replaced.created and replaced.created_uid != first.created_uid
+    assert "removed ZooKeeper HA data /flink/orders" in log.text
