@@ -179,7 +179,7 @@ class FlinkApplicationOperator(BaseOperator):
         if dry_run:  # only then: DAG parsing of a real launch stays as cheap as before
             from airflow_flink_k8s.core.asset_metadata import check_dry_run_outlets
 
-            check_dry_run_outlets(dry_run, self.outlets)
+            check_dry_run_outlets(self.outlets)
         spec_values = {name: getattr(self, name) for name in SPEC_FIELDS}
         if not is_templated(spec_values):  # else the spec is checked once rendered, before any API call
             spec = self.build_spec(self.namespace or "default")  # type: ignore[attr-defined]
@@ -258,7 +258,7 @@ class FlinkApplicationOperator(BaseOperator):
         if self.is_dry_run:
             from airflow_flink_k8s.core.asset_metadata import check_dry_run_outlets
 
-            check_dry_run_outlets(True, self.outlets)  # outlets may have been added since (``task >> asset``)
+            check_dry_run_outlets(self.outlets)  # outlets may have been added since (``task >> asset``)
             return self._dry_run(spec, run, namespace_given=bool(namespace))
         launched = self._launch_or_upgrade(context, FlinkKubernetesHook(self.kubernetes_conn_id), spec, run, settings)
         if launched.created_uid is not None:

@@ -27,10 +27,10 @@ ALREADY_GONE = "already_gone"
 _READINESS_KEYS = ("job_state", "checkpoint_id", "checkpoint_path", "checkpoint_time", "restored_from")
 
 
-def check_dry_run_outlets(dry_run: bool, outlets: Sequence[object]) -> None:
+def check_dry_run_outlets(outlets: Sequence[object]) -> None:
     """A dry run creates nothing, yet Airflow emits an event for every outlet of a task that succeeds: refuse
     outlets on a dry run, whose events would tell consumers a stream started."""
-    if dry_run and outlets:
+    if outlets:
         raise FlinkSpecError("outlets", "must be empty with dry_run=True (a dry run creates nothing, and Airflow "
                              "emits an Asset event for every outlet of a task that succeeds)",
                              [str(outlet) for outlet in outlets])
