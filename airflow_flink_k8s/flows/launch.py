@@ -105,9 +105,9 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
     settings = with_web_ui_template(k8s, settings)
     existing = k8s.get("Deployment", spec.cluster_id, spec.namespace)
     retried = launched_by_run(existing, run)  # a retry: is the cluster its earlier try launched able to start?
+    config = None if existing is None else k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace)
     decision = decide(spec, run, existing, settings.if_exists, finished=existing is None or launch_finished(
-        existing, k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace),
-        k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None),
+        existing, config, k8s.get("ConfigMap", launch_lock_name(spec.cluster_id), spec.namespace) is not None),
         jobmanager_pods=k8s.list_pods(spec.namespace, jobmanager_pods_selector(spec.cluster_id)) if retried else None,
         restart_limit=settings.jobmanager_restart_limit, adopt_native_clusters=settings.adopt_native_clusters)
     log.info("Flink cluster %s/%s: %s %s", spec.namespace, spec.cluster_id, decision.action.value, decision.reason)
@@ -117,7 +117,7 @@ def launch(k8s: FlinkKubernetesHook, spec: FlinkApplicationSpec, run: RunIdentit
         return launch_result(k8s, dataclasses.replace(spec, job_id=decision.job_id), settings, created_uid=None)
     if decision.action is Action.REPLACE:
         assert existing is not None
-        replaced_storage = storage_dir_of(k8s.get("ConfigMap", config_map_name(spec.cluster_id), spec.namespace))
+        replaced_storage = storage_dir_of(config)
         delete_cluster(k8s, spec.cluster_id, spec.namespace, timeout=settings.delete_timeout,
                        uid=existing["metadata"]["uid"])
         _remove_replaced_storage(replaced_storage, spec, log)
