@@ -65,8 +65,8 @@ def delete_created_cluster(k8s: FlinkKubernetesHook, namespace: str, cluster_id:
     log.info("task killed: deleting Flink cluster %s/%s (the Deployment this try created, uid %s)", namespace,
              cluster_id, uid)
     if not _delete_deployment(k8s, cluster_id, namespace, uid, propagation="Background"):
-        log.info("Flink cluster %s/%s: another launch has replaced the one this try created; left alone",
-                 namespace, cluster_id)
+        log.info("Flink cluster %s/%s: the Deployment this try created is already gone (or another launch has "
+                 "replaced it, which is left alone)", namespace, cluster_id)
 
 
 def _delete_deployment(k8s: FlinkKubernetesHook, cluster_id: str, namespace: str, uid: str, *,
