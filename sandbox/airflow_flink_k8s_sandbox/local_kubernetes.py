@@ -78,6 +78,16 @@ class LocalKubernetes:
                 return None
             raise
 
+    def flink_rest(self, namespace: str, cluster_id: str, path: str) -> Any:
+        """GET Flink's REST ``path`` (``/jobs/overview``) through the API server's service proxy as the admin; None
+        while it answers 404 or 503 (no endpoint yet, or the JobManager's REST during its leader election)."""
+        try:
+            return self.get(f"/api/v1/namespaces/{namespace}/services/{cluster_id}-rest:rest/proxy{path}")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 503:
+                return None
+            raise
+
     def pods(self, namespace: str = "default", selector: str = "") -> list[dict[str, Any]]:
         query = f"?labelSelector={urllib.parse.quote(selector)}" if selector else ""
         items = self.get(f"/api/v1/namespaces/{namespace}/pods{query}")["items"]

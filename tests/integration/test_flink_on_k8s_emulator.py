@@ -42,8 +42,9 @@ def _leader_configmap(k8s: LocalKubernetes, cluster_id: str) -> dict | None:
 
 
 def _running_job(k8s: LocalKubernetes, cluster_id: str) -> dict | None:
-    """The job RUNNING on the cluster, read through the API server's service proxy (as a user without pod routes)."""
-    overview = k8s.get(f"/api/v1/namespaces/{NAMESPACE}/services/{cluster_id}-rest:rest/proxy/jobs/overview")
+    """The job RUNNING on the cluster, read through the API server's service proxy (as a user without pod routes);
+    None while the REST endpoint answers 503 (Flink's leader election can still be settling after the ConfigMap)."""
+    overview = k8s.flink_rest(NAMESPACE, cluster_id, "/jobs/overview")
     jobs = (overview or {}).get("jobs", [])
     return next((job for job in jobs if job["state"] == "RUNNING"), None)
 

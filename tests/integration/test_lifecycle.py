@@ -12,7 +12,6 @@ and the ``chk-*`` dirs on disk.
 from __future__ import annotations
 
 import re
-import urllib.error
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,15 +104,8 @@ def _wait_for_checkpoint(k8s: LocalKubernetes, tmp_path: Path, cluster_id: str, 
 def _job(k8s: LocalKubernetes, cluster_id: str, job_id: str, suffix: str = "") -> Any:
     """``/jobs/<id><suffix>`` through the API server's proxy; a 503 (the new JobManager's REST before its leader
     election settled) is waited out."""
-    def answer() -> Any:
-        try:
-            return k8s.get(f"/api/v1/namespaces/{NS}/services/{cluster_id}-rest:rest/proxy/jobs/{job_id}{suffix}")
-        except urllib.error.HTTPError as error:
-            if error.code != 503:
-                raise
-            return None
-
-    return k8s.wait_for(f"REST /jobs/{job_id}{suffix} of {cluster_id}", answer, 120)
+    return k8s.wait_for(f"REST /jobs/{job_id}{suffix} of {cluster_id}",
+                        lambda: k8s.flink_rest(NS, cluster_id, f"/jobs/{job_id}{suffix}"), 120)
 
 
 def _jobmanager_log(k8s: LocalKubernetes, cluster_id: str) -> str:
