@@ -6,8 +6,10 @@ container to read the log of (``previous=true`` for a container that crashed), a
 summary, Flink's root cause trimmed to its ``Caused by`` chain, what was last seen, and the tail of the JobManager
 log, every part bounded in size.
 
-Like :mod:`airflow_flink_k8s.core.readiness` it is sans-I/O: a report is a generator that yields :class:`PodsRequest`
-and :class:`PodLogRequest`, is sent an :class:`Answer` for each, and returns the text. The wait
+Like :mod:`airflow_flink_k8s.core.readiness` it is sans-I/O: a report is a generator that yields :class:`PodsRequest`,
+:class:`EventsRequest` (the Kubernetes events of a pod that is not running, as ``kubectl describe pod`` shows them:
+the scheduler's ``FailedScheduling``, a failed image pull) and :class:`PodLogRequest`, is sent an :class:`Answer` for
+each, and returns the text. The wait
 (:mod:`airflow_flink_k8s.flows.wait`) runs reports inside its steps (pods from its watch cache when async);
 Reading pods and logs is best effort: a refused or failed request becomes a line saying why (:func:`answer_of`),
 never an error hiding the real failure.
@@ -42,6 +44,9 @@ MAX_ROOT_CAUSE_LINES = 60
 #: Waiting reasons that mean the container will not start without a change to the spec or cluster.
 CANNOT_START = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
                           "CreateContainerConfigError"})
+#: Pending pods whose Kubernetes events a report reads (one request each), and the newest events shown per pod.
+MAX_EVENT_PODS = 3
+MAX_EVENTS_PER_POD = 5
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,18 @@ class PodsRequest:
 
     namespace: str
     label_selector: str
+
+
+@dataclass(frozen=True)
+class EventsRequest:
+    """List the Kubernetes events about pod ``pod`` in ``namespace``."""
+
+    namespace: str
+    pod: str
+
+    @property
+    def field_selector(self) -> str:
+        return f"involvedObject.kind=Pod,involvedObject.name={self.pod}"
 
 
 @dataclass(frozen=True)
@@ -134,7 +151,7 @@ class JobManagerFailure:
         return f"JobManager pod {self.pod} is in {self.reason}{restarts}{detail}"
 
 
-Steps = Generator[PodsRequest | PodLogRequest, Answer, Any]
+Steps = Generator[PodsRequest | EventsRequest | PodLogRequest, Answer, Any]
 
 
 def jobmanager_selector(cluster_id: str) -> str:
@@ -216,7 +233,7 @@ def describe_pods(pods: list[dict[str, Any]]) -> str:
         kind = next(iter(state), "unknown")
         reason = (state.get(kind) or {}).get("reason")
         last = _termination((status.get("lastState") or {}).get("terminated"))
-        parts = [f"{(pod.get('status') or {}).get('phase') or 'Pending'}",
+        parts = [f"{(pod.get('status') or {}).get('phase') or 'Pending'}", *_unmet_conditions(pod),
                  f"container {kind}{f' ({reason})' if reason else ''}",
                  f"{int(status.get('restartCount') or 0)} restarts"] + ([f"last {last}"] if last else [])
         lines.append(f"JobManager pod {pod['metadata']['name']}: {', '.join(parts)}")
@@ -231,13 +248,7 @@ def describe_taskmanager_pods(pods: list[dict[str, Any]]) -> str:
                 "creates: the JobManager log says which)")
     lines = ["TaskManager pods:"]
     for pod in pods:
-        status = pod.get("status") or {}
-        parts = [status.get("phase") or "Pending"]
-        for condition in status.get("conditions") or []:
-            if condition.get("status") != "True":
-                why = "; ".join(str(condition[key]) for key in ("reason", "message") if condition.get(key))
-                parts.append(f"{condition.get('type')} {condition.get('status')}" + (f" ({_clip(why, 300)})"
-                                                                                      if why else ""))
+        parts = [(pod.get("status") or {}).get("phase") or "Pending", *_unmet_conditions(pod)]
         state = main_container_status(pod).get("state") or {}
         if state:
             kind = next(iter(state))
@@ -245,6 +256,56 @@ def describe_taskmanager_pods(pods: list[dict[str, Any]]) -> str:
             parts.append(f"container {kind}{f' ({reason})' if reason else ''}")
         lines.append(f"  {pod['metadata']['name']}: {', '.join(parts)}")
     return "\n".join(lines)
+
+
+def _unmet_conditions(pod: dict[str, Any]) -> list[str]:
+    """The pod's conditions that are not True, with their reason and message (``PodScheduled False (Unschedulable;
+    0/3 nodes are available: 3 Insufficient memory. …)``)."""
+    unmet = []
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("status") != "True":
+            why = "; ".join(str(condition[key]) for key in ("reason", "message") if condition.get(key))
+            unmet.append(f"{condition.get('type')} {condition.get('status')}" + (f" ({_clip(why, 300)})"
+                                                                                  if why else ""))
+    return unmet
+
+
+def pending_pods(pods: list[dict[str, Any]]) -> list[str]:
+    """The names of the pods still Pending (not scheduled, or their container not started), at most
+    ``MAX_EVENT_PODS``: the pods whose events say why."""
+    pending = [pod["metadata"]["name"] for pod in pods
+               if ((pod.get("status") or {}).get("phase") or "Pending") == "Pending"]
+    return pending[:MAX_EVENT_PODS]
+
+
+def _event_time(event: dict[str, Any]) -> str:
+    series = event.get("series") or {}
+    return str(event.get("lastTimestamp") or series.get("lastObservedTime") or event.get("eventTime")
+               or event.get("firstTimestamp") or (event.get("metadata") or {}).get("creationTimestamp") or "")
+
+
+def describe_events(pod: str, answer: Answer) -> str:
+    """The newest events about ``pod`` (oldest first), one line each: type, reason, how often, when, message."""
+    if answer.error is not None:
+        return f"Events of pod {pod}: unavailable ({answer.error})"
+    events = sorted(answer.value or [], key=_event_time)[-MAX_EVENTS_PER_POD:]
+    if not events:
+        return f"Events of pod {pod}: none"
+    lines = [f"Events of pod {pod}:"]
+    for event in events:
+        count = int(event.get("count") or (event.get("series") or {}).get("count") or 1)
+        lines.append(f"  {event.get('type') or 'Normal'} {event.get('reason') or 'unknown'}"
+                     f"{f' (x{count})' if count > 1 else ''} at {_event_time(event) or 'unknown time'}: "
+                     f"{_clip(str(event.get('message') or ''), 300)}")
+    return "\n".join(lines)
+
+
+def pod_events(pods: list[dict[str, Any]], namespace: str) -> Generator[EventsRequest, Answer, str]:
+    """The events of the pending ones of ``pods`` (their scheduling or image-pull failures), described."""
+    described = []
+    for name in pending_pods(pods):
+        described.append(describe_events(name, (yield EventsRequest(namespace, name))))
+    return "\n".join(described)
 
 
 def describe_readiness(readiness: Readiness) -> str:
@@ -397,16 +458,21 @@ def unscheduled_report(readiness: Readiness, target: ReportTarget, waited: float
     exceptions = "Flink's newest exception (REST /jobs/<id>/exceptions): " + (
         "\n" + _indent(trim_stacktrace(root_cause)) if root_cause else "none recorded")
     answer = yield target.taskmanager_pods_request()
-    taskmanagers = (f"(TaskManager pods unavailable: {answer.error})" if answer.error is not None
-                    else describe_taskmanager_pods(list(answer.value or [])))
+    if answer.error is not None:
+        taskmanagers = f"(TaskManager pods unavailable: {answer.error})"
+    else:
+        taskmanager_pods = list(answer.value or [])
+        taskmanagers = describe_taskmanager_pods(taskmanager_pods)
+        if events := (yield from pod_events(taskmanager_pods, target.namespace)):
+            taskmanagers += "\n" + events
     pods, log = yield from _pods_and_log(target, readiness.leader_address)
     return format_report(f"{target.where}: job {readiness.job_id} has had tasks waiting for a slot for {waited:.0f} s "
                          f"(unscheduled_timeout {limit:g} s): {readiness.reason}", exceptions, taskmanagers, pods, log)
 
 
 def _pods_and_log(target: ReportTarget, leader_address: str | None) -> Generator[
-        PodsRequest | PodLogRequest, Answer, tuple[str, str]]:
-    """(the JobManager pods described, the log section)."""
+        PodsRequest | EventsRequest | PodLogRequest, Answer, tuple[str, str]]:
+    """(the JobManager pods described with the events of a pending one, the log section)."""
     answer = yield target.pods_request()
     if answer.error is not None:
         reason = f"listing the JobManager pods failed: {answer.error}"
@@ -415,9 +481,11 @@ def _pods_and_log(target: ReportTarget, leader_address: str | None) -> Generator
     request = log_request(pods, target, failure=jobmanager_failure(pods, target.jobmanager_restart_limit),
                           leader_address=leader_address)
     described = describe_pods(pods)
+    events = yield from pod_events(pods, target.namespace)
+    with_events = f"{described}\n{events}" if events else described
     if request is None:
-        return described, format_log(None, None, reason=described if target.log_tail_lines else "")
-    return described, format_log(request, (yield request))
+        return with_events, format_log(None, None, reason=described if target.log_tail_lines else "")
+    return with_events, format_log(request, (yield request))
 
 
 # ----------------------------------------------------------------------------------------------- drivers

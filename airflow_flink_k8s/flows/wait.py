@@ -5,10 +5,10 @@ A wait is a sequence of steps. :func:`step` is sans-I/O (driven by :mod:`airflow
 for the leader (:class:`LeaderRequest`), the API server's address and credentials when REST goes through its proxy
 (:class:`ApiServerRequest`), says where REST requests go (:class:`UseEndpoint`), runs the readiness evaluation
 (``RestRequest``), looks at the JobManager pods no more often than every :data:`POD_CHECK_INTERVAL`
-(``PodsRequest``, then ``PodLogRequest`` only for a failure report; ``DeploymentRequest`` only when a launched
-job's cluster shows no leader and no pod: Flink deleted it after the job ended), reads the credentials again once
-when the API server refuses them (401; tokens expire mid-wait), and gives up at the deadline with a report. It
-returns an :class:`Outcome`; the state a wait carries between steps is a :class:`WaitState`.
+(``PodsRequest``, then ``EventsRequest`` and ``PodLogRequest`` only for a failure report; ``DeploymentRequest``
+only when a launched job's cluster shows no leader and no pod: Flink deleted it after the job ended), reads the
+credentials again once when the API server refuses them (401; tokens expire mid-wait), and gives up at the deadline
+with a report. It returns an :class:`Outcome`; the state a wait carries between steps is a :class:`WaitState`.
 
 Two clocks run across steps. *Unscheduled*: from the first step that sees tasks of the job waiting for a slot
 (CREATED or SCHEDULED: no TaskManager took them) until a step sees the job RUNNING with none waiting; past
@@ -59,6 +59,7 @@ from airflow_flink_k8s.core.failure_report import (
     NO_KUBERNETES,
     Answer,
     DeploymentRequest,
+    EventsRequest,
     PodLogRequest,
     PodsRequest,
     answer_of,
@@ -119,8 +120,8 @@ class UseEndpoint:
     endpoint: RestEndpoint | None
 
 
-WaitRequest = (LeaderRequest | ApiServerRequest | UseEndpoint | RestRequest | PodsRequest | PodLogRequest
-               | DeploymentRequest)
+WaitRequest = (LeaderRequest | ApiServerRequest | UseEndpoint | RestRequest | PodsRequest | EventsRequest
+               | PodLogRequest | DeploymentRequest)
 
 
 # ----------------------------------------------------------------------------------------------- outcomes and state
@@ -327,6 +328,8 @@ class SyncWait:
             return _pods_answer(lambda: self._hook().list_pods(request.namespace, request.label_selector))
         if isinstance(request, DeploymentRequest):
             return answer_of(lambda: self._hook().get("Deployment", request.name, request.namespace))
+        if isinstance(request, EventsRequest):
+            return answer_of(lambda: self._hook().list_events(request.namespace, request.field_selector))
         return answer_of(lambda: redact_log(
             self._hook().pod_log(request.pod, request.namespace, **log_call_kwargs(request))))
 
@@ -488,6 +491,8 @@ class _AsyncRequests:
             if isinstance(request, DeploymentRequest):  # only once the cluster shows no leader and no pod
                 return Answer(await asyncio.to_thread(self._hook().get, "Deployment", request.name,
                                                       request.namespace))
+            if isinstance(request, EventsRequest):  # a pending pod's events, for a report only
+                return Answer(await self._hook().alist_events(request.namespace, request.field_selector))
             return Answer(redact_log(
                 await self._hook().apod_log(request.pod, request.namespace, **log_call_kwargs(request))))
         except Exception as error:

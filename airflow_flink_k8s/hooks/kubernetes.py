@@ -29,6 +29,7 @@ KIND_PATHS: dict[str, tuple[str, str]] = {
     "Service": ("/api/v1", "services"),
     "ConfigMap": ("/api/v1", "configmaps"),
     "Pod": ("/api/v1", "pods"),
+    "Event": ("/api/v1", "events"),
 }
 
 
@@ -141,6 +142,10 @@ class FlinkKubernetesHook:
     def list_pods(self, namespace: str, label_selector: str | None = None) -> builtins.list[dict[str, Any]]:
         return self.list("Pod", namespace, label_selector)
 
+    def list_events(self, namespace: str, field_selector: str) -> builtins.list[dict[str, Any]]:
+        """The events (core/v1) in ``namespace`` matching ``field_selector`` (``involvedObject.name=<pod>``)."""
+        return self.list("Event", namespace, field_selector=field_selector)
+
     def pod_log(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None,
                 previous: bool = False, limit_bytes: int | None = None) -> str:
         """A container's log (``kubectl logs``; ``previous``: its last terminated instance). Any refusal, 404
@@ -168,6 +173,12 @@ class FlinkKubernetesHook:
         instead: :mod:`airflow_flink_k8s.hooks.namespace_watch`)."""
         query = [("labelSelector", label_selector)] if label_selector else []
         answer = await self._aget(object_path("Pod", namespace), query, f"list Pod in {namespace}")
+        return list(json.loads(answer).get("items") or [])
+
+    async def alist_events(self, namespace: str, field_selector: str) -> builtins.list[dict[str, Any]]:
+        """:meth:`list_events` for the triggerer."""
+        answer = await self._aget(object_path("Event", namespace), [("fieldSelector", field_selector)],
+                                  f"list Event in {namespace}")
         return list(json.loads(answer).get("items") or [])
 
     async def apod_log(self, name: str, namespace: str, *, container: str | None = None,

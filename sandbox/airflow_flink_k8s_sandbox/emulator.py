@@ -60,6 +60,8 @@ from airflow_flink_k8s_sandbox.faults import Faults
 from airflow_flink_k8s_sandbox.k8s_resources import BY_PATH, BY_PLURAL, ApiError, ResourceType, conflict
 from airflow_flink_k8s_sandbox.k8s_selectors import SelectorError, parse_field_selector, parse_label_selector
 from airflow_flink_k8s_sandbox.object_store import Event, ObjectStore, Watcher
+from airflow_flink_k8s_sandbox.resource_quota import admit, check_quota_spec
+from airflow_flink_k8s_sandbox.scheduling import node_object
 
 WATCH_DEFAULT_TIMEOUT = 1800.0
 #: The user the sandbox kubelet authenticates as (the node is ``kubelet.NODE_NAME``).
@@ -112,6 +114,10 @@ def parse_route(path: str) -> Route | None:
     return route
 
 
+def _everything(obj: dict[str, Any]) -> bool:
+    return True
+
+
 def _labels(obj: dict[str, Any]) -> dict[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
@@ -145,13 +151,7 @@ class KubernetesApiEmulator:
         self._client: ClientSession | None = None
         for namespace in dict.fromkeys(namespaces):
             self.store.create(BY_PLURAL["namespaces"], "", {"metadata": {"name": namespace}})
-        self.store.create(BY_PLURAL["nodes"], "", {
-            "metadata": {"name": "sandbox-node", "labels": {"kubernetes.io/hostname": "sandbox-node"}},
-            "spec": {"podCIDR": "10.244.0.0/24"},
-            "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
-                                     {"type": "Hostname", "address": "sandbox-node"}],
-                       "conditions": [{"type": "Ready", "status": "True"}]},
-        })
+        self.store.create(BY_PLURAL["nodes"], "", node_object())
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -378,7 +378,9 @@ class KubernetesApiEmulator:
             if method == "GET":
                 return await (self._watch(request, route) if watch else self._list(request, route))
             if method == "POST":
-                return web.json_response(self.store.create(rtype, namespace, await request.json()), status=201)
+                body = await request.json()
+                self._admit(rtype, namespace, body)
+                return web.json_response(self.store.create(rtype, namespace, body), status=201)
             if method == "DELETE":
                 return self._delete_collection(request, route)
         else:
@@ -395,6 +397,17 @@ class KubernetesApiEmulator:
                 return web.json_response(self.store.delete(rtype, namespace, route.name,
                                                            await self._delete_options(request)))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def _admit(self, rtype: ResourceType, namespace: str, body: dict[str, Any]) -> None:
+        """The admission a create passes before it is stored: ResourceQuota (:mod:`.resource_quota`)."""
+        if rtype.plural == "resourcequotas":
+            check_quota_spec(body)
+        if not rtype.namespaced or not isinstance(body, dict):
+            return
+        quotas = self.store.list(BY_PLURAL["resourcequotas"], namespace, _everything)
+        if quotas:
+            admit(rtype.plural, rtype.group, namespace, body, quotas,
+                  lambda plural: self.store.list(BY_PLURAL[plural], namespace, _everything))
 
     @staticmethod
     async def _delete_options(request: web.Request) -> dict[str, Any]:

@@ -37,6 +37,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "pods", "Pod", has_status=True),
     ResourceType("", "v1", "serviceaccounts", "ServiceAccount"),
     ResourceType("", "v1", "events", "Event"),
+    ResourceType("", "v1", "resourcequotas", "ResourceQuota", has_status=True),
     ResourceType("apps", "v1", "deployments", "Deployment", has_status=True),
     ResourceType("apps", "v1", "replicasets", "ReplicaSet", has_status=True),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),

@@ -5,7 +5,11 @@ It plays three Kubernetes parts on one machine, in a level-triggered loop woken 
 * the Deployment controller: every Deployment gets ``spec.replicas`` pods (owned by the Deployment directly;
   there is no ReplicaSet in between) and a status;
 * the scheduler: unbound pods are bound to ``sandbox-node`` and marked ``PodScheduled=True`` (Flink's
-  ResourceManager registers a TaskManager only after that watch event);
+  ResourceManager registers a TaskManager only after that watch event) when they fit it (:mod:`.scheduling`: node
+  selector and affinity, cpu/memory requests within its allocatable, pod count); a pod that does not stays
+  Pending with ``PodScheduled=False`` (``Unschedulable``, kube-scheduler's message) and a ``FailedScheduling``
+  Warning event, counted up on each retry, as kube-scheduler reports it; a Deployment whose pod create is refused
+  (a ResourceQuota) gets a ``ReplicaFailure`` condition and a ``FailedCreate`` event, and is retried;
 * the kubelet: a pod's container runs as a local process built the way the Flink image's ``/docker-entrypoint.sh``
   would run it, with ``_POD_IP_ADDRESS=127.0.0.1``, env from Secret/ConfigMap keys (a missing one keeps the
   container Waiting with ``CreateContainerConfigError``, retried), the pod's ConfigMap/Secret volumes written to
@@ -18,7 +22,9 @@ It plays three Kubernetes parts on one machine, in a level-triggered loop woken 
   has no container ports: Flink binds its own, and a Service's targetPort is the local port). Only
   ``flink-main-container`` runs: init containers and sidecars are named, with their images, in the pod condition
   ``SandboxContainersNotRun``, never silently skipped; so are volumes of other kinds than ConfigMap, Secret,
-  emptyDir and PVC (``SandboxVolumesNotHonoured``), which get an empty directory. Containers restart
+  emptyDir and PVC (``SandboxVolumesNotHonoured``), which get an empty directory; so are a JobManager's mounted
+  TaskManager pod template, which Flink reads by absolute path (``SandboxTaskManagerPodTemplateNotHonoured``), and
+  required pod (anti-)affinity (``SandboxSchedulingNotHonoured``). Containers restart
   with back-off (``restartPolicy: Always``); deleted pods are stopped by PID (SIGTERM, then SIGKILL), and stay
   listed (Terminating, held by the ``sandbox.airflow-flink-k8s/process`` finalizer) until their process is gone.
 
@@ -53,12 +59,15 @@ from airflow_flink_k8s_sandbox.flink_conf_file import read_flink_conf, write_fli
 from airflow_flink_k8s_sandbox.jobmanager_standin import is_standin_image, standin_version
 from airflow_flink_k8s_sandbox.kubeconfig import write_kubeconfig
 from airflow_flink_k8s_sandbox.processes import ManagedProcess, free_port
+from airflow_flink_k8s_sandbox.scheduling import NODE_NAME, unhonoured_scheduling, unschedulable_reason
 
 log = logging.getLogger("airflow_flink_k8s_sandbox.kubelet")
 
 ANNOTATION_PID = "sandbox.airflow-flink-k8s/pid"
 ANNOTATION_PORTS = "sandbox.airflow-flink-k8s/ports"
-NODE_NAME = "sandbox-node"
+#: How often an unschedulable pod is tried again, and a repeated warning event counted up (kube-scheduler's back-off
+#: ends at 10 s).
+SCHEDULING_RETRY = 10.0
 #: Held on every pod the kubelet runs until its process is stopped (graceful termination).
 FINALIZER = "sandbox.airflow-flink-k8s/process"
 POD_IP = "127.0.0.1"
@@ -107,6 +116,14 @@ def image_flink_version(image: str, mapping: dict[str, str]) -> str | None:
     return version
 
 
+def _api_message(exc: ApiException) -> str:
+    """The message of the API's ``Status`` answer, or the HTTP reason."""
+    try:
+        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
+    except ValueError:
+        return str(exc.reason)
+
+
 def main_container(pod: dict[str, Any]) -> dict[str, Any]:
     """The container the kubelet runs: ``flink-main-container`` (Flink puts it after a template's sidecars)."""
     containers = pod["spec"]["containers"]
@@ -124,6 +141,21 @@ def containers_not_run(pod: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": CONDITION_CONTAINERS_NOT_RUN, "status": "True", "reason": "ImageNotRunnable",
              "lastTransitionTime": _now(),
              "message": f"the sandbox runs only {MAIN_CONTAINER} as a local Flink process; not run: {listed}"}]
+
+
+#: Pod condition naming the required scheduling terms the sandbox scheduler does not evaluate (pod affinity and
+#: anti-affinity): the pod runs as if they held.
+CONDITION_SCHEDULING_NOT_HONOURED = "SandboxSchedulingNotHonoured"
+
+
+def scheduling_not_honoured(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``SandboxSchedulingNotHonoured`` condition naming the pod's required pod (anti-)affinity, or none."""
+    kinds = unhonoured_scheduling(pod)
+    if not kinds:
+        return []
+    return [{"type": CONDITION_SCHEDULING_NOT_HONOURED, "status": "True", "reason": "SchedulingNotHonoured",
+             "lastTransitionTime": _now(),
+             "message": f"the sandbox has one node and does not evaluate required {' or '.join(kinds)}"}]
 
 
 #: Pod condition naming the main container's volumes the sandbox cannot give their content (a hostPath, NFS, CSI…
@@ -145,6 +177,32 @@ def volumes_not_honoured(pod: dict[str, Any]) -> list[dict[str, Any]]:
              "lastTransitionTime": _now(),
              "message": f"the sandbox mounts an empty directory for: {listed}; it honours only "
                         f"{', '.join(HONOURED_VOLUMES)} volumes"}]
+
+
+#: Pod condition on a JobManager pod that mounts a TaskManager pod template: Flink's ResourceManager reads it at
+#: :data:`TASKMANAGER_POD_TEMPLATE` by absolute path, where a local process cannot be given a pod's file.
+CONDITION_POD_TEMPLATE_NOT_HONOURED = "SandboxTaskManagerPodTemplateNotHonoured"
+TASKMANAGER_POD_TEMPLATE = "/opt/flink/pod-template/taskmanager-pod-template.yaml"
+
+
+def pod_template_not_honoured(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``SandboxTaskManagerPodTemplateNotHonoured`` condition when the JobManager pod mounts the TaskManager pod
+    template's dir, or none."""
+    directory = TASKMANAGER_POD_TEMPLATE.rsplit("/", 1)[0]
+    if (pod["metadata"].get("labels") or {}).get("component") != "jobmanager" or not any(
+            m.get("mountPath", "").rstrip("/") == directory for m in main_container(pod).get("volumeMounts") or []):
+        return []
+    return [{"type": CONDITION_POD_TEMPLATE_NOT_HONOURED, "status": "True", "reason": "AbsolutePathNotHonoured",
+             "lastTransitionTime": _now(),
+             "message": f"Flink reads the TaskManager pod template at {TASKMANAGER_POD_TEMPLATE} by absolute path, "
+                        "which the sandbox cannot give a local process: its TaskManager pods are created without the "
+                        "template (the kubernetes.taskmanager.* options still apply)"}]
+
+
+def not_honoured(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``Sandbox…`` conditions naming what of the pod's spec the kubelet does not honour, or none."""
+    return [*containers_not_run(pod), *volumes_not_honoured(pod), *scheduling_not_honoured(pod),
+            *pod_template_not_honoured(pod)]
 
 
 def map_paths(value: Any, mounts: dict[str, Path]) -> Any:
@@ -181,6 +239,17 @@ class LocalPod:
     last_state: dict[str, Any] = field(default_factory=dict)  # the last terminated container, as the API shows it
     service_account: str = "default"
     host_network: bool = False  # the pod's ports are the host's: a Service's targetPort is the local port
+    spec: dict[str, Any] = field(default_factory=dict)  # what the scheduler counts against the node
+
+
+@dataclass
+class Warning_:
+    """A Warning event the kubelet reported about one object, counted up while the same thing recurs."""
+
+    event: str
+    message: str
+    count: int
+    last: float
 
 
 class LocalKubelet:
@@ -203,6 +272,10 @@ class LocalKubelet:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self._proxies: dict[tuple[str, str, str], str] = {}  # what the emulator was last told, to tell changes only
+        self._node: dict[str, Any] = {}
+        self._warnings: dict[tuple[str, str, str, str], Warning_] = {}  # (namespace, kind, uid, reason)
+        self._unschedulable: dict[tuple[str, str], tuple[str, str]] = {}  # pod → (uid, why), as last reported
+        self._create_failures: dict[tuple[str, str], str] = {}  # Deployment → why its pod create was refused
 
     # ----------------------------------------------------------------- main loop
     def run(self) -> None:
@@ -240,6 +313,7 @@ class LocalKubelet:
 
     def reconcile(self) -> None:
         """One full pass: deployments → pods → processes → statuses → service proxies."""
+        self._node = self._api.sanitize_for_serialization(self.core.read_node(NODE_NAME))
         deployments = self._api.sanitize_for_serialization(self.apps.list_deployment_for_all_namespaces())["items"]
         pods = self._api.sanitize_for_serialization(self.core.list_pod_for_all_namespaces())["items"]
         for deployment in deployments:
@@ -257,6 +331,9 @@ class LocalKubelet:
         for key in list(self.pods):
             if key not in seen:
                 self._stop_pod(self.pods.pop(key))
+        for key in list(self._unschedulable):
+            if key not in seen:
+                del self._unschedulable[key]
         self._update_deployment_statuses(deployments)
         self._register_proxies(self._services())
 
@@ -282,7 +359,18 @@ class LocalKubelet:
                 },
                 "spec": template["spec"],
             }
-            self.core.create_namespaced_pod(meta["namespace"], body)
+            try:
+                self.core.create_namespaced_pod(meta["namespace"], body)
+            except ApiException as exc:
+                if exc.status not in (403, 422):
+                    raise
+                # As the ReplicaSet controller: the refusal (e.g. an exceeded ResourceQuota) is an event and a
+                # ReplicaFailure condition, and the create is tried again on the next pass.
+                message = f"Error creating: {_api_message(exc)}"
+                self._create_failures[(meta["namespace"], meta["name"])] = message
+                self._warn(deployment, ("apps/v1", "Deployment"), "FailedCreate", message, "replicaset-controller")
+                return
+            self._create_failures.pop((meta["namespace"], meta["name"]), None)
 
     def _update_deployment_statuses(self, deployments: list[dict[str, Any]]) -> None:
         for deployment in deployments:
@@ -292,14 +380,19 @@ class LocalKubelet:
                              ((deployment["spec"].get("selector") or {}).get("matchLabels") or {}).items())
                      and p.labels.get("component") != "taskmanager"]
             ready = sum(1 for p in local if p.process is not None and p.process.alive)
+            failure = self._create_failures.get((meta["namespace"], meta["name"]))
             status = {"observedGeneration": meta.get("generation"), "replicas": len(local),
                       "updatedReplicas": len(local), "readyReplicas": ready, "availableReplicas": ready,
                       "conditions": [{"type": "Available", "status": "True" if ready else "False",
                                       "reason": "MinimumReplicasAvailable" if ready else "MinimumReplicasUnavailable",
-                                      "lastUpdateTime": _now(), "lastTransitionTime": _now()}]}
+                                      "lastUpdateTime": _now(), "lastTransitionTime": _now()}]
+                      + ([{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": failure,
+                           "lastUpdateTime": _now(), "lastTransitionTime": _now()}] if failure else [])}
             old = deployment.get("status") or {}
+            reported = next((c.get("message") for c in old.get("conditions") or []
+                             if c.get("type") == "ReplicaFailure"), None)
             if (old.get("readyReplicas") or 0) == ready and (old.get("replicas") or 0) == len(local) \
-                    and old.get("observedGeneration") == meta.get("generation"):
+                    and old.get("observedGeneration") == meta.get("generation") and reported == failure:
                 continue
             try:
                 self.apps.patch_namespaced_deployment_status(meta["name"], meta["namespace"], {"status": status})
@@ -326,15 +419,20 @@ class LocalKubelet:
             self._set_finalizers(meta, [*(meta.get("finalizers") or []), FINALIZER])
             return
         if local is None:
+            placed = [{"spec": p.spec} for p in self.pods.values() if not p.finished]
+            why = unschedulable_reason(pod, self._node, placed)
+            if why is not None:
+                self._report_unschedulable(pod, why)
+                return
+            self._unschedulable.pop(key, None)
             local = LocalPod(meta["namespace"], meta["name"], meta["uid"],
                              self.workdir / "pods" / meta["namespace"] / f"{meta['name']}-{meta['uid'][:8]}",
                              meta.get("labels") or {}, spec.get("restartPolicy", "Always"),
                              service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
-                             host_network=bool(spec.get("hostNetwork")))
+                             host_network=bool(spec.get("hostNetwork")), spec=spec)
             self.pods[key] = local
             self._patch_status(local, {"conditions": [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}, *containers_not_run(pod),
-                *volumes_not_honoured(pod)]},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": _now()}, *not_honoured(pod)]},
                 node_name=NODE_NAME)
         if local.finished or local.failed_reason:
             return
@@ -345,6 +443,49 @@ class LocalKubelet:
             return
         if time.monotonic() >= local.next_start:
             self._start_container(local, pod)
+
+    def _report_unschedulable(self, pod: dict[str, Any], why: str) -> None:
+        """As kube-scheduler: the pod stays Pending with ``PodScheduled=False`` and a ``FailedScheduling`` event;
+        it is tried again on later passes (a resync at least), the event counted up."""
+        meta = pod["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if self._unschedulable.get(key) != (meta["uid"], why):
+            try:
+                self.core.patch_namespaced_pod_status(meta["name"], meta["namespace"], {"status": {
+                    "phase": "Pending", "conditions": [
+                        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": why,
+                         "lastProbeTime": None, "lastTransitionTime": _now()}]}})
+            except ApiException:
+                log.debug("pod status update failed for %s/%s", *key, exc_info=True)
+                return
+            self._unschedulable[key] = (meta["uid"], why)
+        self._warn(pod, ("v1", "Pod"), "FailedScheduling", why, "default-scheduler")
+
+    def _warn(self, obj: dict[str, Any], kind: tuple[str, str], reason: str, message: str, component: str) -> None:
+        """Report a Warning event about ``obj`` (of ``kind``: apiVersion, kind): a new one, or the same one counted
+        up (at most every :data:`SCHEDULING_RETRY` seconds, as a recurring failure is retried)."""
+        meta = obj["metadata"]
+        key = (meta["namespace"], kind[1], meta["uid"], reason)
+        seen, now = self._warnings.get(key), time.monotonic()
+        try:
+            if seen is not None and seen.message == message:
+                if now - seen.last < SCHEDULING_RETRY:
+                    return
+                seen.count, seen.last = seen.count + 1, now
+                self.core.patch_namespaced_event(seen.event, meta["namespace"], {
+                    "count": seen.count, "lastTimestamp": _now()})
+                return
+            name = f"{meta['name']}.{os.urandom(8).hex()}"
+            self.core.create_namespaced_event(meta["namespace"], {
+                "metadata": {"name": name, "namespace": meta["namespace"]},
+                "involvedObject": {"kind": kind[1], "apiVersion": kind[0],
+                                   "namespace": meta["namespace"], "name": meta["name"], "uid": meta["uid"]},
+                "reason": reason, "message": message, "type": "Warning", "count": 1,
+                "firstTimestamp": _now(), "lastTimestamp": _now(), "source": {"component": component},
+                "reportingComponent": component, "reportingInstance": f"{component}-{NODE_NAME}"})
+            self._warnings[key] = Warning_(name, message, 1, now)
+        except ApiException:
+            log.debug("event %s about %s/%s not written", reason, meta["namespace"], meta["name"], exc_info=True)
 
     def _container_exited(self, local: LocalPod) -> None:
         assert local.process is not None
@@ -425,7 +566,7 @@ class LocalKubelet:
             "startTime": _now(),
             "conditions": [*({"type": t, "status": "True", "lastTransitionTime": _now()}
                              for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")),
-                           *containers_not_run(pod), *volumes_not_honoured(pod)],
+                           *not_honoured(pod)],
             "containerStatuses": [self._container_status(local, {"running": {"startedAt": _now()}})],
         }, annotations={ANNOTATION_PID: str(local.process.pid),
                         ANNOTATION_PORTS: json.dumps({str(k): v for k, v in local.ports.items()})})

@@ -8,6 +8,12 @@
   SCHEDULED. The wait must not succeed: it fails once ``unscheduled_timeout`` has passed (not at the wait's timeout),
   naming the tasks that do not run and "0 TaskManagers registered", with the JobManager log showing Flink's own
   refused pod create.
+* Over a ResourceQuota: the namespace allows one pod, the JobManager's, so the API server refuses Flink's
+  TaskManager pod create with "exceeded quota"; the deferred wait fails the same way, the quota's message in the
+  JobManager log.
+* TaskManager pods the scheduler cannot place: ``taskmanager_node_selector`` asks for a node pool no node has, so
+  the pods Flink creates stay Pending (``Unschedulable``); the poking sensor on 1.20 fails with each pending pod's
+  condition and kube-scheduler's ``FailedScheduling`` events in the report.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.flink
 
-HEALTHY, REFUSED = "tasks-healthy", "tasks-refused"
+HEALTHY, REFUSED, QUOTA, PENDING = "tasks-healthy", "tasks-refused", "tasks-quota", "tasks-pending"
+NOWHERE = {"pool": "highmem"}  # a node selector the sandbox node does not match
 FLINK_SA = "flink"
 #: Used where TaskManager pods are refused: the timer starts when a step first sees tasks waiting for a slot, so
 #: it only has to be far below the wait's timeout to show which of the two failed the wait.
@@ -64,9 +71,11 @@ def _flink_role(namespace: str, *, create_pods: bool) -> list[dict[str, Any]]:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKubernetes]:
     """RBAC enforced for the Flink pods (Airflow uses the unrestricted admin kubeconfig): the full Flink Role in
     ``tasks-healthy``, the Role without ``create pods`` in ``tasks-refused``."""
-    k8s = LocalKubernetes.start(tmp_path_factory.mktemp("tasks") / "k8s", namespaces=(HEALTHY, REFUSED), rbac=True)
+    k8s = LocalKubernetes.start(tmp_path_factory.mktemp("tasks") / "k8s",
+                                namespaces=(HEALTHY, REFUSED, QUOTA, PENDING), rbac=True)
     try:
-        k8s.set_rbac(_flink_role(HEALTHY, create_pods=True) + _flink_role(REFUSED, create_pods=False))
+        k8s.set_rbac(_flink_role(HEALTHY, create_pods=True) + _flink_role(REFUSED, create_pods=False)
+                     + _flink_role(QUOTA, create_pods=True) + _flink_role(PENDING, create_pods=True))
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
                 {"conn_type": "kubernetes", "extra": {"kube_config_path": str(k8s.kubeconfig)}}))
@@ -142,22 +151,30 @@ def test_running_returns_only_once_every_task_runs(sandbox: LocalKubernetes, run
 
 
 # ----------------------------------------------------------------------------------------------- TaskManagers refused
-def _assert_unscheduled_report(text: str, sandbox: LocalKubernetes, cluster_id: str, job_id: str) -> None:
-    job = _rest(sandbox, REFUSED, cluster_id, f"/jobs/{job_id}")
+def _assert_no_task_runs(text: str, sandbox: LocalKubernetes, namespace: str, cluster_id: str, job_id: str) -> None:
+    """What Flink says (the job RUNNING, none of its tasks, no TaskManager) and the report's summary of it."""
+    job = _rest(sandbox, namespace, cluster_id, f"/jobs/{job_id}")
     assert job["state"] == "RUNNING"  # what the old check accepted
     total = sum(sum(vertex["tasks"].values()) for vertex in job["vertices"])
     assert all(vertex["tasks"]["RUNNING"] == 0 for vertex in job["vertices"]), job["vertices"]
-    assert _rest(sandbox, REFUSED, cluster_id, "/overview")["taskmanagers"] == 0
-    refused = [r for r in sandbox.emulator.requests() if r.get("status") == 403 and r["resource"] == "pods"
-               and r["verb"] == "create" and r["user"] == f"system:serviceaccount:{REFUSED}:{FLINK_SA}"]
-    assert refused, "Flink never tried to create a TaskManager pod"
+    assert _rest(sandbox, namespace, cluster_id, "/overview")["taskmanagers"] == 0
 
-    assert f"Flink cluster {REFUSED}/{cluster_id}: job {job_id} has had tasks waiting for a slot for " in text
+    assert f"Flink cluster {namespace}/{cluster_id}: job {job_id} has had tasks waiting for a slot for " in text
     assert f"(unscheduled_timeout {UNSCHEDULED_TIMEOUT} s)" in text
     assert f"0 of {total} tasks running" in text
     assert "0 TaskManagers registered" in text
-    assert "TaskManager pods: none" in text
     assert "before the timeout" not in text  # failed on the unscheduled timeout, not on the wait's timeout
+
+
+def _refused_pod_creates(sandbox: LocalKubernetes, namespace: str) -> list[dict[str, Any]]:
+    return [r for r in sandbox.emulator.requests() if r.get("status") == 403 and r["resource"] == "pods"
+            and r["verb"] == "create" and r["user"] == f"system:serviceaccount:{namespace}:{FLINK_SA}"]
+
+
+def _assert_unscheduled_report(text: str, sandbox: LocalKubernetes, cluster_id: str, job_id: str) -> None:
+    _assert_no_task_runs(text, sandbox, REFUSED, cluster_id, job_id)
+    assert _refused_pod_creates(sandbox, REFUSED), "Flink never tried to create a TaskManager pod"
+    assert "TaskManager pods: none" in text
     log = text.split("----- JobManager log: last ", 1)[1]
     assert "forbidden" in log.lower() and "pods" in log  # Flink's own log line about the refused pod create
 
@@ -186,3 +203,49 @@ def test_refused_taskmanager_pods_fail_the_poking_sensor(sandbox: LocalKubernete
         _sensor(REFUSED, cluster_id, "2.3.0", job_id, unscheduled_timeout=UNSCHEDULED_TIMEOUT,
                 log_tail_lines=300).execute({})
     _assert_unscheduled_report(str(failed.value), sandbox, cluster_id, job_id)
+
+
+# ----------------------------------------------------------------------------------------------- quota and scheduler
+def test_taskmanager_pods_over_a_resource_quota_fail_the_deferred_wait_with_the_quotas_message(
+        sandbox: LocalKubernetes, run_dag: DagRunner, cleanup: list[tuple[str, str]],
+        capfd: pytest.CaptureFixture[str]) -> None:
+    cluster_id = "over-quota"
+    cleanup.append((QUOTA, cluster_id))
+    request = urllib.request.Request(
+        f"{sandbox.url}/api/v1/namespaces/{QUOTA}/resourcequotas", method="POST",
+        headers={**ADMIN_AUTHORIZATION, "Content-Type": "application/json"},
+        data=json.dumps({"metadata": {"name": "one-pod"}, "spec": {"hard": {"pods": "1"}}}).encode())
+    urllib.request.urlopen(request, timeout=30).close()
+    dag_run = _run_launch(run_dag, _launch_args(
+        sandbox, QUOTA, cluster_id, "2.3.0", wait_until="running", deferrable=True, wait_timeout=WAIT_TIMEOUT,
+        wait_poll_interval=1, unscheduled_timeout=UNSCHEDULED_TIMEOUT, log_tail_lines=300))
+    assert task_states(dag_run) == {"launch": "failed"}
+    text = capfd.readouterr().out
+    _assert_no_task_runs(text, sandbox, QUOTA, cluster_id, xcom_value(dag_run, "launch", key="launch")["job_id"])
+    assert _refused_pod_creates(sandbox, QUOTA), "the API server never refused Flink a TaskManager pod"
+    assert "TaskManager pods: none" in text
+    log = text.split("----- JobManager log: last ", 1)[1]
+    assert "exceeded quota: one-pod, requested: pods=1, used: pods=1, limited: pods=1" in log
+
+
+def test_taskmanager_pods_the_scheduler_cannot_place_fail_the_sensor_with_their_events(
+        sandbox: LocalKubernetes, run_dag: DagRunner, cleanup: list[tuple[str, str]]) -> None:
+    cluster_id = "nowhere-to-run"
+    cleanup.append((PENDING, cluster_id))
+    dag_run = _run_launch(run_dag, _launch_args(sandbox, PENDING, cluster_id, "1.20.3",
+                                                taskmanager_node_selector=NOWHERE))
+    assert task_states(dag_run) == {"launch": "success"}
+    job_id = xcom_value(dag_run, "launch")["job_id"]
+    with pytest.raises(AirflowFailException) as failed:
+        _sensor(PENDING, cluster_id, "1.20.3", job_id, unscheduled_timeout=UNSCHEDULED_TIMEOUT,
+                log_tail_lines=50).execute({})
+    text = str(failed.value)
+    _assert_no_task_runs(text, sandbox, PENDING, cluster_id, job_id)
+    # What Kubernetes shows: Flink's TaskManager pods, Pending, with kube-scheduler's verdict and events.
+    pending = sandbox.pods(PENDING, f"app={cluster_id},component=taskmanager")
+    assert pending and all(pod["status"]["phase"] == "Pending" for pod in pending)
+    [shown] = [pod for pod in pending if f"  {pod['metadata']['name']}: Pending, PodScheduled False (Unschedulable; "
+               "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector." in text]
+    events = text.split(f"Events of pod {shown['metadata']['name']}:\n", 1)[1].splitlines()
+    assert events[0].startswith("  Warning FailedScheduling") and "didn't match Pod's node affinity/selector" \
+        in events[0], events[:3]

@@ -15,6 +15,7 @@ from airflow_flink_k8s_sandbox.emulator_process import ADMIN_AUTHORIZATION
 from airflow_flink_k8s_sandbox.kubelet import (
     ANNOTATION_PID,
     CONDITION_CONTAINERS_NOT_RUN,
+    CONDITION_POD_TEMPLATE_NOT_HONOURED,
     CONDITION_VOLUMES_NOT_HONOURED,
 )
 from airflow_flink_k8s_sandbox.local_kubernetes import LocalKubernetes
@@ -98,3 +99,23 @@ def test_volumes_the_conf_dir_and_claims_are_honoured_and_the_rest_reported(loca
     report = {c["type"]: c for c in moved["status"]["conditions"]}[CONDITION_VOLUMES_NOT_HONOURED]
     assert (report["status"], report["reason"]) == ("True", "VolumeNotHonoured")
     assert "volume 'host' (hostPath)" in report["message"]
+
+
+def test_a_jobmanager_mounting_a_taskmanager_pod_template_is_told_the_template_is_not_applied(
+        local_kubernetes: LocalKubernetes) -> None:
+    """Flink reads ``/opt/flink/pod-template/taskmanager-pod-template.yaml`` by absolute path: the sandbox cannot
+    give a local process that file, so it says so on the JobManager pod instead of letting the template vanish."""
+    _post(local_kubernetes, f"/api/v1/namespaces/{NS}/configmaps",
+          {"metadata": {"name": "pod-template-tpl"}, "data": {"taskmanager-pod-template.yaml": "spec: {}"}})
+    main = {"name": "flink-main-container", "image": "flink:2.3.0", "command": ["sleep", "605"],
+            "volumeMounts": [{"name": "pod-template-volume", "mountPath": "/opt/flink/pod-template"}]}
+    deployment = _deployment("tpl", [main], [])
+    template = deployment["spec"]["template"]
+    template["metadata"]["labels"]["component"] = "jobmanager"
+    template["spec"]["volumes"] = [{"name": "pod-template-volume", "configMap": {"name": "pod-template-tpl"}}]
+    _post(local_kubernetes, f"/apis/apps/v1/namespaces/{NS}/deployments", deployment)
+    conditions = {c["type"]: c for c in _running_pod(local_kubernetes, "tpl")["status"]["conditions"]}
+    report = conditions[CONDITION_POD_TEMPLATE_NOT_HONOURED]
+    assert report["reason"] == "AbsolutePathNotHonoured"
+    assert "/opt/flink/pod-template/taskmanager-pod-template.yaml" in report["message"]
+    assert "created without the template" in report["message"]

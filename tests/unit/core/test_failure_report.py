@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from airflow_flink_k8s.core.failure_report import (
+    MAX_EVENT_PODS,
+    MAX_EVENTS_PER_POD,
     MAX_LOG_CHARS,
     PodLogRequest,
     ReportTarget,
@@ -19,6 +21,7 @@ from airflow_flink_k8s.core.failure_report import (
     log_request,
     timeout_report,
     trim_stacktrace,
+    unscheduled_report,
 )
 from airflow_flink_k8s.core.readiness import JobTerminalError, Readiness
 from airflow_flink_k8s.core.rest_api import JobState, parse_root_cause
@@ -164,3 +167,80 @@ def test_bad_report_options_name_the_argument(bad: dict[str, int], rule: str) ->
         FlinkJobManagerReadySensor(task_id="wait", cluster_id="c", **bad)
 
 
+
+
+# ----------------------------------------------------------------------------------------------- pending pods' events
+UNSCHEDULABLE = ("0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No "
+                 "preemption victims found for incoming pod.")
+
+
+def _pending_pod(name: str) -> dict[str, Any]:
+    """A pod the scheduler could not place, as the API shows it."""
+    return {"metadata": {"name": name}, "status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": UNSCHEDULABLE}]}}
+
+
+def _event(pod: str, reason: str, when: str, count: int = 1, message: str = UNSCHEDULABLE) -> dict[str, Any]:
+    return {"metadata": {"name": f"{pod}.{when}"}, "involvedObject": {"kind": "Pod", "name": pod}, "type": "Warning",
+            "reason": reason, "message": message, "count": count, "firstTimestamp": when, "lastTimestamp": when}
+
+
+def _unscheduled(pods: list[dict[str, Any]], list_events: Any) -> str:
+    seen = Readiness(False, "0 of 2 tasks running", leader_address="http://10.0.0.5:8081", job_id="1" * 32,
+                     job_state="RUNNING")
+    return run_report(unscheduled_report(seen, ReportTarget("c", "flink", log_tail_lines=0), 31, 30, None),
+                      lambda namespace, selector: pods if "taskmanager" in selector else [_pod("running")],
+                      None, list_events)
+
+
+def test_the_unscheduled_report_shows_why_the_scheduler_left_a_taskmanager_pod_pending() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def list_events(namespace: str, field_selector: str) -> list[dict[str, Any]]:
+        asked.append((namespace, field_selector))
+        return [_event("c-taskmanager-1-1", "FailedScheduling", "2026-12-05T10:00:30Z", count=4),
+                _event("c-taskmanager-1-1", "FailedScheduling", "2026-12-05T10:00:00Z")]
+
+    running = {"metadata": {"name": "c-taskmanager-1-2"}, "status": {"phase": "Running"}}
+    report = _unscheduled([_pending_pod("c-taskmanager-1-1"), running], list_events)
+    assert asked == [("flink", "involvedObject.kind=Pod,involvedObject.name=c-taskmanager-1-1")], \
+        "only the pending pod's events are read"
+    assert f"c-taskmanager-1-1: Pending, PodScheduled False (Unschedulable; {UNSCHEDULABLE})" in report
+    events = report.split("Events of pod c-taskmanager-1-1:\n", 1)[1].splitlines()
+    assert events[:2] == [f"  Warning FailedScheduling at 2026-12-05T10:00:00Z: {UNSCHEDULABLE}",
+                          f"  Warning FailedScheduling (x4) at 2026-12-05T10:00:30Z: {UNSCHEDULABLE}"]
+
+
+def test_events_the_api_refuses_to_list_are_a_line_in_the_report_not_an_error() -> None:
+    def refused(namespace: str, field_selector: str) -> list[dict[str, Any]]:
+        raise KubernetesApiError(403, "Forbidden", 'events is forbidden: cannot list resource "events"', "GET",
+                                 "list Event in flink")
+
+    report = _unscheduled([_pending_pod("c-taskmanager-1-1")], refused)
+    assert "Events of pod c-taskmanager-1-1: unavailable (" in report and "403" in report
+    assert "has had tasks waiting for a slot for 31 s" in report
+
+
+def test_events_are_read_for_a_few_pending_pods_and_only_the_newest_are_shown() -> None:
+    asked: list[str] = []
+
+    def list_events(namespace: str, field_selector: str) -> list[dict[str, Any]]:
+        pod = field_selector.rsplit("=", 1)[1]
+        asked.append(pod)
+        return [_event(pod, f"Reason{n}", f"2026-12-05T10:00:{n:02d}Z") for n in range(20)]
+
+    report = _unscheduled([_pending_pod(f"c-taskmanager-1-{n}") for n in range(10)], list_events)
+    assert asked == [f"c-taskmanager-1-{n}" for n in range(MAX_EVENT_PODS)]
+    shown = report.split("Events of pod c-taskmanager-1-0:\n", 1)[1].split("Events of pod", 1)[0]
+    assert [line.split()[1] for line in shown.strip().splitlines()] == \
+        [f"Reason{n}" for n in range(20 - MAX_EVENTS_PER_POD, 20)]
+
+
+def test_a_timeout_report_shows_a_pending_jobmanager_pods_condition_and_events() -> None:
+    seen = Readiness(False, "no leader in the HA data")
+    report = run_report(timeout_report(seen, ReportTarget("c", "flink", log_tail_lines=0), "running"),
+                        lambda namespace, selector: [_pending_pod("c-5d8f7-abcde")], None,
+                        lambda namespace, selector: [_event("c-5d8f7-abcde", "FailedScheduling",
+                                                            "2026-12-05T10:00:00Z", count=12)])
+    assert f"JobManager pod c-5d8f7-abcde: Pending, PodScheduled False (Unschedulable; {UNSCHEDULABLE})" in report
+    assert f"Warning FailedScheduling (x12) at 2026-12-05T10:00:00Z: {UNSCHEDULABLE}" in report
