@@ -78,13 +78,14 @@ class LocalKubernetes:
                 return None
             raise
 
-    def flink_rest(self, namespace: str, cluster_id: str, path: str) -> Any:
+    def flink_rest(self, namespace: str, cluster_id: str, path: str, not_yet: tuple[int, ...] = (503,)) -> Any:
         """GET Flink's REST ``path`` (``/jobs/overview``) through the API server's service proxy as the admin; None
-        while it answers 404 or 503 (no endpoint yet, or the JobManager's REST during its leader election)."""
+        on a 404 and while it answers a status in ``not_yet`` (503: no endpoint yet, or the JobManager's REST during
+        its leader election)."""
         try:
             return self.get(f"/api/v1/namespaces/{namespace}/services/{cluster_id}-rest:rest/proxy{path}")
         except urllib.error.HTTPError as exc:
-            if exc.code == 503:
+            if exc.code in not_yet:
                 return None
             raise
 

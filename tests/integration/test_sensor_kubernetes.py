@@ -218,3 +218,39 @@ def test_kill_9_makes_it_not_ready_once_the_lease_expires_then_it_follows_the_ne
     assert new_session != old_session
     assert (details["session_id"], details["leader_address"]) == (new_session, new_address)
     assert details["job_state"] == "RUNNING"
+
+
+def test_a_job_suspended_by_lost_leadership_is_waited_through_until_flink_recovers_it(deployed: Deployed) -> None:
+    """A real HA fail-over: the API server refuses the JobManager's writes to its leader ConfigMap (a 500 on each
+    lease renewal), so Flink revokes its leadership and reports the job SUSPENDED; once writes pass again the same
+    JobManager leads again and recovers the job from the HA data. A wait neither fails nor succeeds while the job is
+    SUSPENDED, and returns the recovered job."""
+    k8s = deployed.k8s
+
+    def job_states() -> list[str]:
+        overview = k8s.flink_rest(NAMESPACE, deployed.cluster_id, "/jobs/overview")
+        return [job["state"] for job in (overview or {}).get("jobs", [])]
+
+    k8s.wait_for("the job RUNNING", lambda: job_states() == ["RUNNING"], 180)
+    job_id = deployed.sensor(target="running").execute({})["job_id"]
+    k8s.emulator.set_faults({"status": 500, "methods": ["PUT", "PATCH"], "resource": "configmaps",
+                             "name_prefix": f"{deployed.cluster_id}-cluster-config-map"})
+    outcome: dict[str, Any] = {}
+    try:
+        k8s.wait_for("Flink to suspend the job", lambda: job_states() == ["SUSPENDED"], 180)
+        sensor = deployed.sensor(target="running")
+        for _ in range(3):  # Flink cannot take the lease back while its writes are refused: it stays SUSPENDED
+            assert not sensor.poke({}).is_done, "the wait succeeded while the job was SUSPENDED"
+            assert job_states() == ["SUSPENDED"]
+
+        def wait() -> None:
+            outcome["details"] = deployed.sensor(target="running", timeout=300).execute({})
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+    finally:
+        k8s.emulator.clear_faults()
+    waiter.join(timeout=360)
+    assert outcome["details"]["job_id"] == job_id and outcome["details"]["job_state"] == "RUNNING"
+    overview = k8s.flink_rest(NAMESPACE, deployed.cluster_id, f"/jobs/{job_id}")
+    assert overview["state"] == "RUNNING", "Flink did not recover the suspended job"
