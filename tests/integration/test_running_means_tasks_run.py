@@ -246,6 +246,8 @@ def test_taskmanager_pods_the_scheduler_cannot_place_fail_the_sensor_with_their_
     assert pending and all(pod["status"]["phase"] == "Pending" for pod in pending)
     [shown] = [pod for pod in pending if f"  {pod['metadata']['name']}: Pending, PodScheduled False (Unschedulable; "
                "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector." in text]
-    events = text.split(f"Events of pod {shown['metadata']['name']}:\n", 1)[1].splitlines()
+    heading = f"Events of pod {shown['metadata']['name']}:\n"
+    assert heading in text, "the report has no events for the Pending TaskManager pod"
+    events = text.split(heading, 1)[1].splitlines()
     assert events[0].startswith("  Warning FailedScheduling") and "didn't match Pod's node affinity/selector" \
         in events[0], events[:3]
