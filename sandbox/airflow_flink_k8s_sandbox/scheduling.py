@@ -24,10 +24,14 @@ _SUFFIXES = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
 
 
+#: The node's labels: a kubelet's own, and the node pool the example DAGs (and ``make demo``) select their pods on.
+NODE_LABELS = {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+               "kubernetes.io/role": "flink-node"}
+
+
 def node_object() -> dict[str, Any]:
     """The sandbox node, as a kubelet registers it: its labels, addresses, capacity and a Ready condition."""
-    return {"metadata": {"name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME,
-                                                        "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}},
+    return {"metadata": {"name": NODE_NAME, "labels": dict(NODE_LABELS)},
             "spec": {"podCIDR": "10.244.0.0/24"},
             "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
                                      {"type": "Hostname", "address": NODE_NAME}],
