@@ -270,7 +270,7 @@ def _unmet_conditions(pod: dict[str, Any]) -> list[str]:
     return unmet
 
 
-def pending_pods(pods: list[dict[str, Any]]) -> list[str]:
+def _pending_pods(pods: list[dict[str, Any]]) -> list[str]:
     """The names of the pods still Pending (not scheduled, or their container not started), at most
     ``MAX_EVENT_PODS``: the pods whose events say why."""
     pending = [pod["metadata"]["name"] for pod in pods
@@ -303,7 +303,7 @@ def describe_events(pod: str, answer: Answer) -> str:
 def pod_events(pods: list[dict[str, Any]], namespace: str) -> Generator[EventsRequest, Answer, str]:
     """The events of the pending ones of ``pods`` (their scheduling or image-pull failures), described."""
     described = []
-    for name in pending_pods(pods):
+    for name in _pending_pods(pods):
         described.append(describe_events(name, (yield EventsRequest(namespace, name))))
     return "\n".join(described)
 

@@ -329,7 +329,8 @@ class SyncWait:
         if isinstance(request, DeploymentRequest):
             return answer_of(lambda: self._hook().get("Deployment", request.name, request.namespace))
         if isinstance(request, EventsRequest):
-            return answer_of(lambda: self._hook().list_events(request.namespace, request.field_selector))
+            return answer_of(lambda: self._hook().list("Event", request.namespace,
+                                                       field_selector=request.field_selector))
         return answer_of(lambda: redact_log(
             self._hook().pod_log(request.pod, request.namespace, **log_call_kwargs(request))))
 
@@ -492,7 +493,8 @@ class _AsyncRequests:
                 return Answer(await asyncio.to_thread(self._hook().get, "Deployment", request.name,
                                                       request.namespace))
             if isinstance(request, EventsRequest):  # a pending pod's events, for a report only
-                return Answer(await self._hook().alist_events(request.namespace, request.field_selector))
+                return Answer(await self._hook().alist("Event", request.namespace,
+                                                       field_selector=request.field_selector))
             return Answer(redact_log(
                 await self._hook().apod_log(request.pod, request.namespace, **log_call_kwargs(request))))
         except Exception as error:

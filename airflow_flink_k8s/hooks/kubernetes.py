@@ -142,10 +142,6 @@ class FlinkKubernetesHook:
     def list_pods(self, namespace: str, label_selector: str | None = None) -> builtins.list[dict[str, Any]]:
         return self.list("Pod", namespace, label_selector)
 
-    def list_events(self, namespace: str, field_selector: str) -> builtins.list[dict[str, Any]]:
-        """The events (core/v1) in ``namespace`` matching ``field_selector`` (``involvedObject.name=<pod>``)."""
-        return self.list("Event", namespace, field_selector=field_selector)
-
     def pod_log(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None,
                 previous: bool = False, limit_bytes: int | None = None) -> str:
         """A container's log (``kubectl logs``; ``previous``: its last terminated instance). Any refusal, 404
@@ -168,18 +164,16 @@ class FlinkKubernetesHook:
 
         return retrying_call(get, f"GET {what}", attempts=READ_ATTEMPTS, first_wait=READ_FIRST_WAIT)
 
-    async def alist_pods(self, namespace: str, label_selector: str | None = None) -> builtins.list[dict[str, Any]]:
-        """:meth:`list_pods` with the connection's async client (a wait reads JobManager pods from its shared watch
+    async def alist(self, kind: str, namespace: str, label_selector: str | None = None,
+                    field_selector: str | None = None) -> builtins.list[dict[str, Any]]:
+        """:meth:`list` with the connection's async client (a wait reads JobManager pods from its shared watch
         instead: :mod:`airflow_flink_k8s.hooks.namespace_watch`)."""
-        query = [("labelSelector", label_selector)] if label_selector else []
-        answer = await self._aget(object_path("Pod", namespace), query, f"list Pod in {namespace}")
+        query = [(k, v) for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector)) if v]
+        answer = await self._aget(object_path(kind, namespace), query, f"list {kind} in {namespace}")
         return list(json.loads(answer).get("items") or [])
 
-    async def alist_events(self, namespace: str, field_selector: str) -> builtins.list[dict[str, Any]]:
-        """:meth:`list_events` for the triggerer."""
-        answer = await self._aget(object_path("Event", namespace), [("fieldSelector", field_selector)],
-                                  f"list Event in {namespace}")
-        return list(json.loads(answer).get("items") or [])
+    async def alist_pods(self, namespace: str, label_selector: str | None = None) -> builtins.list[dict[str, Any]]:
+        return await self.alist("Pod", namespace, label_selector)
 
     async def apod_log(self, name: str, namespace: str, *, container: str | None = None,
                        tail_lines: int | None = None, previous: bool = False, limit_bytes: int | None = None) -> str:

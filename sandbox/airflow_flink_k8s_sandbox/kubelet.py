@@ -243,7 +243,7 @@ class LocalPod:
 
 
 @dataclass
-class Warning_:
+class ReportedEvent:
     """A Warning event the kubelet reported about one object, counted up while the same thing recurs."""
 
     event: str
@@ -273,7 +273,7 @@ class LocalKubelet:
         self.stopping = threading.Event()
         self._proxies: dict[tuple[str, str, str], str] = {}  # what the emulator was last told, to tell changes only
         self._node: dict[str, Any] = {}
-        self._warnings: dict[tuple[str, str, str, str], Warning_] = {}  # (namespace, kind, uid, reason)
+        self._warnings: dict[tuple[str, str, str, str], ReportedEvent] = {}  # (namespace, kind, uid, reason)
         self._unschedulable: dict[tuple[str, str], tuple[str, str]] = {}  # pod → (uid, why), as last reported
         self._create_failures: dict[tuple[str, str], str] = {}  # Deployment → why its pod create was refused
 
@@ -334,6 +334,8 @@ class LocalKubelet:
         for key in list(self._unschedulable):
             if key not in seen:
                 del self._unschedulable[key]
+        live = {p["metadata"]["uid"] for p in pods} | {d["metadata"]["uid"] for d in deployments}
+        self._warnings = {key: event for key, event in self._warnings.items() if key[2] in live}
         self._update_deployment_statuses(deployments)
         self._register_proxies(self._services())
 
@@ -483,7 +485,7 @@ class LocalKubelet:
                 "reason": reason, "message": message, "type": "Warning", "count": 1,
                 "firstTimestamp": _now(), "lastTimestamp": _now(), "source": {"component": component},
                 "reportingComponent": component, "reportingInstance": f"{component}-{NODE_NAME}"})
-            self._warnings[key] = Warning_(name, message, 1, now)
+            self._warnings[key] = ReportedEvent(name, message, 1, now)
         except ApiException:
             log.debug("event %s about %s/%s not written", reason, meta["namespace"], meta["name"], exc_info=True)
 

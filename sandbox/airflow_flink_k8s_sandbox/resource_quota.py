@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from airflow_flink_k8s_sandbox.k8s_resources import ApiError
-from airflow_flink_k8s_sandbox.scheduling import parse_quantity
+from airflow_flink_k8s_sandbox.scheduling import container_amount, parse_quantity
 
 COUNTED_BY_SHORT_NAME = ("pods", "services", "configmaps", "secrets")
 #: Pod compute quota names → (field of the container's resources, resource).
@@ -55,19 +55,11 @@ def _live(objects: list[dict[str, Any]], plural: str) -> list[dict[str, Any]]:
 
 
 def _pod_amount(pod: Mapping[str, Any], field: str, resource: str) -> tuple[Decimal, list[str]]:
-    """The sum over the pod's containers of ``resources.<field>.<resource>``, and the containers that set none
-    (a request defaults to the limit)."""
-    total, missing = Decimal(0), []
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        resources = container.get("resources") or {}
-        value = (resources.get(field) or {}).get(resource)
-        if value is None and field == "requests":
-            value = (resources.get("limits") or {}).get(resource)
-        if value is None:
-            missing.append(container.get("name", "?"))
-        else:
-            total += parse_quantity(value)
-    return total, missing
+    """The sum over the pod's containers of ``resources.<field>.<resource>``, and the containers that set none."""
+    amounts = [(c.get("name", "?"), container_amount(c, field, resource))
+               for c in (pod.get("spec") or {}).get("containers") or []]
+    return (sum((a for _, a in amounts if a is not None), Decimal(0)),
+            [name for name, amount in amounts if amount is None])
 
 
 def _format(name: str, amount: Decimal) -> str:
@@ -88,8 +80,6 @@ def admit(plural: str, group: str, namespace: str, obj: Mapping[str, Any],
     counted = _count_names(plural, group)
     name = (obj.get("metadata") or {}).get("name") or (obj.get("metadata") or {}).get("generateName") or ""
     what = f'{plural} "{name}" is forbidden'
-    if plural == "pods" and not group and (obj.get("status") or {}).get("phase") in TERMINAL_PHASES:
-        return
     for quota in quotas:
         hard = (quota.get("spec") or {}).get("hard") or {}
         quota_name = quota["metadata"]["name"]

@@ -51,15 +51,23 @@ def parse_quantity(value: Any) -> Decimal:
         raise ValueError(f"invalid quantity {value!r}") from exc
 
 
+def container_amount(container: Mapping[str, Any], field: str, resource: str) -> Decimal | None:
+    """``resources.<field>.<resource>`` of one container (``field`` "requests" or "limits"), None when unset; an
+    unset request is the limit, as the API defaults it."""
+    resources = container.get("resources") or {}
+    value = (resources.get(field) or {}).get(resource)
+    if value is None and field == "requests":
+        value = (resources.get("limits") or {}).get(resource)
+    return None if value is None else parse_quantity(value)
+
+
 def pod_requests(pod: Mapping[str, Any]) -> dict[str, Decimal]:
     """The pod's effective cpu and memory requests: the sum over its containers, or the largest init container's
-    when that is more; a container without a request but with a limit requests its limit (the API's default)."""
+    when that is more."""
     spec = pod.get("spec") or {}
 
     def requested(container: Mapping[str, Any], resource: str) -> Decimal:
-        resources = container.get("resources") or {}
-        value = (resources.get("requests") or {}).get(resource, (resources.get("limits") or {}).get(resource))
-        return parse_quantity(value) if value is not None else Decimal(0)
+        return container_amount(container, "requests", resource) or Decimal(0)
 
     return {resource: max(sum((requested(c, resource) for c in spec.get("containers") or []), Decimal(0)),
                           max((requested(c, resource) for c in spec.get("initContainers") or []), default=Decimal(0)))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_flink_k8s.core.failure_report import (
+    EventsRequest,
     ReportTarget,
     timeout_report,
 )
@@ -80,3 +81,17 @@ def test_the_log_of_a_pod_that_never_ran_is_unavailable_with_the_api_servers_rea
     assert 'is waiting to start: ContainerCreating' in report
     assert "(JobManager log unavailable: Kubernetes API: GET log of pod flink/" in report
     assert f"JobManager pod {name}: Running, container waiting (ContainerCreating), 0 restarts" in report
+
+
+def test_the_hook_lists_only_the_pods_own_events_sync_and_async(
+        crashed_pod: tuple[EmulatorProcess, str, Path]) -> None:
+    _, name, _ = crashed_pod
+    hook = FlinkKubernetesHook()
+    for about, reason in ((name, "BackOff"), (f"{name}-other", "FailedScheduling")):
+        hook.request("POST", "/api/v1/namespaces/flink/events", body={
+            "metadata": {"name": f"{about}.1"}, "involvedObject": {"kind": "Pod", "name": about, "namespace": "flink"},
+            "reason": reason, "message": f"{reason} of {about}", "type": "Warning", "count": 1})
+    selector = EventsRequest("flink", name).field_selector
+    [event] = hook.list("Event", "flink", field_selector=selector)
+    assert (event["reason"], event["message"]) == ("BackOff", f"BackOff of {name}")
+    assert asyncio.run(hook.alist("Event", "flink", field_selector=selector)) == [event]

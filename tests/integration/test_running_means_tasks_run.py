@@ -98,11 +98,6 @@ def _run_launch(run_dag: DagRunner, kwargs: dict[str, Any]) -> Any:
     return run_dag(DAG.format(dag_id=f"tasks_{kwargs['cluster_id'].replace('-', '_')}", kwargs=kwargs))
 
 
-def _rest(k8s: LocalKubernetes, namespace: str, cluster_id: str, path: str) -> Any:
-    """A GET on the cluster's REST API through the API server's service proxy (as the admin)."""
-    return k8s.get(f"/api/v1/namespaces/{namespace}/services/{cluster_id}-rest:rest/proxy{path}")
-
-
 @pytest.fixture
 def cleanup(sandbox: LocalKubernetes) -> Iterator[list[tuple[str, str]]]:
     """Clusters to delete after the test (two cores: never leave JobManagers running)."""
@@ -141,23 +136,23 @@ def test_running_returns_only_once_every_task_runs(sandbox: LocalKubernetes, run
         details = _sensor(HEALTHY, cluster_id, version, job_id).execute({})
         assert details["job_id"] == job_id
 
-    job = _rest(sandbox, HEALTHY, cluster_id, f"/jobs/{job_id}")
+    job = sandbox.flink_rest(HEALTHY, cluster_id, f"/jobs/{job_id}", not_yet=())
     assert job["state"] == "RUNNING"
     assert job["vertices"], "the job has no vertices"
     for vertex in job["vertices"]:
         assert vertex["status"] == "RUNNING", vertex
         assert vertex["tasks"]["RUNNING"] == vertex["parallelism"] == sum(vertex["tasks"].values()), vertex
-    assert _rest(sandbox, HEALTHY, cluster_id, "/overview")["taskmanagers"] >= 1
+    assert sandbox.flink_rest(HEALTHY, cluster_id, "/overview", not_yet=())["taskmanagers"] >= 1
 
 
 # ----------------------------------------------------------------------------------------------- TaskManagers refused
 def _assert_no_task_runs(text: str, sandbox: LocalKubernetes, namespace: str, cluster_id: str, job_id: str) -> None:
     """What Flink says (the job RUNNING, none of its tasks, no TaskManager) and the report's summary of it."""
-    job = _rest(sandbox, namespace, cluster_id, f"/jobs/{job_id}")
+    job = sandbox.flink_rest(namespace, cluster_id, f"/jobs/{job_id}", not_yet=())
     assert job["state"] == "RUNNING"  # what the old check accepted
     total = sum(sum(vertex["tasks"].values()) for vertex in job["vertices"])
     assert all(vertex["tasks"]["RUNNING"] == 0 for vertex in job["vertices"]), job["vertices"]
-    assert _rest(sandbox, namespace, cluster_id, "/overview")["taskmanagers"] == 0
+    assert sandbox.flink_rest(namespace, cluster_id, "/overview", not_yet=())["taskmanagers"] == 0
 
     assert f"Flink cluster {namespace}/{cluster_id}: job {job_id} has had tasks waiting for a slot for " in text
     assert f"(unscheduled_timeout {UNSCHEDULED_TIMEOUT} s)" in text

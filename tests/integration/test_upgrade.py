@@ -92,7 +92,7 @@ def _args(offset: int) -> list[str]:
 
 
 def _job(k8s: LocalKubernetes, cluster_id: str, job_id: str, suffix: str = "") -> Any:
-    return k8s.get(f"/api/v1/namespaces/{NS}/services/{cluster_id}-rest:rest/proxy/jobs/{job_id}{suffix}")
+    return k8s.flink_rest(NS, cluster_id, f"/jobs/{job_id}{suffix}", not_yet=())
 
 
 def _records(k8s: LocalKubernetes, cluster_id: str) -> list[int]:
